@@ -1,0 +1,64 @@
+# Two commands matter: `make run` and `make test`. Both set everything up from nothing.
+SHELL := /bin/bash
+PYTHON_VERSION ?= 3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test bench setup deps services browsers messages lint typecheck pytest migrate seed clean
+
+## make run: install, migrate, seed the demo campaign, start web + worker + beat on http://127.0.0.1:8000
+run: setup migrate seed
+	@echo "Portal: http://127.0.0.1:8000   Admin: http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/docs/"
+	$(VENV)/bin/honcho start -f Procfile
+
+## make test: install everything (deps, Chromium, databases) and run every gate and test
+test: setup browsers lint typecheck
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
+	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+## make bench: every bench/ script; each prints a `RESULT name key=value ...` line
+bench: setup migrate
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+setup: deps services messages
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+deps: $(UV)
+	$(UV) sync --frozen --python $(PYTHON_VERSION)
+
+services: deps
+	$(PY) -m config.check_services
+
+messages: deps
+	@if command -v msgfmt >/dev/null; then $(MANAGE) compilemessages --ignore=.venv --ignore=.tools -v 0; \
+	else echo "msgfmt not found: using the committed .mo files (apt-get install gettext to rebuild them)"; fi
+
+browsers:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "Installing Debian Chromium for browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
+lint: deps
+	$(PY) -m ruff check .
+
+typecheck: deps
+	$(PY) -m mypy .
+
+migrate: deps services
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,0 +1,242 @@
+"""Member auth and profile API: register, bearer tokens, /me, shipping addresses."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.errors import AccountLocked, InvalidCredentials
+from accounts.models import Address, ApiToken, User
+from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ("id", "phone", "email", "display_name", "language", "avatar", "date_joined")
+        read_only_fields = ("id", "phone", "email", "avatar", "date_joined")
+
+
+class MePatchSerializer(serializers.Serializer):
+    """Only these fields can be changed by the member; anything else sent is ignored."""
+
+    display_name = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    language = serializers.ChoiceField(choices=User._meta.get_field("language").choices, required=False)  # type: ignore[arg-type]
+
+
+class RegisterSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    password = serializers.CharField(max_length=128, write_only=True)
+    display_name = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=User._meta.get_field("language").choices, required=False)  # type: ignore[arg-type]
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text="Phone number or email.")
+    password = serializers.CharField(max_length=128)
+    device = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=200)
+
+
+class RevokeSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=200, required=False)
+
+
+TokenPairSerializer = inline_serializer(
+    "TokenPair",
+    {
+        "token_type": serializers.CharField(),
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "access_expires_at": serializers.DateTimeField(),
+        "refresh_expires_at": serializers.DateTimeField(),
+    },
+)
+
+
+def _pair_body(pair: services.TokenPair) -> dict[str, Any]:
+    return {
+        "token_type": "Bearer",
+        "access": pair.access,
+        "refresh": pair.refresh,
+        "access_expires_at": pair.access_expires_at,
+        "refresh_expires_at": pair.refresh_expires_at,
+    }
+
+
+class AuthThrottled(APIView):
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "auth"
+
+
+class RegisterApi(AuthThrottled):
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={
+            201: inline_serializer("Registered", {"user": UserSerializer(), "token": TokenPairSerializer}),
+            400: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(**data.validated_data)
+        pair = services.token_issue(user=user, name="register")
+        return Response({"user": UserSerializer(user).data, "token": _pair_body(pair)}, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainApi(AuthThrottled):
+    @extend_schema(
+        request=TokenObtainSerializer,
+        responses={200: TokenPairSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        credentials = {"username": data.validated_data["username"], "password": data.validated_data["password"]}
+        if not AxesProxyHandler.is_allowed(request._request, credentials):
+            raise AccountLocked()
+        user = authenticate(request._request, **credentials)
+        if getattr(request._request, "axes_locked_out", False):
+            raise AccountLocked()
+        if user is None:
+            raise InvalidCredentials()
+        pair = services.token_issue(user=user, name=data.validated_data.get("device", ""))
+        return Response(_pair_body(pair))
+
+
+class TokenRefreshApi(AuthThrottled):
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(_pair_body(services.token_refresh(refresh=data.validated_data["refresh"])))
+
+
+class TokenRevokeApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=RevokeSerializer, responses={204: None, 400: ErrorSerializer, 401: ErrorSerializer}, tags=["auth"]
+    )
+    def post(self, request: Request) -> Response:
+        """Revoke the bearer token used for this call, or the pair of the `refresh` token given."""
+        data = RevokeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh = data.validated_data.get("refresh")
+        if refresh:
+            services.token_revoke(refresh=refresh, user=request.user)  # type: ignore[arg-type]
+        elif isinstance(request.auth, ApiToken):
+            services.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: UserSerializer, 401: ErrorSerializer}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        request=MePatchSerializer,
+        responses={200: UserSerializer, 400: ErrorSerializer, 401: ErrorSerializer},
+        tags=["me"],
+    )
+    def patch(self, request: Request) -> Response:
+        data = MePatchSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.user_profile_update(user=request.user, data=data.validated_data)  # type: ignore[arg-type]
+        return Response(UserSerializer(user).data)
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Address
+        fields = (
+            "id",
+            "recipient",
+            "phone",
+            "province",
+            "city",
+            "district",
+            "detail",
+            "postal_code",
+            "is_default",
+            "created_at",
+        )
+        read_only_fields = ("id", "created_at")
+
+
+class AddressListApi(APIView):
+    @extend_schema(responses={200: AddressSerializer(many=True), 401: ErrorSerializer}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(AddressSerializer(selectors.address_list(user=cast(User, request.user)), many=True).data)
+
+    @extend_schema(
+        request=AddressSerializer,
+        parameters=[IdempotencyKeyParameter],
+        responses={
+            201: AddressSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+        tags=["me"],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = AddressSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        address = services.address_save(user=request.user, data=data.validated_data)  # type: ignore[arg-type]
+        return Response(AddressSerializer(address).data, status=status.HTTP_201_CREATED)
+
+
+class AddressDetailApi(APIView):
+    def _get(self, request: Request, address_id: int) -> Address:
+        return get_object_or_404(Address, pk=address_id, user_id=request.user.pk)
+
+    @extend_schema(responses={200: AddressSerializer, 401: ErrorSerializer, 404: ErrorSerializer}, tags=["me"])
+    def get(self, request: Request, address_id: int) -> Response:
+        return Response(AddressSerializer(self._get(request, address_id)).data)
+
+    @extend_schema(
+        request=AddressSerializer,
+        responses={200: AddressSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        tags=["me"],
+    )
+    def patch(self, request: Request, address_id: int) -> Response:
+        address = self._get(request, address_id)
+        data = AddressSerializer(address, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        address = services.address_save(user=request.user, data=data.validated_data, address=address)  # type: ignore[arg-type]
+        return Response(AddressSerializer(address).data)
+
+    @extend_schema(responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer}, tags=["me"])
+    def delete(self, request: Request, address_id: int) -> Response:
+        self._get(request, address_id)
+        services.address_delete(user=request.user, address_id=address_id)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)

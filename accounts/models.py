@@ -1,0 +1,157 @@
+"""Members and staff: one User table, login by phone or email; shipping addresses; API tokens."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str | None = None, password: str | None = None, **extra: Any) -> User:
+        from accounts.services import user_create
+
+        return user_create(email=email, password=password, **extra)
+
+    def create_superuser(self, email: str | None = None, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email=email, password=password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A member or a staff user. Logs in with a phone number (E.164) or an email; at least one is set."""
+
+    phone = models.CharField(_("phone number"), max_length=20, unique=True, null=True, blank=True)
+    email = models.EmailField(_("email"), unique=True, null=True, blank=True)
+    display_name = models.CharField(_("display name"), max_length=40, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    external_id = models.CharField(
+        _("external id"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Id of this member in the brand's own systems (used by partner integrations)."),
+    )
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(phone__isnull=False) | Q(email__isnull=False), name="user_has_phone_or_email"
+            ),
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.email or self.phone or f"#{self.pk}"
+
+    @property
+    def masked_name(self) -> str:
+        """A name safe to show to other members (leaderboards, winner tickers)."""
+        if self.display_name:
+            return self.display_name[0] + "**"
+        if self.phone:
+            return self.phone[:-8] + "****" + self.phone[-4:]
+        local = (self.email or "").split("@")[0]
+        return (local[:1] or "*") + "***"
+
+
+class Address(models.Model):
+    """A shipping address for physical prizes and goods (mainland China format)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("user"))
+    recipient = models.CharField(_("recipient"), max_length=40)
+    phone = models.CharField(_("phone number"), max_length=20)
+    province = models.CharField(_("province"), max_length=40)
+    city = models.CharField(_("city"), max_length=40)
+    district = models.CharField(_("district"), max_length=40, blank=True)
+    detail = models.CharField(_("street address"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
+    is_default = models.BooleanField(_("default address"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ("-is_default", "-created_at")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user"], condition=Q(is_default=True), name="address_one_default_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.province}{self.city}{self.district}{self.detail}"
+
+
+class ApiToken(models.Model):
+    """An opaque bearer token pair for the mobile app. Only SHA-256 digests are stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    access_digest = models.CharField(max_length=64, unique=True)
+    refresh_digest = models.CharField(max_length=64, unique=True)
+    access_expires_at = models.DateTimeField()
+    refresh_expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=60, blank=True, help_text=_("Device or client name."))
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes: ClassVar = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"token #{self.pk} of {self.user_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of a POST made with an Idempotency-Key, replayed for retries of the same request."""
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", _("in flight")
+        DONE = "done", _("done")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_digest = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique"),
+            models.CheckConstraint(
+                condition=Q(state="in_flight") | Q(response_status__isnull=False),
+                name="idempotency_done_has_response",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

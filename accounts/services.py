@@ -1,0 +1,288 @@
+"""Every write to accounts goes through here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import InvalidToken
+from accounts.models import Address, ApiToken, User
+
+ACCESS_TTL = timedelta(hours=1)
+REFRESH_TTL = timedelta(days=30)
+PROFILE_FIELDS = frozenset({"display_name", "language", "avatar"})
+
+
+def phone_normalize(raw: str) -> str:
+    """Return the E.164 form of a phone number (mainland China by default) or raise ValidationError."""
+    try:
+        number = phonenumbers.parse(raw.strip(), "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def identifier_normalize(raw: str) -> tuple[str, str]:
+    """Classify a login identifier as ("email", value) or ("phone", value)."""
+    raw = (raw or "").strip()
+    if "@" in raw:
+        return "email", raw.lower()
+    try:
+        return "phone", phone_normalize(raw)
+    except ValidationError:
+        return "phone", raw
+
+
+def user_create(
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    password: str | None,
+    display_name: str = "",
+    language: str | None = None,
+    **extra: Any,
+) -> User:
+    """Register a member. Raises ValidationError with per-field messages; creates nothing on error."""
+    errors: dict[str, list[ValidationError]] = {}
+    phone = (phone or "").strip() or None
+    email = (email or "").strip().lower() or None
+    if phone:
+        try:
+            phone = phone_normalize(phone)
+        except ValidationError as exc:
+            errors["phone"] = [exc]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            errors["email"] = [exc]
+    if not phone and not email:
+        errors["__all__"] = [ValidationError(_("Give a phone number or an email."), code="required")]
+    if phone and "phone" not in errors and User.objects.filter(phone=phone).exists():
+        errors["phone"] = [ValidationError(_("This phone number is already registered."), code="taken")]
+    if email and "email" not in errors and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = [ValidationError(_("This email is already registered."), code="taken")]
+    user = User(phone=phone, email=email, display_name=display_name.strip(), **extra)
+    if language:
+        user.language = language
+    if password is not None:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            errors["password"] = [exc]
+    if errors:
+        raise ValidationError(errors)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # lost a race with a parallel registration of the same phone/email
+        raise ValidationError(
+            {"__all__": [ValidationError(_("This phone number or email is already registered."), code="taken")]}
+        ) from exc
+    return user
+
+
+def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
+    """Change the member-editable profile fields only; anything else in `data` is ignored."""
+    changed = []
+    for field in PROFILE_FIELDS & data.keys():
+        value = data[field]
+        if field == "display_name":
+            value = (value or "").strip()
+        if field == "language" and value not in dict(settings.LANGUAGES):
+            raise ValidationError({"language": [ValidationError(_("Unknown language."), code="invalid_choice")]})
+        setattr(user, field, value)
+        changed.append(field)
+    if changed:
+        user.full_clean(exclude=["password", "phone", "email"])
+        user.save(update_fields=changed)
+    return user
+
+
+def address_save(*, user: User, data: dict[str, Any], address: Address | None = None) -> Address:
+    """Create or edit one of the user's shipping addresses; keeps exactly one default."""
+    address = address or Address(user=user)
+    if address.user_id != user.pk:
+        raise ValidationError(_("Not your address."))
+    for field in ("recipient", "province", "city", "district", "detail", "postal_code"):
+        if field in data:
+            setattr(address, field, (data[field] or "").strip())
+    errors: dict[str, list[ValidationError]] = {}
+    if "phone" in data:
+        try:
+            address.phone = phone_normalize(data["phone"] or "")
+        except ValidationError as exc:
+            errors["phone"] = [exc]
+    if address.postal_code and not (address.postal_code.isdigit() and len(address.postal_code) == 6):
+        errors["postal_code"] = [ValidationError(_("A postal code has 6 digits."), code="invalid")]
+    try:
+        address.full_clean(exclude=["user", "is_default", *errors.keys()])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(ValidationError(m) for m in messages)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # serialise default switching per user
+        has_default = Address.objects.filter(user=user, is_default=True).exclude(pk=address.pk).exists()
+        make_default = bool(data.get("is_default")) or not has_default
+        if make_default:
+            Address.objects.filter(user=user, is_default=True).exclude(pk=address.pk).update(is_default=False)
+        address.is_default = make_default or (address.is_default and not has_default)
+        address.save()
+    return address
+
+
+def address_delete(*, user: User, address_id: int) -> None:
+    with transaction.atomic():
+        deleted = Address.objects.filter(user=user, pk=address_id).first()
+        if deleted is None:
+            return
+        deleted.delete()
+        if deleted.is_default:
+            nxt = Address.objects.filter(user=user).order_by("-created_at").first()
+            if nxt:
+                Address.objects.filter(pk=nxt.pk).update(is_default=True)
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    token: ApiToken
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_issue(*, user: User, name: str = "", now: datetime | None = None) -> TokenPair:
+    now = now or timezone.now()
+    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:60],
+        access_digest=_digest(access),
+        refresh_digest=_digest(refresh),
+        access_expires_at=now + ACCESS_TTL,
+        refresh_expires_at=now + REFRESH_TTL,
+    )
+    return TokenPair(access, refresh, token.access_expires_at, token.refresh_expires_at, token)
+
+
+def token_authenticate(*, access: str, now: datetime | None = None) -> ApiToken:
+    now = now or timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(access_digest=_digest(access), revoked_at__isnull=True, access_expires_at__gt=now)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        raise InvalidToken()
+    return token
+
+
+def token_refresh(*, refresh: str, now: datetime | None = None) -> TokenPair:
+    """Rotate: the old pair is revoked (atomically, so a refresh token works once) and a new pair issued."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(
+            refresh_digest=_digest(refresh), revoked_at__isnull=True, refresh_expires_at__gt=now
+        ).update(revoked_at=now)
+        if revoked != 1:
+            raise InvalidToken()
+        old = ApiToken.objects.select_related("user").get(refresh_digest=_digest(refresh))
+        if not old.user.is_active:
+            raise InvalidToken()
+        return token_issue(user=old.user, name=old.name, now=now)
+
+
+def token_revoke(*, token: ApiToken | None = None, refresh: str | None = None, user: User | None = None) -> int:
+    """Revoke one token (by object or refresh string); returns how many were revoked."""
+    qs = ApiToken.objects.filter(revoked_at__isnull=True)
+    if token is not None:
+        qs = qs.filter(pk=token.pk)
+    elif refresh:
+        qs = qs.filter(refresh_digest=_digest(refresh))
+    else:
+        return 0
+    if user is not None:
+        qs = qs.filter(user=user)
+    return qs.update(revoked_at=timezone.now())
+
+
+# --- Staff groups ------------------------------------------------------------------------------------
+
+# Which model permissions each staff group gets, by app label -> actions.
+STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "operator": {
+        "campaigns": ("add", "change", "delete", "view"),
+        "tasks": ("add", "change", "delete", "view"),
+        "lottery": ("add", "change", "delete", "view"),
+        "mall": ("add", "change", "delete", "view"),
+        "referrals": ("add", "change", "view"),
+        "points": ("view", "adjust"),
+        "accounts": ("view", "change"),
+        "django_celery_beat": ("view",),
+    },
+    "analyst": dict.fromkeys(
+        ("campaigns", "tasks", "lottery", "mall", "referrals", "partners", "reports", "points"), ("view", "export")
+    ),
+    "finance": {
+        "points": ("view", "export"),
+        "mall": ("view", "export"),
+        "lottery": ("view", "export"),
+        "partners": ("view", "change", "export"),
+        "reports": ("view", "export"),
+    },
+}
+
+
+def staff_groups_sync(*, using: str = "default", apps: Any = None) -> None:
+    """Create the staff groups and grant them the permissions in STAFF_GROUPS that exist now."""
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for group_name, grants in STAFF_GROUPS.items():
+        group, _created = group_model.objects.using(using).get_or_create(name=group_name)
+        wanted = []
+        for app_label, actions in grants.items():
+            for perm in permission_model.objects.using(using).filter(content_type__app_label=app_label):
+                if perm.codename.split("_", 1)[0] in actions:
+                    wanted.append(perm)
+        group.permissions.add(*wanted)
+
+
+def idempotency_records_prune(*, older_than: timedelta = timedelta(days=1), now: datetime | None = None) -> int:
+    """Forget stored Idempotency-Key responses older than `older_than` (retries come within minutes)."""
+    from accounts.models import IdempotencyRecord
+
+    now = now or timezone.now()
+    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=now - older_than).delete()
+    return deleted

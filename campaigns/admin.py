@@ -1,0 +1,1 @@
+"""campaigns admin (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""campaigns api (see docs/architecture.md for what belongs here)."""

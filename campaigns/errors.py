@@ -1,0 +1,1 @@
+"""campaigns errors (see docs/architecture.md for what belongs here)."""

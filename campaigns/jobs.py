@@ -1,0 +1,1 @@
+"""campaigns jobs (see docs/architecture.md for what belongs here)."""

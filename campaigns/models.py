@@ -1,0 +1,1 @@
+"""campaigns models (see docs/architecture.md for what belongs here)."""

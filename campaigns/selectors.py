@@ -1,0 +1,1 @@
+"""campaigns selectors (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""campaigns services (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,220 @@
+"""API plumbing shared by every app: the /api/v1/ URL list, the error shape, and Idempotency-Key support."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from config.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_MAX_KEY = 255
+IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
+
+IdempotencyKeyParameter = OpenApiParameter(
+    name=IDEMPOTENCY_HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key (1-255 chars). The same key with the same body replays the first response.",
+)
+
+
+# --- The error shape -------------------------------------------------------------------------------
+
+
+def error_body(code: str, message: Any, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": force_str(message), "details": details or {}}}
+
+
+def error_response(code: str, message: Any, status_code: int, details: dict[str, Any] | None = None) -> Response:
+    return Response(error_body(code, message, details), status=status_code)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Documented shape of every API error."""
+
+    class _Inner(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        details = serializers.DictField()
+
+    error = _Inner()
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return force_str(detail)
+
+
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "parse_error",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF exception handler: every error, ours or the framework's, leaves in one shape."""
+    if isinstance(exc, DomainError):
+        return error_response(exc.code, exc.message, exc.status, exc.details)
+    if isinstance(exc, DjangoValidationError):
+        django_details: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return error_response("validation_error", _("Invalid input."), 400, _flatten(django_details))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ValidationError):
+        drf_details: Any = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return error_response("validation_error", _("Invalid input."), 400, _flatten(drf_details))
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+        if code is None:
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else "error"
+        detail_code = exc.get_codes()
+        if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(detail_code, str):
+            code = detail_code if detail_code != "authentication_failed" else code
+        details: dict[str, Any] = {}
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            details["retry_after"] = int(wait)
+        response = error_response(
+            code, exc.detail if isinstance(exc.detail, str) else _flatten(exc.detail), exc.status_code, details
+        )
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        if wait is not None:
+            response["Retry-After"] = str(int(wait))
+        return response
+    logger.exception("Unhandled API error", exc_info=exc)
+    return error_response("server_error", _("Something went wrong on our side."), 500)
+
+
+def json_error_view(code: str, message: Any, status_code: int) -> Callable[..., JsonResponse]:
+    def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+        return JsonResponse(error_body(code, message), status=status_code)
+
+    return view
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------------------
+
+
+def _request_digest(request: Request) -> str:
+    try:
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        body = repr(request.data)
+    raw = f"{request.method}\n{request.path}\n{body}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Make a DRF view method retry-safe with the `Idempotency-Key` header.
+
+    The first request with a key claims it (a row with a UNIQUE (user, key) constraint), runs, and stores
+    its response. A retry with the same body gets the stored response back (header `Idempotent-Replayed`);
+    a retry while the first is still running gets 409 `idempotency_in_flight`; the same key with a
+    different body gets 422 `idempotency_key_reused`. Server errors release the key so a retry runs again.
+    Services that move value also carry their own idempotency key (see the ledger), so even a crash between
+    the service's commit and storing the response cannot apply an effect twice.
+    """
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from accounts.models import IdempotencyRecord
+
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None or not request.user.is_authenticated:
+            return view_method(self, request, *args, **kwargs)
+        if not (0 < len(key) <= IDEMPOTENCY_MAX_KEY) or not key.isprintable():
+            return error_response(
+                "invalid_idempotency_key", _("The Idempotency-Key header must be 1-255 printable characters."), 400
+            )
+        digest = _request_digest(request)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=request.user,
+                    key=key,
+                    method=request.method or "",
+                    path=request.path[:500],
+                    request_digest=digest,
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if record.request_digest != digest:
+                return error_response(
+                    "idempotency_key_reused",
+                    _("This Idempotency-Key was already used with a different request."),
+                    422,
+                )
+            if record.state == IdempotencyRecord.State.DONE:
+                response = Response(record.response_body, status=record.response_status)
+                response["Idempotent-Replayed"] = "true"
+                return response
+            cutoff = timezone.now() - IDEMPOTENCY_STALE_AFTER
+            taken = IdempotencyRecord.objects.filter(
+                pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=cutoff
+            ).update(created_at=timezone.now())
+            if not taken:
+                return error_response(
+                    "idempotency_in_flight",
+                    _("A request with this Idempotency-Key is still being processed. Retry shortly."),
+                    409,
+                )
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        if response.status_code >= 500:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            state=IdempotencyRecord.State.DONE,
+            response_status=response.status_code,
+            response_body=json.loads(json.dumps(response.data, cls=JSONEncoder)),
+        )
+        return response
+
+    return wrapper
+
+
+__all__ = [
+    "IdempotencyKeyParameter",
+    "error_response",
+    "exception_handler",
+    "idempotent",
+    "status",
+]

@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api import json_error_view
+
+admin.site.site_header = settings.ADMIN_SITE_HEADER
+admin.site.site_title = _("Points Mall admin")
+admin.site.index_title = _("Campaign operations")
+
+urlpatterns = [
+    path("", include("campaigns.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+]
+
+_api_404 = json_error_view("not_found", _("Not found."), 404)
+# Anything else under /api/ is a JSON 404 in the error shape (never an HTML page, even with DEBUG on).
+urlpatterns.append(re_path(r"^api/", _api_404))
+_api_500 = json_error_view("server_error", _("Something went wrong on our side."), 500)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_404(request, exception)
+    return render(request, "404.html", status=404)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_500(request)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,1 @@
+"""lottery admin (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""lottery api (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""lottery errors (see docs/architecture.md for what belongs here)."""

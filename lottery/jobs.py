@@ -1,0 +1,1 @@
+"""lottery jobs (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""lottery models (see docs/architecture.md for what belongs here)."""

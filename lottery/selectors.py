@@ -1,0 +1,1 @@
+"""lottery selectors (see docs/architecture.md for what belongs here)."""

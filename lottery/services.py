@@ -1,0 +1,1 @@
+"""lottery services (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""lottery views (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""mall admin (see docs/architecture.md for what belongs here)."""

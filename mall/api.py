@@ -1,0 +1,1 @@
+"""mall api (see docs/architecture.md for what belongs here)."""

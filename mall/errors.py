@@ -1,0 +1,1 @@
+"""mall errors (see docs/architecture.md for what belongs here)."""

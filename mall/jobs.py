@@ -1,0 +1,1 @@
+"""mall jobs (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""mall models (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""mall selectors (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""mall services (see docs/architecture.md for what belongs here)."""

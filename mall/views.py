@@ -1,0 +1,1 @@
+"""mall views (see docs/architecture.md for what belongs here)."""

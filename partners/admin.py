@@ -1,0 +1,1 @@
+"""partners admin (see docs/architecture.md for what belongs here)."""

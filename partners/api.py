@@ -1,0 +1,1 @@
+"""partners api (see docs/architecture.md for what belongs here)."""

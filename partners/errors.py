@@ -1,0 +1,1 @@
+"""partners errors (see docs/architecture.md for what belongs here)."""

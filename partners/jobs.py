@@ -1,0 +1,1 @@
+"""partners jobs (see docs/architecture.md for what belongs here)."""

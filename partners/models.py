@@ -1,0 +1,1 @@
+"""partners models (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""partners selectors (see docs/architecture.md for what belongs here)."""

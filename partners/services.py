@@ -1,0 +1,1 @@
+"""partners services (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""partners views (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""points admin (see docs/architecture.md for what belongs here)."""

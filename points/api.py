@@ -1,0 +1,1 @@
+"""points api (see docs/architecture.md for what belongs here)."""

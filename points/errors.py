@@ -1,0 +1,1 @@
+"""points errors (see docs/architecture.md for what belongs here)."""

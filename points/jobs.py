@@ -1,0 +1,1 @@
+"""points jobs (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""points models (see docs/architecture.md for what belongs here)."""

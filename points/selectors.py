@@ -1,0 +1,1 @@
+"""points selectors (see docs/architecture.md for what belongs here)."""

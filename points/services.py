@@ -1,0 +1,1 @@
+"""points services (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""points views (see docs/architecture.md for what belongs here)."""

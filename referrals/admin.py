@@ -1,0 +1,1 @@
+"""referrals admin (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""referrals api (see docs/architecture.md for what belongs here)."""

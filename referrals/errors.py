@@ -1,0 +1,1 @@
+"""referrals errors (see docs/architecture.md for what belongs here)."""

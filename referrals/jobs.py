@@ -1,0 +1,1 @@
+"""referrals jobs (see docs/architecture.md for what belongs here)."""

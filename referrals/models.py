@@ -1,0 +1,1 @@
+"""referrals models (see docs/architecture.md for what belongs here)."""

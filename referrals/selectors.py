@@ -1,0 +1,1 @@
+"""referrals selectors (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""referrals services (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""referrals views (see docs/architecture.md for what belongs here)."""

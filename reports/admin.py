@@ -1,0 +1,1 @@
+"""reports admin (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""reports api (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""reports errors (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""reports jobs (see docs/architecture.md for what belongs here)."""

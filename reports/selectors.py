@@ -1,0 +1,1 @@
+"""reports selectors (see docs/architecture.md for what belongs here)."""

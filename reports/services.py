@@ -1,0 +1,1 @@
+"""reports services (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""reports views (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""tasks admin (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""tasks api (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""tasks errors (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""tasks jobs (see docs/architecture.md for what belongs here)."""

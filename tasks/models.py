@@ -1,0 +1,1 @@
+"""tasks models (see docs/architecture.md for what belongs here)."""

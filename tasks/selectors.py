@@ -1,0 +1,1 @@
+"""tasks selectors (see docs/architecture.md for what belongs here)."""

@@ -1,0 +1,1 @@
+"""tasks services (see docs/architecture.md for what belongs here)."""

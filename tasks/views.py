@@ -1,0 +1,1 @@
+"""tasks views (see docs/architecture.md for what belongs here)."""

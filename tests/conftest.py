@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connections
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import user_create
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    counter = iter(range(1, 10**6))
+
+    def factory(**kwargs: Any) -> User:
+        n = next(counter)
+        kwargs.setdefault("phone", f"+86139{n:08d}")
+        kwargs.setdefault("email", f"member{n}@example.com")
+        kwargs.setdefault("password", "Str0ng-pass-2026")
+        return user_create(**kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def member(make_user: Callable[..., User]) -> User:
+    return make_user(display_name="Xiao Ming")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def member_api(member: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(member)
+    return client
+
+
+def run_concurrently(n: int, fn: Callable[[int], Any], *, timeout: float = 120) -> list[Any]:
+    """Run fn(i) in n threads released together by a barrier; return results (exceptions as values)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except BaseException as exc:
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a concurrent worker hung"
+    return results

@@ -1,0 +1,47 @@
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from accounts.jobs import ping
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.mark.celery
+def test_real_worker_runs_ping(celery_worker_process):
+    started = time.monotonic()
+    result = ping.delay()
+    assert result.get(timeout=60) == "pong"
+    assert celery_worker_process.poll() is None
+    assert time.monotonic() - started < 60
