@@ -1,1 +1,121 @@
-"""points selectors (see docs/architecture.md for what belongs here)."""
+"""Reads of the ledger shared by pages, API, admin and reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from points.models import Account, AccountKind, Lot, OwnerType, Transfer, TransferKind
+
+EXPIRING_SOON = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Balance:
+    spendable: int
+    pending: int
+    expiring_soon: int
+    next_expiry_at: datetime | None
+    next_expiry_amount: int
+    next_available_at: datetime | None
+
+
+def member_account(*, user_id: int, asset: str = "PTS") -> Account | None:
+    return Account.objects.filter(
+        owner_type=OwnerType.MEMBER,
+        kind=AccountKind.WALLET,
+        user_id=user_id,
+        asset_id=asset,
+        campaign_id=None,
+        partner_id=None,
+    ).first()
+
+
+def balance_for(*, user_id: int, asset: str = "PTS", now: datetime | None = None) -> Balance:
+    """Spendable points now, pending points (not yet available) and what expires soonest."""
+    now = now or timezone.now()
+    account = member_account(user_id=user_id, asset=asset)
+    if account is None:
+        return Balance(0, 0, 0, None, 0, None)
+    live = Q(remaining__gt=0) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    available = Q(available_at__lte=now)
+    agg = Lot.objects.filter(live, account=account).aggregate(
+        spendable=Coalesce(Sum("remaining", filter=available), 0),
+        pending=Coalesce(Sum("remaining", filter=~available), 0),
+        soon=Coalesce(Sum("remaining", filter=available & Q(expires_at__lte=now + EXPIRING_SOON)), 0),
+        next_expiry=Min("expires_at", filter=available),
+        next_available=Min("available_at", filter=~available),
+    )
+    next_amount = 0
+    if agg["next_expiry"] is not None:
+        next_amount = Lot.objects.filter(live, available, account=account, expires_at=agg["next_expiry"]).aggregate(
+            s=Coalesce(Sum("remaining"), 0)
+        )["s"]
+    return Balance(
+        agg["spendable"], agg["pending"], agg["soon"], agg["next_expiry"], next_amount, agg["next_available"]
+    )
+
+
+def history_for(
+    *,
+    user_id: int,
+    asset: str = "PTS",
+    kind: str | None = None,
+    campaign_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Transfer]:
+    """The member's postings, newest first (cursor-paginate on -id). Amounts are signed by `direction`."""
+    account = member_account(user_id=user_id, asset=asset)
+    if account is None:
+        return Transfer.objects.none()
+    qs = Transfer.objects.filter(Q(debit_id=account.pk) | Q(credit_id=account.pk))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if campaign_id is not None:
+        qs = qs.filter(campaign_id=campaign_id)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        qs = qs.filter(created_at__gte=datetime.combine(date_from, datetime.min.time(), tzinfo=tz))
+    if date_to:
+        qs = qs.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=tz))
+    return qs.extra(
+        select={"signed_amount": "CASE WHEN credit_id = %s THEN amount ELSE -amount END"},
+        select_params=[account.pk],
+    ).order_by("-id")
+
+
+@dataclass(frozen=True)
+class CampaignTotals:
+    issued: int
+    consumed: int
+    expired: int
+    outstanding: int
+
+
+def campaign_totals(*, campaign_id: int, asset: str = "PTS") -> CampaignTotals:
+    """Points a campaign gave to members, members spent, and that expired."""
+    member = Q(credit__owner_type=OwnerType.MEMBER)
+    qs = Transfer.objects.filter(campaign_id=campaign_id, asset_id=asset)
+    agg = qs.aggregate(
+        issued=Coalesce(Sum("amount", filter=member & ~Q(kind__in=[TransferKind.REVERSAL, TransferKind.VOID])), 0),
+        returned=Coalesce(Sum("amount", filter=Q(debit__owner_type=OwnerType.MEMBER, kind=TransferKind.REVERSAL)), 0),
+        consumed=Coalesce(
+            Sum(
+                "amount",
+                filter=Q(debit__owner_type=OwnerType.MEMBER)
+                & ~Q(kind__in=[TransferKind.EXPIRE, TransferKind.REVERSAL, TransferKind.HOLD]),
+            ),
+            0,
+        ),
+        captured=Coalesce(Sum("amount", filter=Q(kind=TransferKind.CAPTURE)), 0),
+        refunded=Coalesce(Sum("amount", filter=member & Q(kind=TransferKind.REVERSAL)), 0),
+        expired=Coalesce(Sum("amount", filter=Q(kind=TransferKind.EXPIRE)), 0),
+    )
+    issued = agg["issued"] - agg["returned"]
+    consumed = agg["consumed"] + agg["captured"] - agg["refunded"]
+    return CampaignTotals(issued, consumed, agg["expired"], issued - consumed - agg["expired"])
