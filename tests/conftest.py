@@ -18,6 +18,20 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table, including rows our data migrations seed; put them back."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        return
+    from points.models import Asset
+
+    Asset.objects.get_or_create(code="PTS", defaults={"name": "Points", "minor_units": 0})
+    Asset.objects.get_or_create(code="CNY", defaults={"name": "Renminbi (fen)", "minor_units": 2})
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., User]:
     counter = iter(range(1, 10**6))
