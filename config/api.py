@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -122,6 +123,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 
 def json_error_view(code: str, message: Any, status_code: int) -> Callable[..., JsonResponse]:
+    # csrf_exempt: this view changes nothing, and without it an unknown /api/ URL hit with POST/PATCH/DELETE
+    # would answer with Django's HTML "CSRF cookie not set" 403 instead of a JSON error.
+    @csrf_exempt
     def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
         return JsonResponse(error_body(code, message), status=status_code)
 

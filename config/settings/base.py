@@ -97,7 +97,7 @@ CACHES = {
         "KEY_PREFIX": env("CACHE_PREFIX", default="pm"),
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "accounts.sessions"
 
 # --- Auth ---
 AUTH_USER_MODEL = "accounts.User"
