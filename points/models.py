@@ -131,15 +131,42 @@ class Transfer(models.Model):
     """One immutable double-entry posting: `amount` of `asset` leaves `debit` and arrives in `credit`."""
 
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, verbose_name=_("asset"))
-    debit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits", verbose_name=_("debit"))
-    credit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits", verbose_name=_("credit"))
+    # No database FOREIGN KEYs to accounts, assets or content types: every FK check takes a KEY SHARE lock on
+    # the referenced row, and a system account referenced by every posting would become the hot row the
+    # ledger is designed to avoid (multixact contention). points_post() checks both accounts exist, accounts
+    # can never be deleted (trigger), and the reconciliation job looks for orphans. See docs/adr/0002.
+    # Indexes are few on purpose: each one is written (and WAL-logged) by every posting.
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, db_constraint=False, db_index=False, verbose_name=_("asset")
+    )
+    debit = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
+        related_name="debits",
+        verbose_name=_("debit"),
+    )
+    credit = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
+        related_name="credits",
+        verbose_name=_("credit"),
+    )
     amount = models.BigIntegerField(_("amount"))
     kind = models.CharField(_("kind"), max_length=24, choices=TransferKind.choices)
     reason = models.TextField(_("reason"), blank=True)
     campaign_id = models.BigIntegerField(_("campaign id"), null=True, blank=True)
     source_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("source type")
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("source type"),
     )
     source_id = models.CharField(_("source id"), max_length=64, blank=True)
     actor = models.ForeignKey(
@@ -148,14 +175,16 @@ class Transfer(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("actor"),
     )
-    reverses = models.OneToOneField(
+    reverses = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="reversed_by",
+        related_name="reversals",
+        db_index=False,
         verbose_name=_("reverses"),
     )
     created_at = models.DateTimeField(_("created at"), db_default=models.functions.Now())
@@ -166,11 +195,16 @@ class Transfer(models.Model):
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=~Q(debit=F("credit")), name="transfer_distinct_accounts"),
+            # A transfer is reversed at most once (partial: the NULLs of ordinary postings cost no index entries).
+            models.UniqueConstraint(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="transfer_reversed_once"
+            ),
         ]
         indexes: ClassVar = [
             models.Index(fields=["debit", "-id"], name="transfer_debit_idx"),
             models.Index(fields=["credit", "-id"], name="transfer_credit_idx"),
-            models.Index(fields=["campaign_id", "kind"], name="transfer_campaign_idx"),
+            # Per-campaign totals: partial, so system-only postings without a campaign add no entry.
+            models.Index(fields=["campaign_id"], condition=Q(campaign_id__isnull=False), name="transfer_campaign_idx"),
         ]
 
     def __str__(self) -> str:
@@ -181,12 +215,15 @@ class AccountDelta(models.Model):
     """A not-yet-rolled-up change to a deferred (system) account. Insert-only on the hot path; the rollup
     deletes rows and adds them to Account.balance in one statement."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deltas")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="deltas"
+    )
     amount = models.BigIntegerField()
     transfer_id = models.BigIntegerField(null=True)
 
     class Meta:
-        indexes: ClassVar = [models.Index(fields=["account"], name="delta_account_idx")]
+        # No secondary index: deltas are only appended and, by the rollup, read and deleted all at once.
+        verbose_name = _("pending system balance change")
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.amount:+d}"
@@ -196,8 +233,8 @@ class Lot(models.Model):
     """Points credited to a member by one transfer; spent soonest-expiring first. Points whose available_at is
     in the future are pending: shown, not spendable."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="lots")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, db_index=False, related_name="lots")
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, db_index=False, related_name="lots")
     campaign_id = models.BigIntegerField(null=True, blank=True)
     amount = models.BigIntegerField()
     remaining = models.BigIntegerField()
@@ -226,8 +263,8 @@ class Lot(models.Model):
 class LotConsumption(models.Model):
     """Which lots a debit used, and how much of each (so reversals restore points with their original expiry)."""
 
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions")
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="consumptions")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, db_index=False, related_name="consumptions")
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, db_index=False, related_name="consumptions")
     amount = models.BigIntegerField()
 
     class Meta:

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -66,16 +67,21 @@ AccountRef = Account | int | Member | System
 
 def _account_sql(ref: AccountRef, asset: str) -> tuple[str, list[Any]]:
     if isinstance(ref, Account):
-        return "%s", [ref.pk]
+        return "%s::bigint", [ref.pk]
     if isinstance(ref, bool) or not isinstance(ref, int | Member | System):
         raise errors.InvalidInput(details={"account": "unknown account reference"})
     if isinstance(ref, int):
-        return "%s", [ref]
+        return "%s::bigint", [ref]
     if isinstance(ref, Member):
-        return "points_member_account(%s, %s)", [ref.user_id, asset]
+        return "points_member_account(%s::bigint, %s::text)", [ref.user_id, asset]
     if ref.kind not in AccountKind.values or ref.kind == AccountKind.WALLET:
         raise errors.InvalidInput(details={"account": f"unknown system account kind {ref.kind!r}"})
-    return "points_system_account(%s, %s, %s, %s)", [ref.owner_type, ref.kind, ref.campaign_id, asset]
+    return "points_system_account(%s::text, %s::text, %s::bigint, %s::text)", [
+        str(ref.owner_type),
+        ref.kind,
+        ref.campaign_id,
+        asset,
+    ]
 
 
 # --- Validation and error mapping --------------------------------------------------------------------
@@ -96,31 +102,39 @@ def _check_common(*, key: Any, kind: Any, asset: Any) -> None:
         raise errors.AssetMismatch(details={"asset": f"unknown asset {asset!r}"})
 
 
-def _ledger_error(exc: DatabaseError) -> Exception:
-    cause = exc.__cause__
+def _ledger_error(exc: Exception) -> Exception:
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
     state = getattr(cause, "sqlstate", None)
     diag = getattr(cause, "diag", None)
-    detail = getattr(diag, "message_detail", None)
     error_cls = errors.SQLSTATE_ERRORS.get(state or "")
-    if error_cls is errors.InsufficientPoints:
-        return errors.InsufficientPoints(details={"available": int(detail or 0)})
     if error_cls is errors.IdempotencyConflict:
-        return errors.IdempotencyConflict(details={"existing": detail})
+        return errors.IdempotencyConflict(details={"existing": getattr(diag, "message_detail", None)})
     if error_cls is not None:
         return error_cls()
-    if isinstance(exc, IntegrityError) and "reverses" in str(exc):
+    if state == "23505" and getattr(diag, "constraint_name", "") == "transfer_reversed_once":
         return errors.AlreadyReversed()
-    if isinstance(exc, IntegrityError) and "foreign key" in str(exc).lower():
-        return errors.AccountNotFound()
     return exc
 
 
-def _execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def _execute(sql: str, params: Sequence[Any], *, prepared: bool = False) -> list[tuple[Any, ...]]:
+    """Run ledger SQL on Django's connection (so it joins the caller's transaction). `prepared` uses a
+    server-side prepared statement on the raw psycopg connection: the hot posting path skips Django's
+    client-side parameter interpolation and Postgres skips parsing/planning the call."""
     try:
+        if prepared:
+            connection.ensure_connection()
+            try:
+                with psycopg.Cursor(connection.connection) as cursor:
+                    cursor.execute(sql, params, prepare=True)
+                    return cursor.fetchall()
+            except psycopg.Error:
+                if connection.in_atomic_block:
+                    connection.needs_rollback = True
+                raise
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return list(cursor.fetchall())
-    except DatabaseError as exc:
+    except (DatabaseError, psycopg.Error) as exc:
         mapped = _ledger_error(exc)
         if mapped is exc:
             raise
@@ -240,8 +254,9 @@ def transfer_post(
     credit_sql, credit_params = _account_sql(credit, asset)
     source_type = ContentType.objects.get_for_model(source).pk if source is not None else None
     rows = _execute(
-        f"SELECT * FROM points_post(%s, %s, {debit_sql}, {credit_sql}, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "  # noqa: S608
-        "%s, %s)",
+        f"SELECT * FROM points_post(%s::text, %s::text, {debit_sql}, {credit_sql}, %s::bigint, %s::text, %s::text, "  # noqa: S608
+        "%s::bigint, %s::integer, %s::text, %s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz, "
+        "%s::timestamptz, %s::bigint)",
         [
             key,
             asset,
@@ -260,6 +275,7 @@ def transfer_post(
             now,
             lot_id,
         ],
+        prepared=True,
     )
     transfer_id, status, debit_id, credit_id, detail = rows[0]
     if status == "insufficient":
@@ -313,9 +329,7 @@ def transfers_post_batch(
     users = sorted({a.user_id for a in awards})
     # One transaction (a savepoint inside the caller's): a conflicting line rolls the whole batch back.
     with transaction.atomic():
-        wallets = dict(
-            _execute("SELECT u, points_member_account(u, %s) FROM unnest(%s::bigint[]) AS u ORDER BY u", [asset, users])
-        )
+        wallets = dict(_execute("SELECT * FROM points_member_accounts(%s::bigint[], %s::text)", [users, asset]))
         debit_id = _execute(f"SELECT {source_sql}", source_params)[0][0]
         rows = _execute(
             "SELECT * FROM points_post_batch(%s, %s, %s, %s, %s::timestamptz[], %s::timestamptz[], %s, %s, %s, %s, "
@@ -347,12 +361,12 @@ def transfer_reverse(
     Reversing a member's spend gives the points back with their original expiry dates."""
     if not (reason or "").strip():
         raise errors.ReasonRequired()
-    original = Transfer.objects.filter(pk=transfer_id).select_related("reversed_by").first()
+    original = Transfer.objects.filter(pk=transfer_id).first()
     if original is None:
         raise errors.InvalidInput(details={"transfer": "not found"})
     if original.kind in (TransferKind.HOLD, TransferKind.CAPTURE, TransferKind.VOID):
         raise errors.NotReversible(details={"hint": "use hold_void / hold_capture"})
-    existing = getattr(original, "reversed_by", None)
+    existing = Transfer.objects.filter(reverses_id=transfer_id).first()
     if existing is not None and existing.idempotency_key != key:
         raise errors.AlreadyReversed(details={"reversal": existing.pk})
     return transfer_post(
@@ -558,6 +572,11 @@ _RECONCILE_CHECKS = {
         SELECT l.id, l.amount, l.remaining, coalesce(sum(c.amount), 0)
           FROM points_lot l LEFT JOIN points_lotconsumption c ON c.lot_id = l.id
          GROUP BY l.id HAVING l.amount - coalesce(sum(c.amount), 0) <> l.remaining LIMIT 100""",
+    "orphan_transfer_account": """
+        SELECT t.id FROM points_transfer t
+         WHERE NOT EXISTS (SELECT 1 FROM points_account a WHERE a.id = t.debit_id AND a.asset_id = t.asset_id)
+            OR NOT EXISTS (SELECT 1 FROM points_account a WHERE a.id = t.credit_id AND a.asset_id = t.asset_id)
+         LIMIT 100""",
     "negative_member_balance": """
         SELECT id, balance FROM points_account WHERE no_negative AND balance < 0 LIMIT 100""",
 }

@@ -20,6 +20,11 @@ CREATE TRIGGER points_consumption_immutable BEFORE UPDATE OR DELETE ON points_lo
   FOR EACH ROW EXECUTE FUNCTION points_forbid_change();
 CREATE TRIGGER points_lot_no_delete BEFORE DELETE ON points_lot
   FOR EACH ROW EXECUTE FUNCTION points_forbid_change();
+-- Room on each page for HOT updates of balances (no index entries, less WAL per posting).
+ALTER TABLE points_account SET (fillfactor = 80);
+
+CREATE TRIGGER points_account_no_delete BEFORE DELETE ON points_account
+  FOR EACH ROW EXECUTE FUNCTION points_forbid_change();
 
 CREATE OR REPLACE FUNCTION points_lot_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -54,23 +59,47 @@ BEGIN
   RETURN v;
 END $$;
 
+-- Get or create many members' wallets at once (bulk awards).
+CREATE OR REPLACE FUNCTION points_member_accounts(p_users bigint[], p_asset text)
+RETURNS TABLE (user_id bigint, account_id bigint) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  INSERT INTO points_account (asset_id, owner_type, kind, user_id, campaign_id, partner_id, balance, deferred,
+                              no_negative, tracks_lots, created_at)
+  SELECT p_asset, 'member', 'wallet', u, NULL, NULL, 0, false, true, p_asset = 'PTS', now()
+    FROM (SELECT DISTINCT u FROM unnest(p_users) AS u) us
+   WHERE NOT EXISTS (SELECT 1 FROM points_account a
+                      WHERE a.owner_type = 'member' AND a.kind = 'wallet' AND a.user_id = us.u
+                        AND a.asset_id = p_asset AND a.campaign_id IS NULL AND a.partner_id IS NULL)
+  ON CONFLICT DO NOTHING;
+  RETURN QUERY
+    SELECT a.user_id, a.id FROM (SELECT DISTINCT u FROM unnest(p_users) AS u) us
+      JOIN points_account a ON a.owner_type = 'member' AND a.kind = 'wallet' AND a.user_id = us.u
+       AND a.asset_id = p_asset AND a.campaign_id IS NULL AND a.partner_id IS NULL;
+END $$;
+
 -- Get or create a deferred system/campaign account (issuance, spend, expiry, prize, adjustment, holds...).
+-- (Two look-ups rather than IS NOT DISTINCT FROM, which no index can serve.)
 CREATE OR REPLACE FUNCTION points_system_account(p_owner text, p_kind text, p_campaign bigint, p_asset text)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE v bigint;
 BEGIN
-  SELECT id INTO v FROM points_account
-   WHERE owner_type = p_owner AND kind = p_kind AND user_id IS NULL AND asset_id = p_asset
-     AND campaign_id IS NOT DISTINCT FROM p_campaign AND partner_id IS NULL;
+  IF p_campaign IS NULL THEN
+    SELECT id INTO v FROM points_account
+     WHERE owner_type = p_owner AND kind = p_kind AND user_id IS NULL AND campaign_id IS NULL
+       AND partner_id IS NULL AND asset_id = p_asset;
+  ELSE
+    SELECT id INTO v FROM points_account
+     WHERE owner_type = p_owner AND kind = p_kind AND user_id IS NULL AND campaign_id = p_campaign
+       AND partner_id IS NULL AND asset_id = p_asset;
+  END IF;
   IF v IS NULL THEN
     INSERT INTO points_account (asset_id, owner_type, kind, user_id, campaign_id, partner_id, balance, deferred,
                                 no_negative, tracks_lots, created_at)
     VALUES (p_asset, p_owner, p_kind, NULL, p_campaign, NULL, 0, true, false, false, now())
     ON CONFLICT DO NOTHING RETURNING id INTO v;
     IF v IS NULL THEN
-      SELECT id INTO v FROM points_account
-       WHERE owner_type = p_owner AND kind = p_kind AND user_id IS NULL AND asset_id = p_asset
-         AND campaign_id IS NOT DISTINCT FROM p_campaign AND partner_id IS NULL;
+      RETURN points_system_account(p_owner, p_kind, p_campaign, p_asset);
     END IF;
   END IF;
   RETURN v;
@@ -85,7 +114,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 -- status: 'created' | 'replayed' (same key, same content) | 'conflict' (same key, other content; detail = the
 -- existing transfer) | 'insufficient' (detail = spendable points) | 'account_not_found' | 'asset_mismatch' |
--- 'same_account'. Only 'created' writes anything, and a refusal never aborts the caller's transaction.
+-- 'same_account'. Only 'created' leaves anything behind, and a refusal never aborts the caller's transaction.
 DECLARE
   v_id bigint;
   v_old points_transfer%ROWTYPE;
@@ -96,6 +125,8 @@ DECLARE
   v_lots bigint[] := '{}';
   v_takes bigint[] := '{}';
   r record;
+  i integer;
+  v_taken boolean := false;  -- whether this call has already taken the amount from a member's balance
 BEGIN
   IF p_amount IS NULL OR p_amount <= 0 THEN
     RAISE EXCEPTION 'amount must be a positive integer' USING ERRCODE = 'PM001';
@@ -106,20 +137,6 @@ BEGIN
   END IF;
   IF p_debit = p_credit THEN
     RETURN QUERY SELECT NULL::bigint, 'same_account'::text, p_debit, p_credit, NULL::bigint;
-    RETURN;
-  END IF;
-
-  -- Lock the directly-balanced accounts in id order (deferred accounts are never updated here).
-  PERFORM 1 FROM points_account WHERE id IN (p_debit, p_credit) AND NOT deferred ORDER BY id FOR UPDATE;
-
-  SELECT * INTO v_old FROM points_transfer WHERE idempotency_key = p_key;
-  IF FOUND THEN
-    IF v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
-       AND v_old.asset_id = p_asset AND v_old.kind = p_kind AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses THEN
-      RETURN QUERY SELECT v_old.id, 'replayed'::text, v_old.debit_id, v_old.credit_id, NULL::bigint;
-    ELSE
-      RETURN QUERY SELECT v_old.id, 'conflict'::text, v_old.debit_id, v_old.credit_id, v_old.id;
-    END IF;
     RETURN;
   END IF;
 
@@ -134,30 +151,65 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Plan the debit before writing anything: which lots, soonest-expiring first (a reversal of an earn takes
-  -- back that earn's own lot first; the expiry job names the one expired lot it empties).
+  -- Lock directly-balanced accounts, in id order when there are two. Deferred (system) accounts are never
+  -- locked or updated here: that is what keeps them from becoming hot rows.
+  IF NOT d.deferred AND NOT c.deferred THEN
+    PERFORM 1 FROM points_account WHERE id IN (p_debit, p_credit) ORDER BY id FOR UPDATE;
+  END IF;
   IF NOT d.deferred THEN
-    IF d.tracks_lots THEN
-      v_need := p_amount;
-      FOR r IN
-        SELECT l.id, l.remaining FROM points_lot l
-         WHERE l.account_id = d.id AND l.remaining > 0
-           AND CASE WHEN p_lot IS NOT NULL THEN l.id = p_lot
-                    ELSE l.available_at <= p_now AND (l.expires_at IS NULL OR l.expires_at > p_now) END
-         ORDER BY (p_reverses IS NOT NULL AND l.transfer_id = p_reverses) DESC, l.expires_at ASC NULLS LAST, l.id
-      LOOP
-        v_take := least(r.remaining, v_need);
-        v_lots := v_lots || r.id;
-        v_takes := v_takes || v_take;
-        v_need := v_need - v_take;
-        EXIT WHEN v_need = 0;
-      END LOOP;
-      IF v_need > 0 THEN
-        RETURN QUERY SELECT NULL::bigint, 'insufficient'::text, p_debit, p_credit, p_amount - v_need;
+    -- Take the debit now: this UPDATE is also the row lock that serialises this member's postings.
+    UPDATE points_account SET balance = balance - p_amount
+     WHERE id = p_debit AND (NOT no_negative OR balance >= p_amount)
+    RETURNING * INTO d;
+    v_taken := FOUND;
+    IF NOT v_taken THEN  -- a guarded account without enough balance (unless this is a replay)
+      SELECT * INTO d FROM points_account WHERE id = p_debit;
+      IF NOT EXISTS (SELECT 1 FROM points_transfer WHERE idempotency_key = p_key) THEN
+        RETURN QUERY SELECT NULL::bigint, 'insufficient'::text, p_debit, p_credit,
+          CASE WHEN d.tracks_lots THEN
+            (SELECT coalesce(sum(l.remaining), 0)::bigint FROM points_lot l
+              WHERE l.account_id = d.id AND l.remaining > 0 AND l.available_at <= p_now
+                AND (l.expires_at IS NULL OR l.expires_at > p_now))
+          ELSE d.balance END;
         RETURN;
       END IF;
-    ELSIF d.no_negative AND d.balance < p_amount THEN
-      RETURN QUERY SELECT NULL::bigint, 'insufficient'::text, p_debit, p_credit, d.balance;
+    END IF;
+  END IF;
+
+  SELECT * INTO v_old FROM points_transfer WHERE idempotency_key = p_key;
+  IF FOUND THEN
+    IF v_taken THEN  -- give back the debit taken above
+      UPDATE points_account SET balance = balance + p_amount WHERE id = p_debit;
+    END IF;
+    IF v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
+       AND v_old.asset_id = p_asset AND v_old.kind = p_kind AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses THEN
+      RETURN QUERY SELECT v_old.id, 'replayed'::text, v_old.debit_id, v_old.credit_id, NULL::bigint;
+    ELSE
+      RETURN QUERY SELECT v_old.id, 'conflict'::text, v_old.debit_id, v_old.credit_id, v_old.id;
+    END IF;
+    RETURN;
+  END IF;
+
+  -- Plan the debit's lots, soonest-expiring first (a reversal of an earn takes back that earn's own lot
+  -- first; the expiry job names the one expired lot it empties).
+  IF NOT d.deferred AND d.tracks_lots THEN
+    v_need := p_amount;
+    FOR r IN
+      SELECT l.id, l.remaining FROM points_lot l
+       WHERE l.account_id = d.id AND l.remaining > 0
+         AND CASE WHEN p_lot IS NOT NULL THEN l.id = p_lot
+                  ELSE l.available_at <= p_now AND (l.expires_at IS NULL OR l.expires_at > p_now) END
+       ORDER BY (p_reverses IS NOT NULL AND l.transfer_id = p_reverses) DESC, l.expires_at ASC NULLS LAST, l.id
+    LOOP
+      v_take := least(r.remaining, v_need);
+      v_lots := v_lots || r.id;
+      v_takes := v_takes || v_take;
+      v_need := v_need - v_take;
+      EXIT WHEN v_need = 0;
+    END LOOP;
+    IF v_need > 0 THEN
+      UPDATE points_account SET balance = balance + p_amount WHERE id = p_debit;  -- give it back
+      RETURN QUERY SELECT NULL::bigint, 'insufficient'::text, p_debit, p_credit, p_amount - v_need;
       RETURN;
     END IF;
   END IF;
@@ -168,7 +220,10 @@ BEGIN
           p_source_type, coalesce(p_source_id, ''), p_actor, p_reverses, p_now)
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id INTO v_id;
-  IF v_id IS NULL THEN  -- a concurrent posting with this key committed after our look-up: report it, write nothing
+  IF v_id IS NULL THEN  -- a concurrent posting with this key committed after our look-up: report it, undo ours
+    IF v_taken THEN
+      UPDATE points_account SET balance = balance + p_amount WHERE id = p_debit;
+    END IF;
     SELECT * INTO v_old FROM points_transfer WHERE idempotency_key = p_key;
     RETURN QUERY SELECT v_old.id,
       CASE WHEN v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
@@ -178,17 +233,14 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Debit leg.
+  -- Debit leg (a member's balance was already taken above).
   IF d.deferred THEN
     INSERT INTO points_accountdelta (account_id, amount, transfer_id) VALUES (d.id, -p_amount, v_id);
-  ELSE
-    IF d.tracks_lots THEN
-      UPDATE points_lot l SET remaining = l.remaining - t.take
-        FROM unnest(v_lots, v_takes) AS t(lot, take) WHERE l.id = t.lot;
-      INSERT INTO points_lotconsumption (lot_id, transfer_id, amount)
-        SELECT t.lot, v_id, t.take FROM unnest(v_lots, v_takes) AS t(lot, take);
-    END IF;
-    UPDATE points_account SET balance = balance - p_amount WHERE id = d.id;
+  ELSIF d.tracks_lots THEN
+    FOR i IN 1 .. coalesce(array_length(v_lots, 1), 0) LOOP
+      UPDATE points_lot SET remaining = remaining - v_takes[i] WHERE id = v_lots[i];
+      INSERT INTO points_lotconsumption (lot_id, transfer_id, amount) VALUES (v_lots[i], v_id, v_takes[i]);
+    END LOOP;
   END IF;
 
   -- Credit leg.
@@ -228,20 +280,23 @@ CREATE OR REPLACE FUNCTION points_post_batch(
 DECLARE
   v_new bigint[];
   v_conflict text;
+  v_missing bigint;
+  v_mismatched bigint;
 BEGIN
   IF EXISTS (SELECT 1 FROM unnest(p_amounts) a WHERE a IS NULL OR a <= 0) THEN
     RAISE EXCEPTION 'amount must be a positive integer' USING ERRCODE = 'PM001';
   END IF;
-  IF EXISTS (SELECT 1 FROM unnest(p_debits, p_credits) AS t(dr, cr)
-              LEFT JOIN points_account a ON a.id = t.dr LEFT JOIN points_account b ON b.id = t.cr
-             WHERE a.id IS NULL OR b.id IS NULL) THEN
+  SELECT count(*) FILTER (WHERE a.id IS NULL), count(*) FILTER (WHERE a.asset_id <> p_asset)
+    INTO v_missing, v_mismatched
+    FROM (SELECT DISTINCT x FROM unnest(p_debits || p_credits) AS x) ids LEFT JOIN points_account a ON a.id = ids.x;
+  IF v_missing > 0 THEN
     RAISE EXCEPTION 'account not found' USING ERRCODE = 'PM003';
   END IF;
-  IF EXISTS (SELECT 1 FROM points_account a WHERE (a.id = ANY (p_debits) OR a.id = ANY (p_credits))
-                                              AND a.asset_id <> p_asset) THEN
+  IF v_mismatched > 0 THEN
     RAISE EXCEPTION 'asset mismatch' USING ERRCODE = 'PM004';
   END IF;
-  IF EXISTS (SELECT 1 FROM points_account a WHERE a.id = ANY (p_debits) AND NOT a.deferred) THEN
+  IF EXISTS (SELECT 1 FROM (SELECT DISTINCT x FROM unnest(p_debits) AS x) ids JOIN points_account a ON a.id = ids.x
+              WHERE NOT a.deferred) THEN
     RAISE EXCEPTION 'batch postings must debit system accounts' USING ERRCODE = 'PM007';
   END IF;
   IF EXISTS (SELECT 1 FROM unnest(p_debits, p_credits) AS t(dr, cr) WHERE t.dr = t.cr) THEN
@@ -294,9 +349,10 @@ BEGIN
   END IF;
 
   RETURN QUERY
-    SELECT i.k, t.id, t.id = ANY (coalesce(v_new, '{}'))
+    SELECT i.k, t.id, n.id IS NOT NULL
       FROM unnest(p_keys) WITH ORDINALITY AS i(k, ord)
       JOIN points_transfer t ON t.idempotency_key = i.k
+      LEFT JOIN unnest(coalesce(v_new, '{}')) AS n(id) ON n.id = t.id
      ORDER BY i.ord;
 END $$;
 
@@ -319,9 +375,11 @@ DROP FUNCTION IF EXISTS points_post(text, text, bigint, bigint, bigint, text, te
                                     bigint, timestamptz, timestamptz, timestamptz, bigint);
 DROP FUNCTION IF EXISTS points_system_account(text, text, bigint, text);
 DROP FUNCTION IF EXISTS points_member_account(bigint, text);
+DROP FUNCTION IF EXISTS points_member_accounts(bigint[], text);
 DROP TRIGGER IF EXISTS points_lot_guard ON points_lot;
 DROP FUNCTION IF EXISTS points_lot_guard();
 DROP TRIGGER IF EXISTS points_lot_no_delete ON points_lot;
+DROP TRIGGER IF EXISTS points_account_no_delete ON points_account;
 DROP TRIGGER IF EXISTS points_consumption_immutable ON points_lotconsumption;
 DROP TRIGGER IF EXISTS points_transfer_immutable ON points_transfer;
 DROP FUNCTION IF EXISTS points_forbid_change();

@@ -1,0 +1,74 @@
+"""Shared bench plumbing: a throwaway database, worker processes, and the RESULT line."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pointsmall")
+
+
+def bench_db_url(name: str) -> str:
+    return urlparse(BASE_URL)._replace(path=f"/{name}").geturl()
+
+
+def fresh_database(name: str) -> str:
+    """Drop and recreate `name`, migrate it, and return its URL. Never touches the dev or test databases."""
+    admin = urlparse(BASE_URL)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = bench_db_url(name)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    return url
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["DEBUG"] = "false"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _run_worker(target: Callable[..., int], args: tuple[Any, ...], start: Any, seconds: float, out: Any) -> None:
+    start.wait()
+    deadline = time.perf_counter() + seconds
+    out.put(target(*args, deadline=deadline))
+
+
+def run_workers(target: Callable[..., int], per_worker_args: list[tuple[Any, ...]], seconds: float) -> float:
+    """Run target(*args, deadline=...) in one process per args tuple, all started together; return ops/s."""
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_run_worker, args=(target, args, start, seconds, out)) for args in per_worker_args]
+    for p in procs:
+        p.start()
+    time.sleep(3.0)  # let every worker import Django and connect before the clock starts
+    t0 = time.perf_counter()
+    start.set()
+    total = sum(out.get(timeout=seconds + 120) for _ in procs)
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join(timeout=30)
+    return total / elapsed
+
+
+def result_line(name: str, **figures: float) -> str:
+    parts = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    return f"RESULT {name} {parts}"
