@@ -7,4 +7,4 @@ class SessionStore(CachedDbSessionStore):
     Postgres, which would refuse them with a server error."""
 
     def _validate_session_key(self, key: str | None) -> bool:
-        return super()._validate_session_key(key) and set(key or "") <= set(VALID_KEY_CHARS)
+        return super()._validate_session_key(key) and set(key or "") <= set(VALID_KEY_CHARS)  # type: ignore[misc]

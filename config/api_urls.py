@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts import api as accounts_api
+from points import api as points_api
 
 urlpatterns = [
     path("auth/register", accounts_api.RegisterApi.as_view(), name="api-register"),
@@ -12,4 +13,6 @@ urlpatterns = [
     path("me", accounts_api.MeApi.as_view(), name="api-me"),
     path("me/addresses", accounts_api.AddressListApi.as_view(), name="api-addresses"),
     path("me/addresses/<int:address_id>", accounts_api.AddressDetailApi.as_view(), name="api-address"),
+    path("points/balance", points_api.BalanceApi.as_view(), name="api-points-balance"),
+    path("points/history", points_api.HistoryApi.as_view(), name="api-points-history"),
 ]

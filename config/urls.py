@@ -16,6 +16,7 @@ admin.site.index_title = _("Campaign operations")
 urlpatterns = [
     path("", include("campaigns.urls")),
     path("accounts/", include("accounts.urls")),
+    path("points/", include("points.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,1 +1,182 @@
-"""points admin (see docs/architecture.md for what belongs here)."""
+"""Operators' view of the ledger: read-only accounts and transfers, an audited "Adjust points" form, reversals.
+Every write goes through points.services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.selectors import user_by_identifier
+from config.errors import DomainError
+from points import services
+from points.models import Account, ExpiryPolicy, Hold, ReconciliationRun, Transfer
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AdjustForm(forms.Form):
+    member = forms.CharField(label=_("Member"), help_text=_("Phone number, email or external id."))
+    amount = forms.IntegerField(label=_("Points"), help_text=_("Positive adds points, negative removes them."))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+    campaign_id = forms.IntegerField(label=_("Campaign id"), required=False, min_value=1)
+    key = forms.CharField(widget=forms.HiddenInput)  # one key per form shown: a double submit adjusts once
+
+    def clean_member(self) -> int:
+        user = user_by_identifier(identifier=self.cleaned_data["member"])
+        if user is None:
+            raise forms.ValidationError(_("No member with that phone number, email or id."))
+        return user.pk
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError(_("The amount cannot be zero."))
+        return amount
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("id", "asset", "owner_type", "kind", "user", "campaign_id", "balance", "deferred")
+    list_filter = ("asset", "owner_type", "kind", "deferred")
+    search_fields = ("user__phone", "user__email", "=campaign_id", "=id")
+    list_select_related = ("user",)
+    change_list_template = "admin/points/account/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("adjust/", self.admin_site.admin_view(self.adjust_view), name="points_account_adjust"),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("points.adjust_points"):
+            raise PermissionDenied
+        form = AdjustForm(request.POST or None, initial={"key": f"admin-adjust:{uuid.uuid4()}"})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                posted = services.points_adjust(
+                    user_id=data["member"],
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    actor_id=request.user.pk,
+                    key=data["key"],
+                    campaign_id=data.get("campaign_id"),
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(request, _("Points adjusted (transfer #%(id)s).") % {"id": posted.transfer_id})
+                return HttpResponseRedirect(reverse("admin:points_transfer_change", args=[posted.transfer_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": _("Adjust points"),
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/points/adjust.html", context)
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "kind", "amount", "asset", "debit", "credit", "campaign_id", "actor", "reason")
+    list_filter = ("kind", "asset", "created_at")
+    search_fields = (
+        "=id",
+        "idempotency_key",
+        "reason",
+        "=debit__user__phone",
+        "=credit__user__phone",
+        "debit__user__email",
+        "credit__user__email",
+    )
+    list_select_related = ("debit", "credit", "actor")
+    date_hierarchy = "created_at"
+    actions = ("reverse_transfers",)
+    show_full_result_count = False
+
+    @admin.action(description=_("Reverse selected transfers (asks for a reason)"), permissions=["adjust"])
+    def reverse_transfers(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> HttpResponse | None:
+        form = ReverseForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            done = 0
+            for transfer in queryset:
+                try:
+                    services.transfer_reverse(
+                        transfer_id=transfer.pk,
+                        key=f"admin-reverse:{transfer.pk}",
+                        reason=form.cleaned_data["reason"],
+                        actor_id=request.user.pk,
+                    )
+                    done += 1
+                except DomainError as exc:
+                    self.message_user(request, f"#{transfer.pk}: {exc.message}", messages.ERROR)
+            if done:
+                self.message_user(request, _("%(n)d transfer(s) reversed.") % {"n": done}, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "transfers": queryset,
+            "title": _("Reverse transfers"),
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/points/reverse.html", context)
+
+    def has_adjust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("points.adjust_points")
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ("id", "key", "account", "amount", "state", "campaign_id", "created_at", "settled_at")
+    list_filter = ("state",)
+    search_fields = ("key",)
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "ok", "accounts_checked", "finished_at")
+    list_filter = ("ok",)
+    readonly_fields = ("started_at", "finished_at", "ok", "accounts_checked", "drift")
+
+
+@admin.register(ExpiryPolicy)
+class ExpiryPolicyAdmin(admin.ModelAdmin):
+    list_display = ("campaign_id", "asset", "rule", "days", "timezone")
+
+    def save_model(self, request: HttpRequest, obj: ExpiryPolicy, form: Any, change: bool) -> None:
+        saved = services.expiry_policy_set(
+            campaign_id=obj.campaign_id, rule=obj.rule, days=obj.days, asset=obj.asset_id or "PTS", tz=obj.timezone
+        )
+        obj.pk = saved.pk

@@ -1,1 +1,99 @@
-"""points api (see docs/architecture.md for what belongs here)."""
+"""Member ledger API: balance and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import request_user_id
+from config.api import ErrorSerializer
+from points import selectors
+from points.models import Transfer, TransferKind
+
+
+class BalanceSerializer(serializers.Serializer):
+    asset = serializers.CharField()
+    spendable = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    expiring_soon = serializers.IntegerField(help_text="Spendable points that expire within 30 days.")
+    next_expiry_at = serializers.DateTimeField(allow_null=True)
+    next_expiry_amount = serializers.IntegerField()
+    next_available_at = serializers.DateTimeField(allow_null=True)
+
+
+class HistoryFilterSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TransferKind.choices, required=False)
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": "must not be before date_from"})
+        return attrs
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    amount = serializers.IntegerField(source="signed_amount", help_text="Positive: earned. Negative: spent.")
+    kind_label = serializers.CharField(source="get_kind_display")
+    reversed_transfer = serializers.IntegerField(source="reverses_id", allow_null=True)
+
+    class Meta:
+        model = Transfer
+        fields = ("id", "kind", "kind_label", "amount", "reason", "campaign_id", "reversed_transfer", "created_at")
+
+
+class HistoryPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+
+class BalanceApi(APIView):
+    @extend_schema(responses={200: BalanceSerializer, 401: ErrorSerializer}, tags=["points"])
+    def get(self, request: Request) -> Response:
+        balance = selectors.balance_for(user_id=request_user_id(request))
+        return Response(BalanceSerializer({"asset": "PTS", **balance.__dict__}).data)
+
+
+class HistoryApi(APIView):
+    pagination_class = HistoryPagination
+
+    @extend_schema(
+        parameters=[HistoryFilterSerializer, OpenApiParameter("page_size", int, required=False)],
+        responses={
+            200: inline_serializer(
+                "HistoryPage",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": HistoryEntrySerializer(many=True),
+                },
+            ),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+        tags=["points"],
+    )
+    def get(self, request: Request) -> Response:
+        filters = HistoryFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        qs = selectors.history_for(
+            user_id=request_user_id(request),
+            kind=data.get("kind"),
+            campaign_id=data.get("campaign"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(HistoryEntrySerializer(page, many=True).data)

@@ -1,5 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from points import views
 
 app_name = "points"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.my_points, name="mine"),
+]

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -198,7 +199,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT - 120
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Installed into django-celery-beat's tables at beat start-up; operators can see and edit them in admin.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "points-rollup": {"task": "points.rollup", "schedule": 60.0},
+    "points-expire-lots": {"task": "points.expire_lots", "schedule": crontab(minute=5)},
+    "points-reconcile": {"task": "points.reconcile", "schedule": crontab(hour=19, minute=30)},  # 03:30 Shanghai
+    "accounts-idempotency-prune": {"task": "accounts.idempotency_prune", "schedule": crontab(hour=20, minute=0)},
+}
 
 # --- Admin branding ---
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Points Mall · Operations")
