@@ -16,5 +16,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        # Infrastructure, not business logic: permissions of apps migrated later join the staff groups.
-        post_migrate.connect(_sync_staff_groups, sender=self, dispatch_uid="accounts.staff_groups_sync")
+        # Infrastructure, not business logic: after each app's post_migrate (auth has created that app's
+        # permissions by then) the staff groups pick up the permissions they are meant to have.
+        post_migrate.connect(_sync_staff_groups, dispatch_uid="accounts.staff_groups_sync")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import user_by_identifier
 from config.errors import DomainError
 from points import services
+from points.errors import AlreadyReversed, IdempotencyConflict
 from points.models import Account, ExpiryPolicy, Hold, ReconciliationRun, Transfer
 
 
@@ -131,15 +132,21 @@ class TransferAdmin(ReadOnlyAdmin):
             done = 0
             for transfer in queryset:
                 try:
-                    services.transfer_reverse(
+                    posted = services.transfer_reverse(
                         transfer_id=transfer.pk,
                         key=f"admin-reverse:{transfer.pk}",
                         reason=form.cleaned_data["reason"],
                         actor_id=request.user.pk,
                     )
-                    done += 1
+                except IdempotencyConflict:  # this action's key for the transfer is taken: reversed already
+                    posted = None
                 except DomainError as exc:
                     self.message_user(request, f"#{transfer.pk}: {exc.message}", messages.ERROR)
+                    continue
+                if posted is not None and posted.created:
+                    done += 1
+                else:  # a replay: reversed earlier by this action, nothing new was posted
+                    self.message_user(request, f"#{transfer.pk}: {AlreadyReversed.default_message}", messages.WARNING)
             if done:
                 self.message_user(request, _("%(n)d transfer(s) reversed.") % {"n": done}, messages.SUCCESS)
             return None

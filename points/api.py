@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from django import forms
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
@@ -32,6 +34,12 @@ class HistoryFilterSerializer(serializers.Serializer):
     campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
+
+    def validate_date_to(self, value: date) -> date:
+        # The last representable date has no "next day" to end the range at (it used to crash with a 500).
+        if value >= date.max:
+            raise serializers.ValidationError(forms.DateField.default_error_messages["invalid"])
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
