@@ -24,7 +24,7 @@ test: setup browsers lint typecheck
 
 ## make bench: every bench/ script; each prints a `RESULT name key=value ...` line
 bench: setup migrate
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 setup: deps services messages
 

@@ -40,7 +40,6 @@ def raw_worker(url: str, ids: list[int], *, deadline: float) -> int:
 
 
 def service_worker(url: str, user_ids: list[int], *, deadline: float) -> int:
-    django_setup(url)
     from points.services import Member, System, transfer_post
 
     rng = random.Random()
@@ -61,7 +60,6 @@ def service_worker(url: str, user_ids: list[int], *, deadline: float) -> int:
 
 
 def batch_worker(url: str, user_ids: list[int], *, deadline: float) -> int:
-    django_setup(url)
     from points.services import Award, System, transfers_post_batch
 
     issuance = System("issuance", 1)
@@ -98,9 +96,9 @@ def main() -> None:
 
     slices = [user_ids[i::WORKERS] for i in range(WORKERS)]
     # (c) first: it also gives every member a balance (several lots) to spend in (b).
-    batch_per_s = run_workers(batch_worker, [(url, s) for s in slices], SECONDS)
+    batch_per_s = run_workers(batch_worker, [(url, s) for s in slices], SECONDS, django_url=url)
     raw_per_s = run_workers(raw_worker, [(url, raw_ids)] * WORKERS, SECONDS)
-    service_per_s = run_workers(service_worker, [(url, user_ids)] * WORKERS, SECONDS)
+    service_per_s = run_workers(service_worker, [(url, user_ids)] * WORKERS, SECONDS, django_url=url)
 
     django_setup(url)
     from points.services import ledger_reconcile, ledger_rollup
