@@ -1,1 +1,51 @@
-"""campaigns selectors (see docs/architecture.md for what belongs here)."""
+"""Reads of campaigns shared by pages, API and other apps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from campaigns.errors import CampaignNotActive, CampaignNotFound
+from campaigns.models import Campaign, Phase
+
+
+def campaigns_visible(*, now: datetime | None = None) -> QuerySet[Campaign]:
+    """Published campaigns members may see (from warm-up on, including ended ones for their results)."""
+    now = now or timezone.now()
+    return Campaign.objects.filter(is_published=True, warmup_starts_at__lte=now)
+
+
+def campaign_featured(*, now: datetime | None = None) -> Campaign | None:
+    now = now or timezone.now()
+    return Campaign.objects.filter(is_published=True, is_featured=True, ends_at__gt=now).first()
+
+
+def campaign_by_slug(*, slug: str, now: datetime | None = None, preview: bool = False) -> Campaign:
+    """A visible campaign; `preview` (operators) also returns unpublished or upcoming ones."""
+    qs = Campaign.objects.all() if preview else campaigns_visible(now=now)
+    campaign = qs.filter(slug=slug).first()
+    if campaign is None:
+        raise CampaignNotFound()
+    return campaign
+
+
+def campaign_require_official(*, campaign: Campaign, now: datetime) -> None:
+    """Earning activities (check-in, tasks, spins) only run in the official phase."""
+    phase = campaign.phase_at(now)
+    if phase != Phase.OFFICIAL:
+        raise CampaignNotActive(details={"phase": str(phase)})
+
+
+def campaign_next_boundary(*, campaign: Campaign, now: datetime) -> datetime | None:
+    """The next phase boundary a countdown counts down to (None once the campaign has ended).
+
+    Upcoming → warm-up starts; warm-up → official phase starts; official → official phase ends (follow-up
+    starts: earning stops); follow-up → the campaign ends."""
+    return {
+        Phase.UPCOMING: campaign.warmup_starts_at,
+        Phase.WARMUP: campaign.official_starts_at,
+        Phase.OFFICIAL: campaign.followup_starts_at,
+        Phase.FOLLOWUP: campaign.ends_at,
+    }.get(campaign.phase_at(now))

@@ -1,1 +1,131 @@
-"""campaigns services (see docs/architecture.md for what belongs here)."""
+"""Every write to campaigns."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign, ExpiryRule
+from points.models import AccountKind
+from points.services import Member, Posted, System, expiry_policy_set, transfer_post
+
+FIELDS = (
+    "name",
+    "name_en",
+    "slug",
+    "theme",
+    "theme_en",
+    "banner",
+    "timezone",
+    "warmup_starts_at",
+    "official_starts_at",
+    "followup_starts_at",
+    "ends_at",
+    "rules",
+    "rules_en",
+    "expiry_rule",
+    "expiry_days",
+    "is_published",
+    "is_featured",
+)
+
+
+def campaign_validate(campaign: Campaign) -> None:
+    """Field-level errors for everything the database would refuse, in words an operator understands."""
+    errors: dict[str, list[str]] = {}
+    w, o, f, e = campaign.warmup_starts_at, campaign.official_starts_at, campaign.followup_starts_at, campaign.ends_at
+    if all((w, o, f, e)):
+        if w > o:
+            errors.setdefault("warmup_starts_at", []).append(_("Warm-up must start before the official phase."))
+        if o >= f:
+            errors.setdefault("followup_starts_at", []).append(
+                _("The follow-up phase must start after the official phase starts.")
+            )
+        if f > e:
+            errors.setdefault("ends_at", []).append(_("The campaign must end after the follow-up phase starts."))
+    try:
+        zoneinfo.ZoneInfo(campaign.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors.setdefault("timezone", []).append(_("Unknown timezone."))
+    if campaign.expiry_rule == ExpiryRule.DAYS and not campaign.expiry_days:
+        errors.setdefault("expiry_days", []).append(_("Give the number of days points stay valid."))
+    if not (campaign.rules or "").strip():
+        errors.setdefault("rules", []).append(_("Members must be able to read the rules."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def campaign_save(*, campaign: Campaign | None = None, data: dict[str, Any]) -> Campaign:
+    """Create or update a campaign; keeps one featured campaign and the ledger's expiry policy in step."""
+    campaign = campaign or Campaign()
+    for field in FIELDS:
+        if field in data:
+            setattr(campaign, field, data[field])
+    if campaign.expiry_rule != ExpiryRule.DAYS:
+        campaign.expiry_days = None
+    campaign_validate(campaign)
+    with transaction.atomic():
+        if campaign.is_featured:
+            Campaign.objects.filter(is_featured=True).exclude(pk=campaign.pk).update(is_featured=False)
+        campaign.save()
+        expiry_policy_set(
+            campaign_id=campaign.pk, rule=campaign.expiry_rule, days=campaign.expiry_days, tz=campaign.timezone
+        )
+    return campaign
+
+
+def campaign_points_grant(
+    *,
+    campaign: Campaign,
+    user_id: int,
+    amount: int,
+    kind: str,
+    key: str,
+    now: datetime,
+    source: Model | None = None,
+    reason: str = "",
+) -> Posted:
+    """THE way a campaign gives a member points (check-ins, streaks, tasks, prizes). Budget caps and
+    multiplier cards hook in here, so every earning path obeys them."""
+    return transfer_post(
+        key=key,
+        debit=System(AccountKind.ISSUANCE, campaign.pk),
+        credit=Member(user_id),
+        amount=amount,
+        kind=kind,
+        campaign_id=campaign.pk,
+        source=source,
+        reason=reason,
+        now=now,
+    )
+
+
+def campaign_points_charge(
+    *,
+    campaign: Campaign,
+    user_id: int,
+    amount: int,
+    kind: str,
+    key: str,
+    now: datetime,
+    source: Model | None = None,
+    reason: str = "",
+) -> Posted:
+    """A member spends points inside a campaign (make-up check-ins, spins, redemptions)."""
+    return transfer_post(
+        key=key,
+        debit=Member(user_id),
+        credit=System(AccountKind.SPEND, campaign.pk),
+        amount=amount,
+        kind=kind,
+        campaign_id=campaign.pk,
+        source=source,
+        reason=reason,
+        now=now,
+    )

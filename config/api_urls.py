@@ -3,7 +3,9 @@
 from django.urls import path
 
 from accounts import api as accounts_api
+from campaigns import api as campaigns_api
 from points import api as points_api
+from tasks import api as tasks_api
 
 urlpatterns = [
     path("auth/register", accounts_api.RegisterApi.as_view(), name="api-register"),
@@ -14,5 +16,12 @@ urlpatterns = [
     path("me/addresses", accounts_api.AddressListApi.as_view(), name="api-addresses"),
     path("me/addresses/<int:address_id>", accounts_api.AddressDetailApi.as_view(), name="api-address"),
     path("points/balance", points_api.BalanceApi.as_view(), name="api-points-balance"),
+    path("campaigns/", campaigns_api.CampaignListApi.as_view(), name="api-campaigns"),
+    path("campaigns/<slug:slug>/", campaigns_api.CampaignDetailApi.as_view(), name="api-campaign"),
     path("points/history", points_api.HistoryApi.as_view(), name="api-points-history"),
+    path("campaigns/<slug:slug>/checkins", tasks_api.CheckInsApi.as_view(), name="api-checkins"),
+    path("campaigns/<slug:slug>/checkins/makeup", tasks_api.MakeupApi.as_view(), name="api-checkin-makeup"),
+    path("campaigns/<slug:slug>/tasks", tasks_api.TasksApi.as_view(), name="api-tasks"),
+    path("campaigns/<slug:slug>/tasks/<int:task_id>/claim", tasks_api.TaskClaimApi.as_view(), name="api-task-claim"),
+    path("events", tasks_api.EventsApi.as_view(), name="api-events"),
 ]

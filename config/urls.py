@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("accounts/", include("accounts.urls")),
     path("points/", include("points.urls")),
+    path("", include("tasks.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

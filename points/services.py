@@ -65,7 +65,7 @@ class System:
 AccountRef = Account | int | Member | System
 
 
-def _account_sql(ref: AccountRef, asset: str) -> tuple[str, list[Any]]:
+def _account_sql(ref: AccountRef, asset: str, *, create: bool = True) -> tuple[str, list[Any]]:
     if isinstance(ref, Account):
         return "%s::bigint", [ref.pk]
     if isinstance(ref, bool) or not isinstance(ref, int | Member | System):
@@ -73,7 +73,8 @@ def _account_sql(ref: AccountRef, asset: str) -> tuple[str, list[Any]]:
     if isinstance(ref, int):
         return "%s::bigint", [ref]
     if isinstance(ref, Member):
-        return "points_member_account(%s::bigint, %s::text)", [ref.user_id, asset]
+        function = "points_member_account" if create else "points_member_account_find"
+        return f"{function}(%s::bigint, %s::text)", [ref.user_id, asset]
     if ref.kind not in AccountKind.values or ref.kind == AccountKind.WALLET:
         raise errors.InvalidInput(details={"account": f"unknown system account kind {ref.kind!r}"})
     return "points_system_account(%s::text, %s::text, %s::bigint, %s::text)", [
@@ -250,7 +251,7 @@ def transfer_post(
     now = now or timezone.now()
     if expires_at is _AUTO:
         expires_at = _auto_expiry(campaign_id, asset, now) if isinstance(credit, Member) else None
-    debit_sql, debit_params = _account_sql(debit, asset)
+    debit_sql, debit_params = _account_sql(debit, asset, create=False)
     credit_sql, credit_params = _account_sql(credit, asset)
     source_type = ContentType.objects.get_for_model(source).pk if source is not None else None
     rows = _execute(
@@ -282,6 +283,8 @@ def transfer_post(
         raise errors.InsufficientPoints(details={"available": detail, "requested": amount})
     if status == "conflict":
         raise errors.IdempotencyConflict(details={"existing": detail})
+    if status == "account_not_found" and isinstance(debit, Member):
+        raise errors.InsufficientPoints(details={"available": 0, "requested": amount})  # no wallet yet
     if status in _STATUS_ERRORS:
         raise _STATUS_ERRORS[status]()
     return Posted(transfer_id, status == "created", debit_id, credit_id)

@@ -1,1 +1,190 @@
-"""tasks admin (see docs/architecture.md for what belongs here)."""
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tasks import services
+from tasks.models import ApiKey, CheckIn, CheckInRule, IngestedEvent, StreakReward, TaskDefinition, TaskProgress
+
+
+class CheckInRuleForm(forms.ModelForm):
+    class Meta:
+        model = CheckInRule
+        fields = (
+            "campaign",
+            "base_points",
+            "milestones",
+            "cycle",
+            "makeup_enabled",
+            "makeup_cost",
+            "makeup_monthly_cap",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            services.checkin_rule_validate(
+                self.instance.__class__(
+                    **{k: v for k, v in data.items() if k in {"base_points", "milestones", "cycle"}}
+                )
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
+@admin.register(CheckInRule)
+class CheckInRuleAdmin(admin.ModelAdmin):
+    form = CheckInRuleForm
+    list_display = ("campaign", "base_points", "cycle", "makeup_enabled")
+
+    def save_model(self, request: HttpRequest, obj: CheckInRule, form: Any, change: bool) -> None:
+        services.checkin_rule_save(rule=obj)
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(ReadOnly):
+    list_display = ("local_date", "campaign", "user", "streak", "points", "is_makeup", "created_at")
+    list_filter = ("campaign", "is_makeup", "local_date")
+    search_fields = ("user__phone", "user__email")
+    list_select_related = ("campaign", "user")
+
+
+@admin.register(StreakReward)
+class StreakRewardAdmin(ReadOnly):
+    list_display = ("created_at", "campaign", "user", "day", "cycle", "points", "streak_start")
+    list_filter = ("campaign",)
+    search_fields = ("user__phone", "user__email")
+
+
+class TaskDefinitionForm(forms.ModelForm):
+    class Meta:
+        model = TaskDefinition
+        fields = (
+            "campaign",
+            "tier",
+            "title",
+            "title_en",
+            "description",
+            "description_en",
+            "event_type",
+            "target_count",
+            "min_amount",
+            "reward_points",
+            "window",
+            "repeatable",
+            "auto_reward",
+            "prerequisite",
+            "is_active",
+            "sort_order",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        candidate = TaskDefinition(pk=self.instance.pk, **{k: v for k, v in data.items() if k in self.fields})
+        try:
+            services.task_definition_validate(candidate)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
+@admin.register(TaskDefinition)
+class TaskDefinitionAdmin(admin.ModelAdmin):
+    form = TaskDefinitionForm
+    list_display = ("title", "campaign", "tier", "event_type", "target_count", "reward_points", "window", "is_active")
+    list_filter = ("campaign", "tier", "window", "is_active")
+    search_fields = ("title", "title_en", "event_type")
+    list_select_related = ("campaign",)
+    autocomplete_fields = ("prerequisite",)
+
+    def save_model(self, request: HttpRequest, obj: TaskDefinition, form: Any, change: bool) -> None:
+        services.task_definition_save(task=obj)
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("name", "campaign")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = ("name", "key_id", "campaign", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("campaign",)
+    search_fields = ("name", "key_id")
+    actions = ("revoke",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("campaign", "key_id", "created_by", "created_at", "last_used_at", "revoked_at")
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("name", "campaign")
+        return ("name", "campaign", "key_id", "created_by", "created_at", "last_used_at", "revoked_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            ApiKey.objects.filter(pk=obj.pk).update(name=obj.name)
+            return
+        key, secret = services.api_key_create(name=obj.name, campaign=obj.campaign, created_by_id=request.user.pk)
+        for model_field in ApiKey._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(key, model_field.attname))
+        obj._state.adding = False
+        messages.warning(
+            request,
+            _(
+                "Key id: %(key_id)s  Secret: %(secret)s  — copy the secret now, it is shown only once. "
+                "Partners sign with sha256(secret) as the HMAC key."
+            )
+            % {"key_id": key.key_id, "secret": secret},
+        )
+
+    @admin.action(description=gettext_lazy("Revoke selected keys"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        now = timezone.now()
+        count = sum(services.api_key_revoke(api_key=key, now=now) for key in queryset)
+        self.message_user(request, _("%(count)d key(s) revoked.") % {"count": count})
+
+
+@admin.register(IngestedEvent)
+class IngestedEventAdmin(ReadOnly):
+    list_display = ("received_at", "event_id", "api_key", "user", "type", "amount", "occurred_at")
+    list_filter = ("api_key", "type")
+    search_fields = ("event_id", "user__phone", "user__email")
+    list_select_related = ("api_key", "user")
+
+
+@admin.register(TaskProgress)
+class TaskProgressAdmin(ReadOnly):
+    list_display = ("updated_at", "task", "user", "window_key", "count", "completed_at", "claimed_at")
+    list_filter = ("task__campaign", "task")
+    search_fields = ("user__phone", "user__email", "task__title")
+    list_select_related = ("task", "user")

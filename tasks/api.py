@@ -1,1 +1,302 @@
-"""tasks api (see docs/architecture.md for what belongs here)."""
+"""Check-in API for the mobile app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import request_user_id
+from campaigns.selectors import campaign_by_slug
+from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+from tasks import selectors, services
+from tasks.errors import CheckInNotConfigured, InvalidEventBatch, TooManyEvents
+
+
+class CheckInSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    date = serializers.DateField()
+    streak = serializers.IntegerField()
+    points = serializers.IntegerField()
+    is_makeup = serializers.BooleanField()
+
+
+class NextMilestoneSerializer(serializers.Serializer):
+    day = serializers.IntegerField()
+    points = serializers.IntegerField()
+    checkins_to_go = serializers.IntegerField()
+
+
+class CheckInStatusSerializer(serializers.Serializer):
+    today = serializers.DateField()
+    checked_in_today = serializers.BooleanField()
+    streak = serializers.IntegerField()
+    base_points = serializers.IntegerField()
+    next_milestone = NextMilestoneSerializer(allow_null=True)
+    checked_days = serializers.ListField(child=serializers.DateField())
+    makeup_enabled = serializers.BooleanField()
+    makeup_cost = serializers.IntegerField()
+    makeups_left = serializers.IntegerField()
+
+
+class MakeupSerializer(serializers.Serializer):
+    date = serializers.DateField()
+
+
+def _status_body(status_: Any) -> dict[str, Any]:
+    return CheckInStatusSerializer({**status_.__dict__, "checked_days": sorted(status_.checked_days)}).data
+
+
+class CheckInsApi(APIView):
+    @extend_schema(
+        responses={200: CheckInStatusSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 422: ErrorSerializer},
+        tags=["check-in"],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        campaign = campaign_by_slug(slug=slug)
+        state = selectors.checkin_status(campaign=campaign, user_id=request_user_id(request))
+        if state is None:
+            raise CheckInNotConfigured()
+        return Response(_status_body(state))
+
+    @extend_schema(
+        request=None,
+        parameters=[IdempotencyKeyParameter],
+        responses={
+            201: CheckInSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+        tags=["check-in"],
+    )
+    @idempotent
+    def post(self, request: Request, slug: str) -> Response:
+        """Check in for today. A second check-in the same (campaign-local) day is 409 `already_checked_in`
+        with the existing check-in in `details`."""
+        checkin = services.checkin_create(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request))
+        return Response(services.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
+
+
+class MakeupApi(APIView):
+    @extend_schema(
+        request=MakeupSerializer,
+        parameters=[IdempotencyKeyParameter],
+        responses={
+            201: CheckInSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+        tags=["check-in"],
+    )
+    @idempotent
+    def post(self, request: Request, slug: str) -> Response:
+        """补签: check in for a missed day of the official phase, paying the campaign's make-up cost."""
+        data = MakeupSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        checkin = services.checkin_makeup(
+            campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request), day=data.validated_data["date"]
+        )
+        return Response(services.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
+
+
+# --- Tiered tasks ----------------------------------------------------------------------------------------
+
+
+class TaskCardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="task.pk")
+    title = serializers.CharField(source="task.display_title")
+    description = serializers.CharField(source="task.display_description")
+    event_type = serializers.CharField(source="task.event_type")
+    window = serializers.CharField(source="task.window")
+    repeatable = serializers.BooleanField(source="task.repeatable")
+    auto_reward = serializers.BooleanField(source="task.auto_reward")
+    reward_points = serializers.IntegerField(source="task.reward_points")
+    min_amount = serializers.DecimalField(source="task.min_amount", max_digits=12, decimal_places=2, allow_null=True)
+    count = serializers.IntegerField()
+    target = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["locked", "in_progress", "claimable", "done"])
+    completed = serializers.BooleanField()
+    claimable = serializers.BooleanField()
+    times_completed = serializers.IntegerField()
+    locked = serializers.BooleanField()
+    locked_reason = serializers.CharField()
+    prerequisite_id = serializers.IntegerField(source="task.prerequisite_id", allow_null=True)
+
+
+class TierGroupSerializer(serializers.Serializer):
+    tier = serializers.CharField()
+    name = serializers.CharField(source="label")
+    tasks = TaskCardSerializer(many=True)
+
+
+class TaskListSerializer(serializers.Serializer):
+    tiers = TierGroupSerializer(many=True)
+
+
+class TaskClaimSerializer(serializers.Serializer):
+    task_id = serializers.IntegerField()
+    window = serializers.CharField()
+    points = serializers.IntegerField()
+    transfer_id = serializers.IntegerField()
+    claimed_at = serializers.DateTimeField()
+
+
+class TasksApi(APIView):
+    @extend_schema(
+        responses={200: TaskListSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        tags=["tasks"],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """The campaign's active tasks grouped by tier, with the member's progress, lock reason and claim state."""
+        groups = selectors.tasks_for_member(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request))
+        return Response(TaskListSerializer({"tiers": groups}).data)
+
+
+class TaskClaimApi(APIView):
+    @extend_schema(
+        request=None,
+        parameters=[IdempotencyKeyParameter],
+        responses={
+            200: TaskClaimSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+        tags=["tasks"],
+    )
+    @idempotent
+    def post(self, request: Request, slug: str, task_id: int) -> Response:
+        """Claim a completed task's reward. Not completed: 422 `task_not_completed`; locked: 422 `task_locked`;
+        already paid: 409 `task_already_claimed`."""
+        row = services.task_claim(
+            campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request), task_id=task_id
+        )
+        return Response(
+            TaskClaimSerializer(
+                {
+                    "task_id": row.task_id,
+                    "window": row.window_key,
+                    "points": row.task.reward_points,
+                    "transfer_id": row.reward_transfer_id,
+                    "claimed_at": row.claimed_at,
+                }
+            ).data
+        )
+
+
+# --- Partner events ----------------------------------------------------------------------------------------
+
+
+class EventInSerializer(serializers.Serializer):
+    event_id = serializers.CharField(max_length=100)
+    member = serializers.CharField(help_text="The member's phone, email or external id.")
+    type = serializers.CharField(help_text="purchase, invite_qualified, checkin, spin, redeem or feature_used:<name>")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=0)
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with offset; must fall in the official phase.")
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = EventInSerializer(many=True, help_text="1-1,000 events. A single event object is accepted too.")
+
+
+class EventResultSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    code = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+class EventBatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = EventResultSerializer(many=True)
+
+
+SIGNATURE_HEADERS = [
+    OpenApiParameter("X-Api-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="Key id."),
+    OpenApiParameter(
+        "X-Timestamp",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Unix seconds; more than 5 minutes from server time is refused (401 `stale_timestamp`).",
+    ),
+    OpenApiParameter(
+        "X-Signature",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description='hex HMAC-SHA256(key=sha256(secret) as hex, msg=f"{X-Timestamp}.{raw body}").',
+    ),
+]
+
+
+class EventsApi(APIView):
+    """Partner systems report member actions. Authenticated by API key + HMAC signature, not by a user."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        request=EventBatchSerializer,
+        parameters=SIGNATURE_HEADERS,
+        responses={
+            200: EventBatchResultSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            413: ErrorSerializer,
+        },
+        tags=["events"],
+    )
+    def post(self, request: Request) -> Response:
+        """Ingest member actions (purchases, feature use, qualified invites…). Each event is answered
+        `accepted`, `duplicate` (same event_id seen before for this key: counted once) or `rejected` with a
+        code (`unknown_member`, `unknown_type`, `invalid_amount`, `missing_field`, `outside_official_phase`,
+        `occurred_in_future`…); rejected events change nothing."""
+        try:
+            body = request.body  # the exact bytes that were signed, read before request.data
+        except RequestDataTooBig as exc:
+            raise TooManyEvents() from exc
+        api_key = services.api_key_verify(
+            key_id=request.headers.get("X-Api-Key", ""),
+            timestamp=request.headers.get("X-Timestamp", ""),
+            signature=request.headers.get("X-Signature", ""),
+            body=body,
+        )
+        data = request.data
+        if isinstance(data, dict) and "events" in data:
+            events = data["events"]
+        elif isinstance(data, dict) and data:
+            events = [data]
+        else:
+            raise InvalidEventBatch()
+        if not isinstance(events, list) or not events:
+            raise InvalidEventBatch()
+        if len(events) > services.MAX_EVENTS_PER_REQUEST:
+            raise TooManyEvents(details={"max": services.MAX_EVENTS_PER_REQUEST, "received": len(events)})
+        results = services.event_ingest(api_key=api_key, events=events)
+        return Response(
+            EventBatchResultSerializer(
+                {
+                    "accepted": sum(r.status == "accepted" for r in results),
+                    "duplicates": sum(r.status == "duplicate" for r in results),
+                    "rejected": sum(r.status == "rejected" for r in results),
+                    "results": [r.as_dict() for r in results],
+                }
+            ).data
+        )

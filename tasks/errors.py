@@ -1,1 +1,82 @@
-"""tasks errors (see docs/architecture.md for what belongs here)."""
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import Conflict, DomainError
+
+
+class AlreadyCheckedIn(Conflict):
+    code = "already_checked_in"
+    default_message = _("You have already checked in today.")
+
+
+class CheckInNotConfigured(DomainError):
+    code = "checkin_not_available"
+    status = 422
+    default_message = _("This campaign has no daily check-in.")
+
+
+class MakeupNotAllowed(DomainError):
+    code = "makeup_not_allowed"
+    status = 422
+    default_message = _("A make-up check-in is not possible for that day.")
+
+
+class MakeupLimitReached(DomainError):
+    code = "makeup_limit_reached"
+    status = 422
+    default_message = _("You have used all make-up check-ins for this month.")
+
+
+class TaskNotFound(DomainError):
+    code = "task_not_found"
+    status = 404
+    default_message = _("This task does not exist.")
+
+
+class TaskLocked(DomainError):
+    code = "task_locked"
+    status = 422
+    default_message = _("This task is locked: complete its prerequisite first.")
+
+
+class TaskNotCompleted(DomainError):
+    code = "task_not_completed"
+    status = 422
+    default_message = _("Complete the task before claiming its reward.")
+
+
+class TaskAlreadyClaimed(Conflict):
+    code = "task_already_claimed"
+    default_message = _("You have already claimed this reward.")
+
+
+class EventAuthError(DomainError):
+    """Partner request authentication failed (401)."""
+
+    status = 401
+
+
+class InvalidApiKey(EventAuthError):
+    code = "invalid_api_key"
+    default_message = _("Unknown or revoked API key.")
+
+
+class InvalidSignature(EventAuthError):
+    code = "invalid_signature"
+    default_message = _("The request signature is missing or does not match.")
+
+
+class StaleTimestamp(EventAuthError):
+    code = "stale_timestamp"
+    default_message = _("The request timestamp is more than five minutes away from the server time.")
+
+
+class TooManyEvents(DomainError):
+    code = "too_many_events"
+    status = 413
+    default_message = _("Send at most 1,000 events per request.")
+
+
+class InvalidEventBatch(DomainError):
+    code = "invalid_batch"
+    status = 400
+    default_message = _('Send one event object or {"events": [...]} with at least one event.')

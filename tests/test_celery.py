@@ -10,7 +10,14 @@ from accounts.jobs import ping
 
 @pytest.fixture(scope="module")
 def celery_worker_process():
+    yield from start_worker()
+
+
+def start_worker(database: str | None = None):
+    """A real Celery worker in a subprocess (on the test database when `database` is given)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    if database:
+        env["TEST_DATABASE_NAME"] = database
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -27,15 +34,18 @@ def celery_worker_process():
             "--without-heartbeat",
         ],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    yield proc
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield proc
+    finally:  # also on generator close(): a worker left running would hold the test database open
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
 
 
 @pytest.mark.celery

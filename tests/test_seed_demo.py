@@ -1,9 +1,12 @@
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import User
+from campaigns import selectors as campaign_selectors
+from campaigns.models import Campaign, Phase
 from points import selectors, services
-from points.models import Transfer
+from points.models import ExpiryPolicy, Transfer
 
 
 @pytest.mark.django_db
@@ -22,3 +25,23 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys):
     assert balance.expiring_soon == 0  # the 80-point lot was spent first: it expired soonest
     services.ledger_rollup()
     assert services.ledger_reconcile().ok
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_one_featured_carnival_in_its_official_phase():
+    call_command("seed_demo")
+    first = Campaign.objects.get(slug="carnival")
+    call_command("seed_demo")
+    assert Campaign.objects.count() == 1
+    carnival = Campaign.objects.get(slug="carnival")
+    assert carnival.official_starts_at == first.official_starts_at  # a second run moves nothing
+    assert (carnival.name, carnival.name_en) == ("积分狂欢，好礼不停", "Points Carnival")
+    assert carnival.rules
+    assert carnival.rules_en
+    now = timezone.now()
+    assert carnival.phase_at(now) == Phase.OFFICIAL
+    assert (now - carnival.warmup_starts_at).days == 7
+    assert (carnival.ends_at - now).days == 34  # "in 35 days", minus the seconds the test took
+    assert campaign_selectors.campaign_featured(now=now) == carnival
+    policy = ExpiryPolicy.objects.get(campaign_id=carnival.pk)
+    assert policy.rule == "year_end"

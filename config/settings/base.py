@@ -204,6 +204,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "points-rollup": {"task": "points.rollup", "schedule": 60.0},
     "points-expire-lots": {"task": "points.expire_lots", "schedule": crontab(minute=5)},
     "points-reconcile": {"task": "points.reconcile", "schedule": crontab(hour=19, minute=30)},  # 03:30 Shanghai
+    "tasks-streak-rewards-sweep": {"task": "tasks.streak_rewards_sweep", "schedule": 300.0},
     "accounts-idempotency-prune": {"task": "accounts.idempotency_prune", "schedule": crontab(hour=20, minute=0)},
 }
 

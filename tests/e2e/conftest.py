@@ -86,8 +86,9 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
-    """A fresh, cookie-less phone-sized browser profile. Browser language is Chinese, like most members."""
+def context(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+    """A fresh phone-sized browser profile. Browser language is Chinese, like most members. The first-visit
+    newbie guide is already dismissed unless the test is marked `newbie_guide` (it covers the page)."""
     ctx = browser.new_context(
         base_url=live_server.url,
         viewport=MOBILE_VIEWPORT,
@@ -98,6 +99,8 @@ def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
         timezone_id="Asia/Shanghai",
     )
     ctx.set_default_timeout(10_000)
+    if request.node.get_closest_marker("newbie_guide") is None:
+        ctx.add_cookies([{"name": "pm_guide_done", "value": "1", "url": live_server.url}])
     yield ctx
     ctx.close()
 

@@ -153,8 +153,8 @@ def test_add_shipping_address(
     login(page, user.phone)
     zh = "zh-hans"
 
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=t(zh, "Addresses")).click()
+    page.goto(live_server.url + "/accounts/profile/")
+    page.get_by_role("link", name=t(zh, "My shipping addresses")).click()
     expect(heading(page)).to_have_text(t(zh, "My shipping addresses"))
     expect(page.get_by_text(t(zh, "No addresses yet. Add one to receive physical prizes."))).to_be_visible()
     expect(page.get_by_test_id("address")).to_have_count(0)

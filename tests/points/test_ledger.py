@@ -36,9 +36,11 @@ def test_insufficient_points_writes_nothing(member, now):
 
 
 def test_spend_without_wallet_is_insufficient(member, now):
-    with pytest.raises(errors.InsufficientPoints):
+    with pytest.raises(errors.InsufficientPoints) as exc:
         spend(member, 1, key="s1", now=now)
+    assert exc.value.details["available"] == 0
     assert not Transfer.objects.exists()
+    assert not Account.objects.filter(user=member).exists()  # a refused spend creates no empty wallet
 
 
 @pytest.mark.parametrize("amount", [0, -5, 1.5, "10", True, None, 10**16])

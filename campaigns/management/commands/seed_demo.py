@@ -1,4 +1,5 @@
-"""Seed a demo: a member, an operator and an analyst (idempotent: running it again changes nothing)."""
+"""Seed a demo: a member, an operator, an analyst and the featured "Points Carnival" campaign in its official
+phase (idempotent: running it again changes nothing)."""
 
 from datetime import timedelta
 from typing import Any
@@ -10,9 +11,29 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create
+from campaigns.models import Campaign, ExpiryRule
+from campaigns.services import campaign_save
 from points import services as ledger
 from points.models import ExpiryPolicy
 from points.services import Member, System
+
+DEMO_CAMPAIGN_SLUG = "carnival"
+DEMO_RULES_ZH = """活动分为预热期、正式期和返场期，具体时间见活动页面。积分只能在正式期内获得。
+
+每日签到可得积分，连续签到有额外奖励；完成活动任务可获得更多积分。
+
+积分可在积分商城兑换礼品或参与幸运转盘。本活动获得的积分于当年 12 月 31 日（北京时间）到期。
+
+如发现刷分、作弊等行为，主办方有权取消相关积分及奖品。"""
+DEMO_RULES_EN = """The campaign has a warm-up, an official phase and a follow-up; see the campaign page for the dates.
+Points can only be earned during the official phase.
+
+Check in every day to earn points; streaks earn a bonus. Complete campaign tasks to earn more.
+
+Spend points on rewards in the points mall or on the prize wheel. Points earned in this campaign expire on
+31 December (Beijing time) of the year they were earned.
+
+Points and prizes obtained by cheating will be cancelled."""
 
 DEMO_USERS = [
     # (email, phone, password, display name, staff group or None)
@@ -37,10 +58,36 @@ class Command(BaseCommand):
                     user.groups.add(Group.objects.get(name=group))
             member = User.objects.get(email=DEMO_USERS[0][0])
             self._seed_points(member.pk)
+            self._seed_campaign()
         self.stdout.write(self.style.SUCCESS("Demo logins (phone or email + password):"))
         for email, phone, password, _name, group in DEMO_USERS:
             role = group or "member"
             self.stdout.write(f"  {role:<9} {email} / {phone}  password: {password}")
+
+    def _seed_campaign(self) -> None:
+        """The featured demo campaign, in its official phase today (created once; never moved afterwards)."""
+        if Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).exists():
+            return
+        now = timezone.now().replace(microsecond=0)
+        campaign_save(
+            data={
+                "name": "积分狂欢，好礼不停",
+                "name_en": "Points Carnival",
+                "slug": DEMO_CAMPAIGN_SLUG,
+                "theme": "天天签到赚积分，好礼兑不停",
+                "theme_en": "Check in daily, earn points, win great rewards",
+                "timezone": "Asia/Shanghai",
+                "warmup_starts_at": now - timedelta(days=7),
+                "official_starts_at": now - timedelta(days=3),
+                "followup_starts_at": now + timedelta(days=25),
+                "ends_at": now + timedelta(days=35),
+                "rules": DEMO_RULES_ZH,
+                "rules_en": DEMO_RULES_EN,
+                "expiry_rule": ExpiryRule.YEAR_END,
+                "is_published": True,
+                "is_featured": True,
+            }
+        )
 
     def _seed_points(self, user_id: int) -> None:
         """A short, readable points history for the demo member (keys make it run-once)."""

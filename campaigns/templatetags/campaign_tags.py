@@ -1,0 +1,20 @@
+"""Template helpers for campaign pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+register = template.Library()
+
+
+@register.simple_tag
+def url_if_exists(name: str, *args: Any) -> str:
+    """Like {% url %}, but "" when the route does not exist (yet): entrances to activities still being built
+    disappear instead of breaking the page. Use as `{% url_if_exists 'tasks:checkin' slug as url %}`."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""

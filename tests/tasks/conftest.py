@@ -1,0 +1,58 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from campaigns.models import Campaign
+from campaigns.services import campaign_save
+from tasks.models import CheckInRule
+from tasks.services import checkin_rule_save
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OFFICIAL = datetime(2026, 3, 1, 0, 0, tzinfo=SHANGHAI)
+
+
+def local(y: int, m: int, d: int, hh: int = 12, mm: int = 0, ss: int = 0) -> datetime:  # noqa: PLR0917
+    return datetime(y, m, d, hh, mm, ss, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def campaign(db) -> Campaign:
+    campaign = campaign_save(
+        data={
+            "name": "积分狂欢",
+            "slug": "carnival",
+            "rules": "Be nice.",
+            "is_published": True,
+            "warmup_starts_at": OFFICIAL - timedelta(days=7),
+            "official_starts_at": OFFICIAL,
+            "followup_starts_at": OFFICIAL + timedelta(days=60),
+            "ends_at": OFFICIAL + timedelta(days=70),
+            "expiry_rule": "never",
+        }
+    )
+    checkin_rule_save(
+        rule=CheckInRule(
+            campaign=campaign,
+            base_points=5,
+            milestones=[{"day": 3, "points": 10}, {"day": 7, "points": 50}],
+            makeup_enabled=True,
+            makeup_cost=20,
+            makeup_monthly_cap=2,
+        )
+    )
+    return campaign
+
+
+@pytest.fixture(autouse=True, name="enqueued")
+def _no_broker(request, monkeypatch):
+    """Unit tests run the streak job explicitly and record what would be enqueued; tests marked `celery`
+    use the real broker and a real worker."""
+    sent: list[tuple[int, int]] = []
+    if request.node.get_closest_marker("celery") is None:
+        monkeypatch.setattr("tasks.jobs.streak_rewards_grant.delay", lambda c, u: sent.append((c, u)))
+    return sent
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)

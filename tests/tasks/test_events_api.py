@@ -1,0 +1,233 @@
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from points import selectors as ledger
+from points.models import Transfer
+from tasks import services
+from tasks.models import IngestedEvent, TaskDefinition, TaskProgress
+from tests.tasks.conftest import OFFICIAL
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live_campaign(campaign):
+    """The conftest campaign, shifted so that its official phase is running now (the API uses real time)."""
+    now = timezone.now()
+    campaign.warmup_starts_at = now - timedelta(days=10)
+    campaign.official_starts_at = now - timedelta(days=5)
+    campaign.followup_starts_at = now + timedelta(days=30)
+    campaign.ends_at = now + timedelta(days=40)
+    campaign.save()
+    return campaign
+
+
+@pytest.fixture
+def key(live_campaign):
+    return services.api_key_create(name="ERP", campaign=live_campaign)
+
+
+@pytest.fixture
+def task(live_campaign):
+    return services.task_definition_save(
+        task=TaskDefinition(
+            campaign=live_campaign, title="消费三次", event_type="purchase", target_count=3, reward_points=40
+        )
+    )
+
+
+def post(body, key_secret, *, timestamp=None, signature=None, key_id=None):
+    api_key, secret = key_secret
+    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    sig = signature or services.request_signature(signing_key=services.signing_key_for(secret), timestamp=ts, body=raw)
+    return APIClient().post(
+        "/api/v1/events",
+        raw,
+        content_type="application/json",
+        HTTP_X_API_KEY=key_id or api_key.key_id,
+        HTTP_X_TIMESTAMP=ts,
+        HTTP_X_SIGNATURE=sig,
+    )
+
+
+def event(who, n, **overrides):
+    data = {
+        "event_id": f"ord-{n}",
+        "member": who.phone,
+        "type": "purchase",
+        "amount": "120.00",
+        "occurred_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+    }
+    data.update(overrides)
+    return data
+
+
+def balance(user) -> int:
+    return ledger.balance_for(user_id=user.pk, now=timezone.now() + timedelta(days=1)).spendable
+
+
+def test_same_batch_twice_counts_once_and_pays_once(key, task, member):
+    batch = {"events": [event(member, 1), event(member, 2), event(member, 3, member=member.email)]}
+    first = post(batch, key)
+    assert first.status_code == 200, first.json()
+    assert [r["status"] for r in first.json()["results"]] == ["accepted"] * 3
+    second = post(batch, key)
+    assert second.status_code == 200
+    assert second.json()["duplicates"] == 3
+    assert {r["code"] for r in second.json()["results"]} == {"duplicate_event"}
+    row = TaskProgress.objects.get(task=task, user=member)
+    assert row.count == 3
+    assert row.completed_at is not None
+    assert IngestedEvent.objects.count() == 3
+    assert Transfer.objects.filter(kind="task_reward").count() == 1
+    assert balance(member) == 40
+
+
+def test_single_event_object_and_external_id(key, task, member):
+    member.external_id = "crm-77"
+    member.save(update_fields=["external_id"])
+    response = post(event(member, 9, member="crm-77"), key)
+    assert response.json()["results"] == [{"event_id": "ord-9", "status": "accepted", "code": "", "message": ""}]
+    assert TaskProgress.objects.get(task=task).count == 1
+
+
+def test_mixed_batch_applies_valid_ones_once_with_per_event_results(key, task, member):
+    future = (timezone.now() + timedelta(hours=2)).isoformat()
+    before = (OFFICIAL - timedelta(days=400)).astimezone(UTC).isoformat()
+    batch = {
+        "events": [
+            event(member, 1),
+            event(member, 2, member="+8613000000000"),
+            event(member, 3, type="teleport"),
+            event(member, 4, amount="-5"),
+            event(member, 5, amount="abc"),
+            {"event_id": "ord-6", "type": "purchase"},
+            event(member, 7, occurred_at=future),
+            event(member, 8, occurred_at=before),
+            event(member, 9, occurred_at="yesterday"),
+            event(member, 1),  # same id again in the batch
+            event(member, 10, type="feature_used:"),
+            event(member, 11, occurred_at="2026-13-45T00:00:00+08:00"),
+            event(member, 12, member="+86\x00139"),
+        ]
+    }
+    response = post(batch, key)
+    assert response.status_code == 200
+    results = [(r["event_id"], r["status"], r["code"]) for r in response.json()["results"]]
+    assert results == [
+        ("ord-1", "accepted", ""),
+        ("ord-2", "rejected", "unknown_member"),
+        ("ord-3", "rejected", "unknown_type"),
+        ("ord-4", "rejected", "invalid_amount"),
+        ("ord-5", "rejected", "invalid_amount"),
+        ("ord-6", "rejected", "missing_field"),
+        ("ord-7", "rejected", "occurred_in_future"),
+        ("ord-8", "rejected", "outside_official_phase"),
+        ("ord-9", "rejected", "invalid_occurred_at"),
+        ("ord-1", "duplicate", "duplicate_event"),
+        ("ord-10", "rejected", "unknown_type"),
+        ("ord-11", "rejected", "invalid_occurred_at"),
+        ("ord-12", "rejected", "invalid_event"),
+    ]
+    assert all(r["message"] for r in response.json()["results"] if r["status"] == "rejected")
+    assert IngestedEvent.objects.count() == 1
+    assert TaskProgress.objects.get(task=task).count == 1
+
+
+def test_bad_signature(key, task, member):
+    response = post({"events": [event(member, 1)]}, key, signature="0" * 64)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_signature"
+    # a signature over a different body does not verify either
+    _api_key, secret = key
+    ts = str(int(time.time()))
+    other = services.request_signature(signing_key=services.signing_key_for(secret), timestamp=ts, body=b"{}")
+    response = post({"events": [event(member, 1)]}, key, timestamp=ts, signature=other)
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not IngestedEvent.objects.exists()
+
+
+@pytest.mark.parametrize("skew", [-301, 301])
+def test_stale_timestamp_either_way(key, task, member, skew):
+    response = post({"events": [event(member, 1)]}, key, timestamp=int(time.time()) + skew)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "stale_timestamp"
+    assert not IngestedEvent.objects.exists()
+
+
+def test_unknown_and_revoked_key(key, task, member):
+    response = post({"events": [event(member, 1)]}, key, key_id="pk_nope")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
+    api_key, _secret = key
+    assert services.api_key_revoke(api_key=api_key)
+    response = post({"events": [event(member, 1)]}, key)
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
+    assert not IngestedEvent.objects.exists()
+
+
+def test_secret_is_not_stored(key):
+    api_key, secret = key
+    api_key.refresh_from_db()
+    assert secret not in {api_key.signing_key, api_key.key_id, api_key.name}
+    assert api_key.signing_key == services.signing_key_for(secret)
+
+
+def test_batch_limits(key, member):
+    too_many = {"events": [event(member, i) for i in range(1001)]}
+    response = post(too_many, key)
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "too_many_events")
+    for body in ({"events": []}, [event(member, 1)], {}):
+        response = post(body, key)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_batch"), body
+    response = post(b"{not json", key)
+    assert response.status_code == 400
+    assert not IngestedEvent.objects.exists()
+
+
+def test_ingest_service_min_amount_and_time(campaign, member):
+    """event_ingest with injected time (the campaign of conftest: official from 2026-03-01 Shanghai)."""
+    api_key, _ = services.api_key_create(name="POS", campaign=campaign)
+    services.task_definition_save(
+        task=TaskDefinition(
+            campaign=campaign, title="大单", event_type="purchase", min_amount=Decimal("100"), reward_points=9
+        )
+    )
+    now = datetime(2026, 3, 5, 4, 0, tzinfo=UTC)
+    results = services.event_ingest(
+        api_key=api_key,
+        events=[
+            {
+                "event_id": "a",
+                "member": member.phone,
+                "type": "purchase",
+                "amount": 50,
+                "occurred_at": "2026-03-05T10:00:00+08:00",
+            },
+            {
+                "event_id": "b",
+                "member": member.phone,
+                "type": "purchase",
+                "amount": "100.00",
+                "occurred_at": "2026-03-05T11:00:00+08:00",
+            },
+        ],
+        now=now,
+    )
+    assert [r.status for r in results] == ["accepted", "accepted"]
+    assert TaskProgress.objects.get().count == 1  # the 50 purchase was recorded but did not qualify
+    assert ledger.balance_for(user_id=member.pk, now=now).spendable == 9
+
+
+def test_malformed_key_header_is_a_401_not_a_server_error(key):
+    for bad in ("pk_\x00", "x" * 300, "ключ"):
+        response = APIClient().post(
+            "/api/v1/events", b"{}", content_type="application/json", HTTP_X_API_KEY=bad, HTTP_X_TIMESTAMP="1"
+        )
+        assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
