@@ -45,3 +45,18 @@ def test_seed_demo_creates_one_featured_carnival_in_its_official_phase():
     assert campaign_selectors.campaign_featured(now=now) == carnival
     policy = ExpiryPolicy.objects.get(campaign_id=carnival.pk)
     assert policy.rule == "year_end"
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_carnival_check_ins_and_a_task_ladder():
+    from tasks.models import CheckInRule, TaskDefinition
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    rule = CheckInRule.objects.get(campaign__slug="carnival")
+    assert rule.base_points == 5
+    assert [m["day"] for m in rule.milestones] == [3, 7, 30]
+    tasks = list(TaskDefinition.objects.filter(campaign__slug="carnival").order_by("id"))
+    assert [t.tier for t in tasks] == ["beginner", "intermediate", "advanced"]
+    assert tasks[1].prerequisite == tasks[0]
+    assert tasks[2].prerequisite == tasks[1]

@@ -2,6 +2,7 @@
 phase (idempotent: running it again changes nothing)."""
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -16,6 +17,8 @@ from campaigns.services import campaign_save
 from points import services as ledger
 from points.models import ExpiryPolicy
 from points.services import Member, System
+from tasks.models import CheckInRule, TaskDefinition, TaskTier
+from tasks.services import checkin_rule_save, task_definition_save
 
 DEMO_CAMPAIGN_SLUG = "carnival"
 DEMO_RULES_ZH = """活动分为预热期、正式期和返场期，具体时间见活动页面。积分只能在正式期内获得。
@@ -65,11 +68,71 @@ class Command(BaseCommand):
             self.stdout.write(f"  {role:<9} {email} / {phone}  password: {password}")
 
     def _seed_campaign(self) -> None:
-        """The featured demo campaign, in its official phase today (created once; never moved afterwards)."""
-        if Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).exists():
-            return
+        """The featured demo campaign, in its official phase today (created once; never moved afterwards),
+        with its check-in rule and a beginner → intermediate → advanced task ladder."""
+        campaign = Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).first() or self._create_campaign()
+        if not CheckInRule.objects.filter(campaign=campaign).exists():
+            checkin_rule_save(
+                rule=CheckInRule(
+                    campaign=campaign,
+                    base_points=5,
+                    cycle=True,
+                    makeup_enabled=True,
+                    makeup_cost=20,
+                    makeup_monthly_cap=2,
+                    milestones=[{"day": 3, "points": 10}, {"day": 7, "points": 50}, {"day": 30, "points": 300}],
+                )
+            )
+        if not TaskDefinition.objects.filter(campaign=campaign).exists():
+            first = task_definition_save(
+                task=TaskDefinition(
+                    campaign=campaign,
+                    tier=TaskTier.BEGINNER,
+                    title="完成 1 次签到",
+                    title_en="Check in once",
+                    description="在签到页面点一下就好。",
+                    description_en="One tap on the check-in page.",
+                    event_type="checkin",
+                    target_count=1,
+                    reward_points=20,
+                    auto_reward=False,
+                )
+            )
+            second = task_definition_save(
+                task=TaskDefinition(
+                    campaign=campaign,
+                    tier=TaskTier.INTERMEDIATE,
+                    title="完成 3 次购物",
+                    title_en="Make 3 purchases",
+                    description="每笔满 50 元计入一次。",
+                    description_en="Each purchase of 50 yuan or more counts.",
+                    event_type="purchase",
+                    target_count=3,
+                    min_amount=Decimal("50.00"),
+                    reward_points=100,
+                    auto_reward=False,
+                    prerequisite=first,
+                )
+            )
+            task_definition_save(
+                task=TaskDefinition(
+                    campaign=campaign,
+                    tier=TaskTier.ADVANCED,
+                    title="邀请 2 位好友",
+                    title_en="Invite 2 friends",
+                    description="好友注册并完成首单后计入。",
+                    description_en="Counts when a friend joins and orders.",
+                    event_type="invite_qualified",
+                    target_count=2,
+                    reward_points=300,
+                    auto_reward=False,
+                    prerequisite=second,
+                )
+            )
+
+    def _create_campaign(self) -> Campaign:
         now = timezone.now().replace(microsecond=0)
-        campaign_save(
+        return campaign_save(
             data={
                 "name": "积分狂欢，好礼不停",
                 "name_en": "Points Carnival",
