@@ -43,9 +43,11 @@ messages: deps
 	else echo "msgfmt not found: using the committed .mo files (apt-get install gettext to rebuild them)"; fi
 
 browsers:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "Installing Debian Chromium for browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	@missing=""; [ -x $(CHROMIUM) ] || missing="chromium fonts-noto-cjk"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian for browser and translation tests:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 lint: deps
