@@ -17,21 +17,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import user_by_identifier
+from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
 from points import services
 from points.errors import AlreadyReversed, IdempotencyConflict
 from points.models import Account, ExpiryPolicy, Hold, ReconciliationRun, Transfer
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AdjustForm(forms.Form):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.admin import ReadOnlyAdmin
 from tasks import services
 from tasks.models import ApiKey, CheckIn, CheckInRule, IngestedEvent, StreakReward, TaskDefinition, TaskProgress
 
@@ -49,19 +50,8 @@ class CheckInRuleAdmin(admin.ModelAdmin):
         services.checkin_rule_save(rule=obj)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(CheckIn)
-class CheckInAdmin(ReadOnly):
+class CheckInAdmin(ReadOnlyAdmin):
     list_display = ("local_date", "campaign", "user", "streak", "points", "is_makeup", "created_at")
     list_filter = ("campaign", "is_makeup", "local_date")
     search_fields = ("user__phone", "user__email")
@@ -69,7 +59,7 @@ class CheckInAdmin(ReadOnly):
 
 
 @admin.register(StreakReward)
-class StreakRewardAdmin(ReadOnly):
+class StreakRewardAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "campaign", "user", "day", "cycle", "points", "streak_start")
     list_filter = ("campaign",)
     search_fields = ("user__phone", "user__email")
@@ -175,7 +165,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestedEvent)
-class IngestedEventAdmin(ReadOnly):
+class IngestedEventAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "event_id", "api_key", "user", "type", "amount", "occurred_at")
     list_filter = ("api_key", "type")
     search_fields = ("event_id", "user__phone", "user__email")
@@ -183,7 +173,7 @@ class IngestedEventAdmin(ReadOnly):
 
 
 @admin.register(TaskProgress)
-class TaskProgressAdmin(ReadOnly):
+class TaskProgressAdmin(ReadOnlyAdmin):
     list_display = ("updated_at", "task", "user", "window_key", "count", "completed_at", "claimed_at")
     list_filter = ("task__campaign", "task")
     search_fields = ("user__phone", "user__email", "task__title")

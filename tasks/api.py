@@ -45,6 +45,12 @@ class CheckInStatusSerializer(serializers.Serializer):
     makeups_left = serializers.IntegerField()
 
 
+CHECKIN_WRITE_RESPONSES = {
+    201: CheckInSerializer,
+    **dict.fromkeys((400, 401, 404, 409, 422), ErrorSerializer),
+}
+
+
 class MakeupSerializer(serializers.Serializer):
     date = serializers.DateField()
 
@@ -68,14 +74,7 @@ class CheckInsApi(APIView):
     @extend_schema(
         request=None,
         parameters=[IdempotencyKeyParameter],
-        responses={
-            201: CheckInSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            422: ErrorSerializer,
-        },
+        responses=CHECKIN_WRITE_RESPONSES,
         tags=["check-in"],
     )
     @idempotent
@@ -90,14 +89,7 @@ class MakeupApi(APIView):
     @extend_schema(
         request=MakeupSerializer,
         parameters=[IdempotencyKeyParameter],
-        responses={
-            201: CheckInSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            422: ErrorSerializer,
-        },
+        responses=CHECKIN_WRITE_RESPONSES,
         tags=["check-in"],
     )
     @idempotent

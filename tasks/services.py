@@ -79,6 +79,21 @@ def _after_commit_grant(campaign_id: int, user_id: int) -> None:
     transaction.on_commit(enqueue)
 
 
+def _checkin_pay(*, checkin: CheckIn, campaign: Campaign, now: datetime) -> None:
+    """Post a check-in's base points (one ledger key per member and day, so it can never pay twice)."""
+    posted = campaign_points_grant(
+        campaign=campaign,
+        user_id=checkin.user_id,
+        amount=checkin.points,
+        kind=TransferKind.CHECKIN,
+        key=f"checkin:{campaign.pk}:{checkin.user_id}:{checkin.local_date.isoformat()}",
+        now=now,
+        source=checkin,
+    )
+    checkin.transfer_id = posted.transfer_id
+    checkin.save(update_fields=["transfer_id"])
+
+
 def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = None) -> CheckIn:
     """Check in for today (campaign-local). One per member per day, enforced by a unique constraint; the base
     points are posted in the same transaction; streak bonuses follow from a Celery job after commit."""
@@ -99,17 +114,7 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
                 streak_start=prev.streak_start if prev else today,
                 points=rule.base_points,
             )
-            posted = campaign_points_grant(
-                campaign=campaign,
-                user_id=user_id,
-                amount=rule.base_points,
-                kind=TransferKind.CHECKIN,
-                key=f"checkin:{campaign.pk}:{user_id}:{today.isoformat()}",
-                now=now,
-                source=checkin,
-            )
-            checkin.transfer_id = posted.transfer_id
-            checkin.save(update_fields=["transfer_id"])
+            _checkin_pay(checkin=checkin, campaign=campaign, now=now)
             progress_record(
                 campaign=campaign,
                 user_id=user_id,
@@ -169,17 +174,7 @@ def checkin_makeup(*, campaign: Campaign, user_id: int, day: date, now: datetime
             is_makeup=True,
             points=rule.base_points,
         )
-        posted = campaign_points_grant(
-            campaign=campaign,
-            user_id=user_id,
-            amount=rule.base_points,
-            kind=TransferKind.CHECKIN,
-            key=f"checkin:{campaign.pk}:{user_id}:{day}",
-            now=now,
-            source=checkin,
-        )
-        checkin.transfer_id = posted.transfer_id
-        checkin.save(update_fields=["transfer_id"])
+        _checkin_pay(checkin=checkin, campaign=campaign, now=now)
         _streaks_recompute(campaign=campaign, user_id=user_id, around=day)
         _after_commit_grant(campaign.pk, user_id)
     checkin.refresh_from_db()
