@@ -1,5 +1,5 @@
-"""A member checks in, sees the calendar and streak, opens the task list, claims the check-in task and sees the
-reward, in both shipped languages. Nothing is frozen: the campaign is built around the real current time."""
+"""A new member sees the newbie guide, checks in, sees the calendar and streak, opens the task list, claims the
+check-in task and sees the reward, in both shipped languages. Nothing is frozen: the campaign is built around the real current time."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def carnival(db: Any, monkeypatch: pytest.MonkeyPatch) -> Campaign:
             "ends_at": now + timedelta(days=35),
             "rules": "每日签到可得积分。",
             "is_published": True,
+            "is_featured": True,
         }
     )
     checkin_rule_save(rule=CheckInRule(campaign=campaign, base_points=5, milestones=[{"day": 3, "points": 10}]))
@@ -82,6 +83,7 @@ def carnival(db: Any, monkeypatch: pytest.MonkeyPatch) -> Campaign:
     return campaign
 
 
+@pytest.mark.newbie_guide
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_member_checks_in_and_claims_a_task_reward(
     *,
@@ -98,8 +100,16 @@ def test_member_checks_in_and_claims_a_task_reward(
     if language != "zh-hans":
         page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
 
-    page.goto("/c/carnival/checkin/")
+    # A new member lands on the home page: the newbie guide walks them through, then the check-in entrance.
+    page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", language)
+    guide = page.get_by_test_id("newbie-guide")
+    expect(guide).to_be_visible()
+    expect(page.get_by_test_id("guide-step").first).to_be_visible()
+    page.get_by_test_id("guide-skip").click()
+    expect(guide).to_be_hidden()
+    page.get_by_test_id("entrance-checkin").click()
+    expect(page).to_have_url(live_server.url + "/c/carnival/checkin/")
     expect(page.get_by_role("heading", level=1)).to_have_text(t(language, "Daily check-in"))
     expect(page.get_by_test_id("streak")).to_have_text("0")
     page.get_by_test_id("checkin-button").click()
