@@ -1,5 +1,6 @@
 """A new member sees the newbie guide, checks in, sees the calendar and streak, opens the task list, claims the
-check-in task and sees the reward, in both shipped languages. Nothing is frozen: the campaign is built around the real current time."""
+check-in task and sees the reward, in both shipped languages. Nothing is frozen: the campaign is built around
+the real current time."""
 
 from __future__ import annotations
 
