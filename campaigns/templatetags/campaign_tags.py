@@ -18,3 +18,11 @@ def url_if_exists(name: str, *args: Any) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
+
+
+@register.simple_tag
+def featured_campaign() -> Any:
+    """The featured campaign, for pages outside campaigns/ (e.g. the rules link on the sign-up form)."""
+    from campaigns.selectors import campaign_featured
+
+    return campaign_featured()

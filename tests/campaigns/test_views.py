@@ -139,3 +139,31 @@ def test_activity_entrances_link_to_existing_routes_only(make_campaign: Callable
             assert f'data-testid="{testid}"' not in html
         else:
             assert f'href="{url}" data-testid="{testid}"' in html
+
+
+@pytest.mark.django_db
+def test_register_page_links_the_featured_campaign_rules(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.services import campaign_save
+
+    assert b'data-testid="register-rules"' not in client.get("/accounts/register/").content
+    now = timezone.now()
+    campaign_save(
+        data={
+            "name": "狂欢",
+            "slug": "fest",
+            "rules": "规则",
+            "is_published": True,
+            "is_featured": True,
+            "warmup_starts_at": now - timedelta(days=2),
+            "official_starts_at": now - timedelta(days=1),
+            "followup_starts_at": now + timedelta(days=5),
+            "ends_at": now + timedelta(days=6),
+        }
+    )
+    page = client.get("/accounts/register/").content.decode()
+    assert 'data-testid="register-rules"' in page
+    assert "/c/fest/rules/" in page
