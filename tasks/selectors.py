@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from tasks.models import CheckIn, CheckInRule, TaskDefinition, TaskProgress, TaskTier
-from tasks.services import _cycle_of, _month_start, local_date, milestone_reached, window_key
+from tasks.services import cycle_of, local_date, milestone_reached, month_start, window_key
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def checkin_status(*, campaign: Campaign, user_id: int, now: datetime | None = N
                 upcoming = NextMilestone(reached.day, reached.points, ahead)
                 break
     makeups_used = CheckIn.objects.filter(
-        campaign=campaign, user_id=user_id, is_makeup=True, created_at__gte=_month_start(campaign, now)
+        campaign=campaign, user_id=user_id, is_makeup=True, created_at__gte=month_start(campaign, now)
     ).count()
     return CheckInStatus(
         today=today,
@@ -135,7 +135,7 @@ def tasks_for_member(*, campaign: Campaign, user_id: int, now: datetime | None =
             mine = rows.get(task.pk, [])
             base = window_key(task, campaign, now)
             current = [r for r in mine if r.window_key == base or r.window_key.startswith(base + ":")]
-            current.sort(key=lambda r: _cycle_of(base, r.window_key))
+            current.sort(key=lambda r: cycle_of(base, r.window_key))
             latest = current[-1] if current else None
             count = latest.count if latest else 0
             completed = bool(latest and latest.completed_at)

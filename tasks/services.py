@@ -151,7 +151,7 @@ def checkin_makeup(*, campaign: Campaign, user_id: int, day: date, now: datetime
             campaign=campaign,
             user_id=user_id,
             is_makeup=True,
-            created_at__gte=_month_start(campaign, now),
+            created_at__gte=month_start(campaign, now),
         ).count()
         if used >= rule.makeup_monthly_cap:
             raise MakeupLimitReached(details={"cap": rule.makeup_monthly_cap})
@@ -181,7 +181,7 @@ def checkin_makeup(*, campaign: Campaign, user_id: int, day: date, now: datetime
     return checkin
 
 
-def _month_start(campaign: Campaign, now: datetime) -> datetime:
+def month_start(campaign: Campaign, now: datetime) -> datetime:
     zone = zoneinfo.ZoneInfo(campaign.timezone)
     local = now.astimezone(zone)
     return datetime(local.year, local.month, 1, tzinfo=zone)
@@ -390,7 +390,7 @@ def _cycle_key(base: str, cycle: int) -> str:
     return base if cycle == 0 else f"{base}:{cycle}"
 
 
-def _cycle_of(base: str, key: str) -> int:
+def cycle_of(base: str, key: str) -> int:
     return 0 if key == base else int(key.rsplit(":", 1)[1])
 
 
@@ -460,7 +460,7 @@ def progress_record(
             keys = TaskProgress.objects.filter(task=task, user_id=user_id, window_key__startswith=base).values_list(
                 "window_key", flat=True
             )
-            cycle = max((_cycle_of(base, k) for k in keys if k == base or k.startswith(base + ":")), default=0)
+            cycle = max((cycle_of(base, k) for k in keys if k == base or k.startswith(base + ":")), default=0)
             row: TaskProgress | None = None
             while row is None:
                 key = _cycle_key(base, cycle)
