@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -49,3 +50,35 @@ def campaign_next_boundary(*, campaign: Campaign, now: datetime) -> datetime | N
         Phase.OFFICIAL: campaign.followup_starts_at,
         Phase.FOLLOWUP: campaign.ends_at,
     }.get(campaign.phase_at(now))
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """What the phase badge and the countdown show; the page starts from these server-computed numbers (so it
+    reads right without JavaScript) and static/js/countdown.js keeps it ticking."""
+
+    phase: Phase
+    next_boundary: datetime | None
+    days: int
+    hours: int
+    minutes: int
+    seconds: int
+
+
+def campaign_countdown(*, campaign: Campaign, now: datetime) -> Countdown:
+    boundary = campaign_next_boundary(campaign=campaign, now=now)
+    remaining = max(int((boundary - now).total_seconds()), 0) if boundary else 0
+    days, rest = divmod(remaining, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return Countdown(campaign.phase_at(now), boundary, days, hours, minutes, seconds)
+
+
+def campaign_hidden_from_members(*, campaign: Campaign, now: datetime) -> bool:
+    """True for what only a staff preview shows: unpublished, or before its warm-up."""
+    return not campaign.is_published or campaign.warmup_starts_at > now
+
+
+def campaigns_with_phase(*, now: datetime, limit: int | None = None) -> list[tuple[Campaign, Phase]]:
+    campaigns = campaigns_visible(now=now)
+    return [(c, c.phase_at(now)) for c in (campaigns[:limit] if limit else campaigns)]

@@ -15,18 +15,12 @@ from campaigns.models import Campaign
 
 
 def _campaign_context(campaign: Campaign, *, now: datetime) -> dict[str, Any]:
-    """What the phase badge and the countdown need; the countdown starts from server-computed numbers (so it
-    reads right without JavaScript) and static/js/countdown.js keeps it ticking."""
-    boundary = selectors.campaign_next_boundary(campaign=campaign, now=now)
-    remaining = max(int((boundary - now).total_seconds()), 0) if boundary else 0
-    days, rest = divmod(remaining, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
+    countdown = selectors.campaign_countdown(campaign=campaign, now=now)
     return {
         "campaign": campaign,
-        "phase": campaign.phase_at(now),
-        "next_boundary": boundary,
-        "remaining": {"days": days, "hours": hours, "minutes": minutes, "seconds": seconds},
+        "phase": countdown.phase,
+        "next_boundary": countdown.next_boundary,
+        "remaining": countdown,
         "now": now,
     }
 
@@ -39,14 +33,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if featured is not None:
         context.update(_campaign_context(featured, now=now))
     else:
-        context["campaigns"] = [(c, c.phase_at(now)) for c in selectors.campaigns_visible(now=now)[:10]]
+        context["campaigns"] = selectors.campaigns_with_phase(now=now, limit=10)
     return render(request, "home.html", context)
 
 
 def campaign_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    campaigns = [(c, c.phase_at(now)) for c in selectors.campaigns_visible(now=now)]
-    return render(request, "campaigns/list.html", {"campaigns": campaigns})
+    return render(request, "campaigns/list.html", {"campaigns": selectors.campaigns_with_phase(now=now)})
 
 
 def _campaign_page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
@@ -59,7 +52,7 @@ def _campaign_page(request: HttpRequest, slug: str, template: str) -> HttpRespon
         raise Http404(str(exc.message)) from exc
     context = _campaign_context(campaign, now=now)
     context["preview"] = preview
-    context["hidden_from_members"] = not campaign.is_published or campaign.warmup_starts_at > now
+    context["hidden_from_members"] = selectors.campaign_hidden_from_members(campaign=campaign, now=now)
     return render(request, template, context)
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
@@ -35,15 +34,11 @@ class HistoryFilterSerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
-    def validate_date_to(self, value: date) -> date:
-        # The last representable date has no "next day" to end the range at (it used to crash with a 500).
-        if value >= date.max:
-            raise serializers.ValidationError(forms.DateField.default_error_messages["invalid"])
-        return value
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": "must not be before date_from"})
+        try:
+            selectors.history_dates_validate(date_from=attrs.get("date_from"), date_to=attrs.get("date_to"))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
         return attrs
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from points.models import Account, AccountKind, Lot, OwnerType, Transfer, TransferKind
 
@@ -60,6 +63,18 @@ def balance_for(*, user_id: int, asset: str = "PTS", now: datetime | None = None
     )
 
 
+def history_dates_validate(*, date_from: date | None, date_to: date | None) -> None:
+    """The one check for history date filters (page form and API): an ordered range that ends before the last
+    representable date (history_for needs the day after `date_to`)."""
+    errors: dict[str, list[str]] = {}
+    if date_to is not None and date_to >= date.max:
+        errors["date_to"] = [gettext("Enter a valid date.")]
+    elif date_from and date_to and date_from > date_to:
+        errors["date_to"] = [gettext("The end date is before the start date.")]
+    if errors:
+        raise ValidationError(errors)
+
+
 def history_for(
     *,
     user_id: int,
@@ -87,6 +102,23 @@ def history_for(
         select={"signed_amount": "CASE WHEN credit_id = %s THEN amount ELSE -amount END"},
         select_params=[account.pk],
     ).order_by("-id")
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[Transfer]
+    next_before: int | None  # pass as `before` to get the next (older) page
+
+
+def history_page(*, user_id: int, before: int | None = None, size: int = 20, **filters: Any) -> HistoryPage:
+    """One page of history_for, keyset-paginated on the transfer id (stable while new postings arrive)."""
+    qs = history_for(user_id=user_id, **filters)
+    if before:
+        qs = qs.filter(id__lt=before)
+    entries = list(qs[: size + 1])
+    more = len(entries) > size
+    entries = entries[:size]
+    return HistoryPage(entries, entries[-1].pk if more else None)
 
 
 @dataclass(frozen=True)

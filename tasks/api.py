@@ -16,7 +16,7 @@ from accounts.selectors import request_user_id
 from campaigns.selectors import campaign_by_slug
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
 from tasks import selectors, services
-from tasks.errors import CheckInNotConfigured, InvalidEventBatch, TooManyEvents
+from tasks.errors import CheckInNotConfigured, TooManyEvents
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -270,25 +270,14 @@ class EventsApi(APIView):
             signature=request.headers.get("X-Signature", ""),
             body=body,
         )
-        data = request.data
-        if isinstance(data, dict) and "events" in data:
-            events = data["events"]
-        elif isinstance(data, dict) and data:
-            events = [data]
-        else:
-            raise InvalidEventBatch()
-        if not isinstance(events, list) or not events:
-            raise InvalidEventBatch()
-        if len(events) > services.MAX_EVENTS_PER_REQUEST:
-            raise TooManyEvents(details={"max": services.MAX_EVENTS_PER_REQUEST, "received": len(events)})
-        results = services.event_ingest(api_key=api_key, events=events)
+        outcome = services.event_batch_ingest(api_key=api_key, payload=request.data)
         return Response(
             EventBatchResultSerializer(
                 {
-                    "accepted": sum(r.status == "accepted" for r in results),
-                    "duplicates": sum(r.status == "duplicate" for r in results),
-                    "rejected": sum(r.status == "rejected" for r in results),
-                    "results": [r.as_dict() for r in results],
+                    "accepted": outcome.count("accepted"),
+                    "duplicates": outcome.count("duplicate"),
+                    "rejected": outcome.count("rejected"),
+                    "results": [r.as_dict() for r in outcome.results],
                 }
             ).data
         )

@@ -30,6 +30,7 @@ from tasks.errors import (
     AlreadyCheckedIn,
     CheckInNotConfigured,
     InvalidApiKey,
+    InvalidEventBatch,
     InvalidSignature,
     MakeupLimitReached,
     MakeupNotAllowed,
@@ -38,6 +39,7 @@ from tasks.errors import (
     TaskLocked,
     TaskNotCompleted,
     TaskNotFound,
+    TooManyEvents,
 )
 from tasks.models import (
     EVENT_BASE_TYPES,
@@ -709,3 +711,27 @@ def event_ingest(*, api_key: ApiKey, events: list[Any], now: datetime | None = N
             continue
         results.append(EventResult(event.event_id, "accepted", "", "", [e.__dict__ for e in effects]))
     return results
+
+
+@dataclass(frozen=True)
+class EventBatchOutcome:
+    results: list[EventResult]
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+
+def event_batch_ingest(*, api_key: ApiKey, payload: Any, now: datetime | None = None) -> EventBatchOutcome:
+    """The partner request body: one event object or {"events": [...]} with 1..MAX_EVENTS_PER_REQUEST events.
+    A malformed or oversized batch is refused whole (nothing applied); otherwise see event_ingest."""
+    if isinstance(payload, dict) and "events" in payload:
+        events = payload["events"]
+    elif isinstance(payload, dict) and payload:
+        events = [payload]
+    else:
+        raise InvalidEventBatch()
+    if not isinstance(events, list) or not events:
+        raise InvalidEventBatch()
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        raise TooManyEvents(details={"max": MAX_EVENTS_PER_REQUEST, "received": len(events)})
+    return EventBatchOutcome(event_ingest(api_key=api_key, events=events, now=now))

@@ -145,3 +145,37 @@ def test_conservation_under_random_concurrent_load(now):
             "(SELECT coalesce(sum(remaining), 0) FROM points_lot l WHERE l.account_id = a.id)"
         )
         assert cur.fetchone()[0] == 0
+
+
+def test_parallel_identical_and_overlapping_batches(now):
+    users = _users(60)
+    same = [Award(key=f"same-{u.pk}", user_id=u.pk, amount=3) for u in users[:50]]
+
+    def post(i: int) -> int:
+        if i % 2:  # half the threads replay one batch: every line must land exactly once
+            return sum(
+                p.created
+                for p in services.transfers_post_batch(
+                    awards=same, source=System("issuance", 2), campaign_id=2, now=now
+                )
+            )
+        # the others post their own batches over overlapping members, in different orders: no deadlock
+        mine = users[i : i + 30][::-1]
+        return sum(
+            p.created
+            for p in services.transfers_post_batch(
+                awards=[Award(key=f"own-{i}-{u.pk}", user_id=u.pk, amount=1) for u in mine],
+                source=System("issuance", 2),
+                campaign_id=2,
+                now=now,
+            )
+        )
+
+    results = run_concurrently(16, post)
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results[1::2]) == 50  # the shared batch was applied once in total
+    assert Transfer.objects.filter(idempotency_key__startswith="same-").count() == 50
+    own = sum(len(users[i : i + 30]) for i in range(0, 16, 2))
+    assert Transfer.objects.filter(idempotency_key__startswith="own-").count() == own
+    services.ledger_rollup()
+    assert services.ledger_reconcile().ok

@@ -35,3 +35,31 @@ def test_streak_job_run_concurrently_pays_each_milestone_once(campaign, member):
     assert sum(results) == 2
     assert StreakReward.objects.count() == 2
     assert Transfer.objects.filter(kind="streak_bonus").count() == 2
+
+
+def test_parallel_makeups_respect_the_monthly_cap(campaign, member):
+    from datetime import date
+
+    from tasks.errors import MakeupLimitReached
+
+    services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 9))
+    from campaigns.services import campaign_points_grant
+
+    campaign_points_grant(
+        campaign=campaign, user_id=member.pk, amount=500, kind="adjust", key="fund", now=local(2026, 3, 9)
+    )
+
+    def makeup(i: int) -> str:
+        try:
+            services.checkin_makeup(
+                campaign=campaign, user_id=member.pk, day=date(2026, 3, 1 + i), now=local(2026, 3, 10)
+            )
+        except MakeupLimitReached:
+            return "capped"
+        return "ok"
+
+    results = run_concurrently(6, makeup)
+    assert results.count("ok") == 2, results  # the campaign allows 2 make-ups a month
+    assert results.count("capped") == 4
+    assert CheckIn.objects.filter(is_makeup=True).count() == 2
+    assert Transfer.objects.filter(kind="makeup_checkin").count() == 2
