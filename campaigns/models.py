@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import translation
@@ -100,3 +101,36 @@ class Campaign(models.Model):
     @property
     def display_rules(self) -> str:
         return self._localized("rules")
+
+
+class MultiplierCard(models.Model):
+    """A points multiplier a member holds (won on the prize wheel): while active, points earned from check-ins,
+    streak bonuses and tasks in this campaign are multiplied. Cards do not stack: the strongest active one
+    counts. The extra points are a separate ledger transfer (kind `boost`), so the base payment stays exactly
+    what the rule says and a replayed payment never boosts twice."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", verbose_name=_("campaign"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="multiplier_cards", verbose_name=_("member")
+    )
+    percent = models.PositiveIntegerField(_("multiplier (%)"))
+    starts_at = models.DateTimeField(_("active from"))
+    ends_at = models.DateTimeField(_("active until"))
+    source_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("multiplier card")
+        verbose_name_plural = _("multiplier cards")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(percent__gt=100), name="multiplier_card_percent"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="multiplier_card_period"),
+        ]
+        indexes: ClassVar = [models.Index(fields=["user", "campaign", "ends_at"], name="multiplier_card_active_idx")]
+
+    def __str__(self) -> str:
+        return f"×{self.percent / 100:g} {self.user_id}@{self.campaign_id}"
+
+    @property
+    def factor_label(self) -> str:
+        return f"×{self.percent / 100:g}"

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.errors import CampaignNotActive, CampaignNotFound
-from campaigns.models import Campaign, Phase
+from campaigns.models import Campaign, MultiplierCard, Phase
 
 
 def campaigns_visible(*, now: datetime | None = None) -> QuerySet[Campaign]:
@@ -82,3 +82,21 @@ def campaign_hidden_from_members(*, campaign: Campaign, now: datetime) -> bool:
 def campaigns_with_phase(*, now: datetime, limit: int | None = None) -> list[tuple[Campaign, Phase]]:
     campaigns = campaigns_visible(now=now)
     return [(c, c.phase_at(now)) for c in (campaigns[:limit] if limit else campaigns)]
+
+
+def multiplier_active(*, campaign_id: int, user_id: int, now: datetime) -> MultiplierCard | None:
+    """The strongest multiplier card the member holds in this campaign at `now` (cards do not stack)."""
+    return (
+        MultiplierCard.objects.filter(campaign_id=campaign_id, user_id=user_id, starts_at__lte=now, ends_at__gt=now)
+        .order_by("-percent", "ends_at")
+        .first()
+    )
+
+
+def multiplier_cards_active(*, user_id: int, now: datetime) -> list[MultiplierCard]:
+    """Every card still running for the member (any campaign), soonest to end first: shown in the wallet."""
+    return list(
+        MultiplierCard.objects.filter(user_id=user_id, starts_at__lte=now, ends_at__gt=now)
+        .select_related("campaign")
+        .order_by("ends_at")
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, ExpiryRule
-from points.models import AccountKind
+from campaigns.models import Campaign, ExpiryRule, MultiplierCard
+from campaigns.selectors import multiplier_active
+from points.models import AccountKind, TransferKind
 from points.services import Member, Posted, System, expiry_policy_set, transfer_post
 
 FIELDS = (
@@ -34,6 +35,9 @@ FIELDS = (
     "is_published",
     "is_featured",
 )
+
+# Earnings a multiplier card multiplies: check-ins (incl. make-up days), streak bonuses and task rewards.
+BOOSTED_KINDS = frozenset({TransferKind.CHECKIN, TransferKind.STREAK_BONUS, TransferKind.TASK_REWARD})
 
 
 def campaign_validate(campaign: Campaign) -> None:
@@ -92,18 +96,44 @@ def campaign_points_grant(
     reason: str = "",
 ) -> Posted:
     """THE way a campaign gives a member points (check-ins, streaks, tasks, prizes). Budget caps and
-    multiplier cards hook in here, so every earning path obeys them."""
-    return transfer_post(
-        key=key,
-        debit=System(AccountKind.ISSUANCE, campaign.pk),
-        credit=Member(user_id),
-        amount=amount,
-        kind=kind,
-        campaign_id=campaign.pk,
-        source=source,
-        reason=reason,
-        now=now,
+    multiplier cards hook in here, so every earning path obeys them.
+
+    A member holding an active multiplier card gets the extra points of check-ins, streak bonuses and task
+    rewards as a second transfer (`<key>:boost`, kind `boost`) in the same transaction, posted only when the
+    base transfer is new: a replay returns the original and never boosts again."""
+    base: dict[str, Any] = {
+        "debit": System(AccountKind.ISSUANCE, campaign.pk),
+        "credit": Member(user_id),
+        "campaign_id": campaign.pk,
+        "source": source,
+        "now": now,
+    }
+    if kind not in BOOSTED_KINDS:
+        return transfer_post(key=key, amount=amount, kind=kind, reason=reason, **base)
+    with transaction.atomic():
+        posted = transfer_post(key=key, amount=amount, kind=kind, reason=reason, **base)
+        card = multiplier_active(campaign_id=campaign.pk, user_id=user_id, now=now) if posted.created else None
+        extra = amount * (card.percent - 100) // 100 if card else 0
+        if card and extra > 0:
+            transfer_post(key=f"{key}:boost", amount=extra, kind=TransferKind.BOOST, reason=card.factor_label, **base)
+    return posted
+
+
+def multiplier_card_issue(
+    *, campaign: Campaign, user_id: int, percent: int, hours: int, source_key: str, now: datetime
+) -> MultiplierCard:
+    """Give a member a multiplier card active from `now` for `hours`. Idempotent by `source_key`."""
+    card, _created = MultiplierCard.objects.get_or_create(
+        source_key=source_key,
+        defaults={
+            "campaign": campaign,
+            "user_id": user_id,
+            "percent": percent,
+            "starts_at": now,
+            "ends_at": now + timedelta(hours=hours),
+        },
     )
+    return card
 
 
 def campaign_points_charge(

@@ -1,1 +1,229 @@
-"""lottery selectors (see docs/architecture.md for what belongs here)."""
+"""Reads of the prize wheel shared by pages, API, admin and jobs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from campaigns.models import Campaign, Phase
+from lottery import fairness
+from lottery.errors import WheelNotFound
+from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel, WheelPlayer
+
+
+def wheel_for(*, campaign: Campaign) -> Wheel:
+    wheel = Wheel.objects.filter(campaign=campaign).select_related("campaign").first()
+    if wheel is None:
+        raise WheelNotFound()
+    return wheel
+
+
+def wheel_is_live(*, wheel: Wheel, now: datetime) -> bool:
+    """Members can see the wheel's odds: its campaign is published and its warm-up has begun. From then on
+    the odds may only change in members' favour."""
+    campaign = wheel.campaign
+    return campaign.is_published and campaign.warmup_starts_at <= now
+
+
+@dataclass(frozen=True)
+class OddsRow:
+    prize: Prize
+    probability: Decimal  # 0..1 among the slots still in stock
+    in_stock: bool
+
+    @property
+    def percent(self) -> str:
+        return f"{self.probability * 100:.4f}".rstrip("0").rstrip(".")
+
+
+def odds_table(*, wheel: Wheel) -> list[OddsRow]:
+    """Every prize with its current chance: out-of-stock slots drop out and the others are renormalised."""
+    prizes = list(Prize.objects.filter(wheel=wheel).order_by("sort_order", "id"))
+    total = sum(p.weight for p in prizes if p.stock_remaining is None or p.stock_remaining > 0)
+    rows = []
+    for p in prizes:
+        in_stock = p.stock_remaining is None or p.stock_remaining > 0
+        probability = Decimal(p.weight) / Decimal(total) if in_stock and total else Decimal(0)
+        rows.append(OddsRow(p, probability, in_stock))
+    return rows
+
+
+@dataclass(frozen=True)
+class SpinStatus:
+    spins_today: int
+    spins_total: int
+    free_left_today: int
+    left_today: int | None  # None: no daily cap
+    left_total: int | None  # None: no overall cap
+    next_cost: int
+
+    @property
+    def can_spin(self) -> bool:
+        return (self.left_today is None or self.left_today > 0) and (self.left_total is None or self.left_total > 0)
+
+
+def spin_status(*, wheel: Wheel, user_id: int, now: datetime | None = None) -> SpinStatus:
+    now = now or timezone.now()
+    today = now.astimezone(zoneinfo.ZoneInfo(wheel.campaign.timezone)).date()
+    player = WheelPlayer.objects.filter(wheel=wheel, user_id=user_id).first()
+    total = player.spins_total if player else 0
+    spins_today = player.spins_today if player and player.day == today else 0
+    free_left = max(wheel.free_spins_per_day - spins_today, 0)
+    return SpinStatus(
+        spins_today=spins_today,
+        spins_total=total,
+        free_left_today=free_left,
+        left_today=max(wheel.daily_cap - spins_today, 0) if wheel.daily_cap is not None else None,
+        left_total=max(wheel.total_cap - total, 0) if wheel.total_cap is not None else None,
+        next_cost=0 if free_left else wheel.cost_points,
+    )
+
+
+def mask_name(user: object) -> str:
+    """How a winner appears in public: 张** or 138****0001."""
+    name = (getattr(user, "display_name", "") or "").strip()
+    if name:
+        return name[0] + "**"
+    phone = getattr(user, "phone", "") or ""
+    digits = phone.removeprefix("+86")
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "***"
+
+
+def recent_winners(*, wheel: Wheel, limit: int = 10) -> list[tuple[str, Prize, datetime]]:
+    """The latest real wins (masked names) for the ticker."""
+    draws = (
+        Draw.objects.filter(wheel=wheel)
+        .exclude(prize__kind=PrizeKind.NONE)
+        .select_related("user", "prize")
+        .order_by("-id")[:limit]
+    )
+    return [(mask_name(d.user), d.prize, d.created_at) for d in draws]
+
+
+def prizes_of(*, user_id: int) -> QuerySet[Draw]:
+    """Everything a member has won (not "thanks for playing"), newest first, with shipment if any."""
+    return (
+        Draw.objects.filter(user_id=user_id)
+        .exclude(prize__kind=PrizeKind.NONE)
+        .select_related("prize", "wheel__campaign", "fulfilment")
+        .order_by("-created_at", "-id")
+    )
+
+
+def draws_of(*, wheel: Wheel, user_id: int) -> QuerySet[Draw]:
+    return Draw.objects.filter(wheel=wheel, user_id=user_id).select_related("prize").order_by("-spin_number")
+
+
+@dataclass(frozen=True)
+class Fairness:
+    commitment: str
+    seed: str | None  # revealed once the campaign has ended
+    revealed: bool
+    reveal_at: datetime
+
+
+def fairness_for(*, wheel: Wheel, now: datetime | None = None) -> Fairness:
+    now = now or timezone.now()
+    revealed = wheel.campaign.phase_at(now) == Phase.ENDED
+    return Fairness(
+        commitment=wheel.seed_commitment,
+        seed=wheel.server_seed if revealed else None,
+        revealed=revealed,
+        reveal_at=wheel.campaign.ends_at,
+    )
+
+
+@dataclass(frozen=True)
+class DrawCheck:
+    draw: Draw
+    commitment_ok: bool
+    roll_ok: bool
+    prize_ok: bool
+    hash_ok: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.commitment_ok and self.roll_ok and self.prize_ok and self.hash_ok
+
+
+def draw_verify(*, draw: Draw, seed: str, commitment: str) -> DrawCheck:
+    """Recompute a stored draw from a (revealed) seed: the member's n-th HMAC roll over the stored table."""
+    commitment_ok, prize_id, roll = fairness.verify(
+        seed=seed, commitment_hex=commitment, user_id=draw.user_id, spin_number=draw.spin_number, table=draw.table
+    )
+    return DrawCheck(
+        draw=draw,
+        commitment_ok=commitment_ok,
+        roll_ok=roll == draw.roll,
+        prize_ok=prize_id == draw.prize_id,
+        hash_ok=fairness.table_hash(draw.table) == draw.odds_hash,
+    )
+
+
+def draw_public(*, wheel: Wheel, draw_id: int) -> Draw | None:
+    if not 0 < draw_id < 2**63:
+        return None
+    return Draw.objects.filter(wheel=wheel, pk=draw_id).select_related("prize", "user").first()
+
+
+# --- Fulfilment queue ------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "shipment_id",
+    "carrier",
+    "tracking_number",
+    "prize",
+    "recipient",
+    "phone",
+    "province",
+    "city",
+    "district",
+    "detail",
+    "postal_code",
+    "campaign",
+    "won_at",
+    "status",
+)
+
+
+def fulfilment_queue() -> QuerySet[Fulfilment]:
+    """Shipments operators still have to send (an address is known, not shipped yet), oldest first."""
+    return Fulfilment.objects.filter(status=FulfilmentStatus.READY).select_related("prize", "draw__wheel__campaign")
+
+
+def fulfilments_csv(fulfilments: Iterable[Fulfilment]) -> str:
+    """The logistics company's sheet. `carrier` and `tracking_number` are left for them to fill in; the same
+    file comes back through the import (bulk "shipped")."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for f in fulfilments:
+        writer.writerow(
+            [
+                f.pk,
+                f.carrier,
+                f.tracking_number,
+                f.prize.name,
+                f.recipient,
+                f.phone,
+                f.province,
+                f.city,
+                f.district,
+                f.detail,
+                f.postal_code,
+                f.draw.wheel.campaign.name,
+                f.created_at.isoformat(),
+                f.status,
+            ]
+        )
+    return "\ufeff" + out.getvalue()  # BOM: Excel opens Chinese UTF-8 correctly

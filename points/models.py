@@ -120,6 +120,7 @@ class TransferKind(models.TextChoices):
     TASK_REWARD = "task_reward", _("task reward")
     SPIN = "spin", _("prize wheel spin")
     PRIZE = "prize", _("prize won")
+    BOOST = "boost", _("multiplier card bonus")
     REDEEM = "redeem", _("mall redemption")
     REFUND = "refund", _("refund")
     REFERRAL = "referral", _("referral reward")

@@ -1,0 +1,80 @@
+"""Provably fair draws: the whole algorithm, so members (and auditors) can recompute any draw.
+
+1. When a wheel is created the server draws a secret `server_seed` (32 random bytes from `secrets`, kept as
+   64 lowercase hex characters) and publishes `commitment = SHA-256(server_seed as ASCII)` in hex.
+2. A member's n-th spin on that wheel (n = 1, 2, ...) uses the message `f"{member_id}:{n}"`. The server
+   computes `HMAC-SHA256(key=server_seed as ASCII, msg)` and reads the 32-byte digest as a big-endian
+   integer x.
+3. `total` is the sum of the weights in the draw's odds table. To map x onto [0, total) without modulo bias,
+   x is accepted only if x < 2**256 - (2**256 % total); otherwise the message becomes
+   `f"{member_id}:{n}:{attempt}"` with attempt = 1, 2, ... until one is accepted (rejection sampling; the
+   chance of even one retry is below total / 2**256). The roll is x % total.
+4. The odds table lists [prize_id, weight] of every slot in stock (and under the member's per-prize cap) in
+   wheel order; the roll falls into the first slot whose cumulative weight exceeds it.
+5. After the campaign ends the seed is revealed: SHA-256 of it must equal the commitment, and steps 2-4 must
+   give the stored roll and prize for every draw.
+
+Only `hmac`, `hashlib` and `secrets` are used. Never `random`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+
+SPACE = 1 << 256
+
+Table = Sequence[Sequence[int]]
+
+
+def seed_new() -> str:
+    return secrets.token_hex(32)
+
+
+def commitment(seed: str) -> str:
+    return hashlib.sha256(seed.encode("ascii")).hexdigest()
+
+
+def roll(seed: str, user_id: int, spin_number: int, total: int) -> int:
+    """The unbiased number in [0, total) for a member's n-th spin."""
+    if total <= 0:
+        raise ValueError("the odds table is empty")
+    limit = SPACE - SPACE % total
+    key = seed.encode("ascii")
+    attempt = 0
+    while True:
+        message = f"{user_id}:{spin_number}" if attempt == 0 else f"{user_id}:{spin_number}:{attempt}"
+        x = int.from_bytes(hmac.new(key, message.encode("ascii"), hashlib.sha256).digest(), "big")
+        if x < limit:
+            return x % total
+        attempt += 1
+
+
+def pick(table: Table, value: int) -> int:
+    """The prize id of the slot `value` (in [0, total)) falls into."""
+    upper = 0
+    for prize_id, weight in table:
+        upper += weight
+        if value < upper:
+            return prize_id
+    raise ValueError("roll outside the odds table")
+
+
+def draw(seed: str, user_id: int, spin_number: int, table: Table) -> tuple[int, int]:
+    """(prize id, roll) of a member's n-th spin over `table`."""
+    value = roll(seed, user_id, spin_number, sum(weight for _prize, weight in table))
+    return pick(table, value), value
+
+
+def table_hash(table: Table) -> str:
+    """SHA-256 of the table as compact JSON ([[id, weight], ...]): what a draw record points to."""
+    canonical = json.dumps([[int(p), int(w)] for p, w in table], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def verify(*, seed: str, commitment_hex: str, user_id: int, spin_number: int, table: Table) -> tuple[bool, int, int]:
+    """Recompute one draw from a revealed seed: (commitment matches, prize id, roll)."""
+    prize_id, value = draw(seed, user_id, spin_number, table)
+    return hmac.compare_digest(commitment(seed), commitment_hex), prize_id, value

@@ -1,0 +1,143 @@
+"""The spin service: cost, draw, stock, caps, replay, prizes handed over, and its errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.errors import CampaignNotActive
+from campaigns.models import MultiplierCard
+from lottery.errors import InvalidSpinKey, SpinLimitReached
+from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, WheelPlayer
+from lottery.services import spin_perform
+from mall.models import Code, CodePool
+from mall.services import code_pool_import
+from points.errors import InsufficientPoints
+from points.selectors import balance_for
+from points.services import ledger_reconcile, ledger_rollup
+
+from .conftest import none_prize
+
+pytestmark = pytest.mark.django_db
+
+
+def spendable(user_id: int) -> int:
+    return balance_for(user_id=user_id).spendable
+
+
+def test_spin_debits_cost_and_records_a_fair_draw(wheel, member, fund):
+    fund(member.pk, 120)
+    result = spin_perform(wheel=wheel, user_id=member.pk, request_key="k1")
+    assert not result.replayed
+    draw = result.draw
+    assert draw.spin_number == 1
+    assert draw.cost_points == 50
+    assert draw.prize == none_prize(wheel)
+    assert draw.table == [[none_prize(wheel).pk, 100]]
+    assert 0 <= draw.roll < 100
+    assert spendable(member.pk) == 70
+    second = spin_perform(wheel=wheel, user_id=member.pk, request_key="k2")
+    assert second.draw.spin_number == 2
+    assert spendable(member.pk) == 20
+
+
+def test_replayed_key_returns_the_same_draw_and_debits_once(wheel, member, fund):
+    fund(member.pk, 100)
+    first = spin_perform(wheel=wheel, user_id=member.pk, request_key="same")
+    again = spin_perform(wheel=wheel, user_id=member.pk, request_key="same")
+    assert again.replayed
+    assert again.draw.pk == first.draw.pk
+    assert spendable(member.pk) == 50
+    assert Draw.objects.count() == 1
+
+
+def test_too_few_points_changes_nothing(wheel, member, fund):
+    fund(member.pk, 49)
+    with pytest.raises(InsufficientPoints):
+        spin_perform(wheel=wheel, user_id=member.pk, request_key="k")
+    assert spendable(member.pk) == 49
+    assert not Draw.objects.exists()
+    assert (
+        WheelPlayer.objects.filter(user=member).first() is None or WheelPlayer.objects.get(user=member).spins_total == 0
+    )
+
+
+def test_daily_cap_and_free_spins(wheel, member, fund):
+    wheel.daily_cap, wheel.free_spins_per_day = 3, 1
+    wheel.save()
+    fund(member.pk, 100)
+    costs = [spin_perform(wheel=wheel, user_id=member.pk, request_key=f"k{i}").draw.cost_points for i in range(3)]
+    assert costs == [0, 50, 50]
+    with pytest.raises(SpinLimitReached):
+        spin_perform(wheel=wheel, user_id=member.pk, request_key="k4")
+    tomorrow = timezone.now() + timedelta(days=1)
+    fund(member.pk, 0 + 50)
+    assert spin_perform(wheel=wheel, user_id=member.pk, request_key="k5", now=tomorrow).draw.cost_points == 0
+
+
+def test_outside_official_phase_is_refused(wheel, member, fund):
+    fund(member.pk, 100)
+    with pytest.raises(CampaignNotActive):
+        spin_perform(wheel=wheel, user_id=member.pk, now=wheel.campaign.followup_starts_at + timedelta(seconds=1))
+    assert spendable(member.pk) == 100
+
+
+def test_bad_request_key_is_refused(wheel, member, fund):
+    fund(member.pk, 100)
+    with pytest.raises(InvalidSpinKey):
+        spin_perform(wheel=wheel, user_id=member.pk, request_key="x" * 121)
+    with pytest.raises(InvalidSpinKey):
+        spin_perform(wheel=wheel, user_id=member.pk, request_key="bad\nkey")
+    assert spendable(member.pk) == 100
+
+
+def test_each_prize_kind_is_handed_over(wheel, member, fund, add_prize):
+    pool = CodePool.objects.create(name="coupons")
+    assert code_pool_import(pool=pool, text="COUPON-0001\nCOUPON-0002") == (2, [])
+    none = none_prize(wheel)
+    kinds = {
+        PrizeKind.POINTS: add_prize(PrizeKind.POINTS, name="100 points", points_amount=100),
+        PrizeKind.MULTIPLIER_CARD: add_prize(PrizeKind.MULTIPLIER_CARD, name="x2"),
+        PrizeKind.COUPON: add_prize(PrizeKind.COUPON, name="coupon", code_pool=pool, stock=2),
+        PrizeKind.MEMBERSHIP_VOUCHER: add_prize(PrizeKind.MEMBERSHIP_VOUCHER, name="VIP"),
+        PrizeKind.PHYSICAL: add_prize(PrizeKind.PHYSICAL, name="phone"),
+    }
+    for kind, prize in kinds.items():
+        Prize.objects.exclude(pk=prize.pk).exclude(pk=none.pk).update(weight=1)
+        fund(member.pk, 50)
+        # make this prize (almost) certain: none gets weight 1 too, others 1, this one huge
+        Prize.objects.filter(pk=none.pk).update(weight=1)
+        Prize.objects.filter(pk=prize.pk).update(weight=10**9)
+        draw = spin_perform(wheel=wheel, user_id=member.pk, request_key=f"kind-{kind}").draw
+        assert draw.prize_id == prize.pk, kind
+    by_kind = {d.prize.kind: d for d in Draw.objects.select_related("prize")}
+    assert by_kind[PrizeKind.POINTS].prize_transfer_id is not None
+    assert MultiplierCard.objects.filter(user=member, percent=200).exists()
+    assert by_kind[PrizeKind.COUPON].code in {"COUPON-0001", "COUPON-0002"}
+    assert Code.objects.filter(assigned_to=member).count() == 1
+    assert by_kind[PrizeKind.MEMBERSHIP_VOUCHER].code.startswith("MV-")
+    assert Fulfilment.objects.get(draw=by_kind[PrizeKind.PHYSICAL]).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert Prize.objects.get(pk=kinds[PrizeKind.PHYSICAL].pk).stock_remaining == 4
+    assert spendable(member.pk) == 100  # 5 × 50 funded, 5 × 50 spent, +100 points prize
+    ledger_rollup()
+    assert ledger_reconcile().ok
+
+
+def test_sold_out_prize_drops_out_of_the_draw(wheel, member, fund, add_prize):
+    phone = add_prize(PrizeKind.PHYSICAL, weight=10**9, stock=1)
+    fund(member.pk, 100)
+    assert spin_perform(wheel=wheel, user_id=member.pk, request_key="a").draw.prize_id == phone.pk
+    second = spin_perform(wheel=wheel, user_id=member.pk, request_key="b").draw
+    assert second.prize_id == none_prize(wheel).pk
+    assert second.table == [[none_prize(wheel).pk, 100]]
+    phone.refresh_from_db()
+    assert phone.stock_remaining == 0
+
+
+def test_per_member_cap_removes_the_prize_for_that_member(wheel, member, fund, add_prize):
+    phone = add_prize(PrizeKind.PHYSICAL, weight=10**9, stock=5, per_member_cap=1)
+    fund(member.pk, 100)
+    assert spin_perform(wheel=wheel, user_id=member.pk, request_key="a").draw.prize_id == phone.pk
+    assert spin_perform(wheel=wheel, user_id=member.pk, request_key="b").draw.prize_id != phone.pk
