@@ -3,6 +3,7 @@ spins, and the fulfilment of physical prizes. Points move only through campaigns
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import logging
@@ -74,7 +75,9 @@ def wheel_validate(wheel: Wheel) -> None:
         raise ValidationError(errors)
 
 
-def wheel_save(*, wheel: Wheel, none_name: str = "谢谢参与", none_name_en: str = "Thanks for playing") -> Wheel:
+def wheel_save(
+    *, wheel: Wheel, none_name: str = "谢谢参与", none_name_en: str = "Thanks for playing", none_weight: int = 100
+) -> Wheel:
     """Create or update a wheel. A new wheel gets its secret seed (and published commitment) and its
     "thanks for playing" slot; the seed never changes afterwards."""
     wheel_validate(wheel)
@@ -83,7 +86,9 @@ def wheel_save(*, wheel: Wheel, none_name: str = "谢谢参与", none_name_en: s
             wheel.server_seed = fairness.seed_new()
             wheel.seed_commitment = fairness.commitment(wheel.server_seed)
             wheel.save()
-            Prize.objects.create(wheel=wheel, kind=PrizeKind.NONE, name=none_name, name_en=none_name_en, weight=100)
+            Prize.objects.create(
+                wheel=wheel, kind=PrizeKind.NONE, name=none_name, name_en=none_name_en, weight=max(none_weight, 1)
+            )
         else:
             wheel.save(update_fields=["name", "name_en", "cost_points", "free_spins_per_day", "daily_cap",
                                       "total_cap", "claim_days"])  # fmt: skip
@@ -168,13 +173,15 @@ def _worsens(old: Prize, new: Prize, new_total: int | None) -> list[str]:
     return reasons
 
 
-def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = None) -> Prize:
-    """Create or edit a prize (`data` may hold any configurable field and `stock_total`). Stock changes by the
-    difference to the stored total in one conditional UPDATE, so units draws take at the same moment are
-    never lost. On a live wheel (members can see its odds) an edit that makes a prize less likely or less
-    valuable is refused: operators may add prizes, add stock, raise a prize's weight or lower the weight of
-    "thanks for playing". Every change is audited (django-auditlog)."""
-    now = now or timezone.now()
+def prize_check(*, prize: Prize, data: dict[str, Any], now: datetime | None = None) -> None:
+    """Raise what prize_save would raise for these changes (ValidationError with field errors, or
+    OddsChangeRefused with details["reasons"]) without saving anything and without touching `prize`. Forms
+    call it to show errors before anything is written."""
+    _prize_checked(prize=copy.copy(prize), data=data, now=now or timezone.now())
+
+
+def _prize_checked(*, prize: Prize, data: dict[str, Any], now: datetime) -> Prize | None:
+    """Apply `data` to `prize` and run every check of prize_save; returns the stored prize (None if new)."""
     old = Prize.objects.filter(pk=prize.pk).first() if prize.pk else None
     for field in _PRIZE_FIELDS:
         if field in data:
@@ -194,11 +201,21 @@ def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = Non
             raise ValidationError(
                 {"stock_total": [_("%(n)d units are already won; the total cannot be lower.") % {"n": sold}]}
             )
-    wheel = prize.wheel
-    if old is not None and wheel_is_live(wheel=wheel, now=now):
+    if old is not None and wheel_is_live(wheel=prize.wheel, now=now):
         reasons = _worsens(old, prize, prize.stock_total)
         if reasons:
             raise OddsChangeRefused(details={"reasons": reasons})
+    return old
+
+
+def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = None) -> Prize:
+    """Create or edit a prize (`data` may hold any configurable field and `stock_total`). Stock changes by the
+    difference to the stored total in one conditional UPDATE, so units draws take at the same moment are
+    never lost. On a live wheel (members can see its odds) an edit that makes a prize less likely or less
+    valuable is refused: operators may add prizes, add stock, raise a prize's weight or lower the weight of
+    "thanks for playing". Every change is audited (django-auditlog)."""
+    now = now or timezone.now()
+    old = _prize_checked(prize=prize, data=data, now=now)
     with transaction.atomic():
         if old is None:
             prize.save()
@@ -212,7 +229,7 @@ def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = Non
                 if not updated:
                     raise ValidationError({"stock_total": [_("Too many units are already won for this total.")]})
         if old is None or (old.weight, old.stock_total) != (prize.weight, prize.stock_total):
-            Wheel.objects.filter(pk=wheel.pk).update(odds_version=F("odds_version") + 1)
+            Wheel.objects.filter(pk=prize.wheel_id).update(odds_version=F("odds_version") + 1)
     prize.refresh_from_db()
     return prize
 

@@ -60,3 +60,28 @@ def test_seed_demo_gives_the_carnival_check_ins_and_a_task_ladder():
     assert [t.tier for t in tasks] == ["beginner", "intermediate", "advanced"]
     assert tasks[1].prerequisite == tasks[0]
     assert tasks[2].prerequisite == tasks[1]
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_carnival_a_prize_wheel_members_can_spin():
+    from lottery.models import Prize, Wheel
+    from lottery.services import spin_perform
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    wheel = Wheel.objects.get(campaign__slug="carnival")
+    prizes = list(Prize.objects.filter(wheel=wheel))
+    assert {p.kind for p in prizes} == {
+        "physical",
+        "points",
+        "multiplier_card",
+        "coupon",
+        "membership_voucher",
+        "none",
+    }
+    assert len(prizes) == 9
+    member = User.objects.get(email="member@demo.local")
+    first = spin_perform(wheel=wheel, user_id=member.pk, request_key="demo-1")
+    assert first.draw.cost_points == 0  # the first spin of the day is free
+    second = spin_perform(wheel=wheel, user_id=member.pk, request_key="demo-2")
+    assert second.draw.cost_points == 50

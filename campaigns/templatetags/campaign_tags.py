@@ -26,3 +26,13 @@ def featured_campaign() -> Any:
     from campaigns.selectors import campaign_featured
 
     return campaign_featured()
+
+
+@register.simple_tag
+def multiplier_cards_active(user_id: int | None) -> list[Any]:
+    """The member's running multiplier cards, for the wallet page (points/ does not import campaigns)."""
+    from django.utils import timezone
+
+    from campaigns.selectors import multiplier_cards_active as active
+
+    return active(user_id=user_id, now=timezone.now()) if user_id else []

@@ -17,6 +17,10 @@ from campaigns.services import campaign_save
 from points import services as ledger
 from points.models import ExpiryPolicy
 from points.services import Member, System
+from lottery.models import Prize, PrizeKind, Wheel
+from lottery.services import prize_save, wheel_save
+from mall.models import CodePool
+from mall.services import code_pool_import
 from tasks.models import CheckInRule, TaskDefinition, TaskTier
 from tasks.services import checkin_rule_save, task_definition_save
 
@@ -62,6 +66,7 @@ class Command(BaseCommand):
             member = User.objects.get(email=DEMO_USERS[0][0])
             self._seed_points(member.pk)
             self._seed_campaign()
+            self._seed_wheel()
         self.stdout.write(self.style.SUCCESS("Demo logins (phone or email + password):"))
         for email, phone, password, _name, group in DEMO_USERS:
             role = group or "member"
@@ -129,6 +134,39 @@ class Command(BaseCommand):
                     prerequisite=second,
                 )
             )
+
+    def _seed_wheel(self) -> None:
+        """The carnival's prize wheel: 50 points a spin, the first spin of each day free, 10 spins a day; phones,
+        tablets, appliances, beauty boxes, points, a double-points card, coupons and membership vouchers."""
+        campaign = Campaign.objects.get(slug=DEMO_CAMPAIGN_SLUG)
+        if Wheel.objects.filter(campaign=campaign).exists():
+            return
+        wheel = wheel_save(
+            wheel=Wheel(campaign=campaign, cost_points=50, free_spins_per_day=1, daily_cap=10, claim_days=30),
+            none_weight=400,
+        )
+        pool = CodePool.objects.create(name="满100减20 优惠券 (demo)", supplier="Demo Mall")
+        code_pool_import(pool=pool, text="\n".join(f"DEMO-{n:05d}" for n in range(1, 201)))
+        prizes: list[dict[str, Any]] = [
+            {"kind": PrizeKind.PHYSICAL, "name": "华为 Mate 手机", "name_en": "Huawei Mate phone", "weight": 1,
+             "stock_total": 3, "unit_value_cny": Decimal("5999.00")},
+            {"kind": PrizeKind.PHYSICAL, "name": "小米平板", "name_en": "Xiaomi tablet", "weight": 2,
+             "stock_total": 5, "unit_value_cny": Decimal("1999.00")},
+            {"kind": PrizeKind.PHYSICAL, "name": "空气炸锅", "name_en": "Air fryer", "weight": 5,
+             "stock_total": 20, "unit_value_cny": Decimal("399.00")},
+            {"kind": PrizeKind.PHYSICAL, "name": "美妆礼盒", "name_en": "Beauty gift box", "weight": 12,
+             "stock_total": 50, "unit_value_cny": Decimal("199.00"), "per_member_cap": 1},
+            {"kind": PrizeKind.MULTIPLIER_CARD, "name": "双倍积分卡（24 小时）", "name_en": "Double points card (24 h)",
+             "weight": 60, "stock_total": 1000, "multiplier_percent": 200, "multiplier_hours": 24},
+            {"kind": PrizeKind.POINTS, "name": "100 积分", "name_en": "100 points", "weight": 200,
+             "stock_total": 100000, "points_amount": 100, "unit_value_cny": Decimal("1.00")},
+            {"kind": PrizeKind.COUPON, "name": "满100减20 优惠券", "name_en": "¥20 off ¥100 coupon", "weight": 80,
+             "stock_total": 200, "code_pool": pool, "unit_value_cny": Decimal("20.00")},
+            {"kind": PrizeKind.MEMBERSHIP_VOUCHER, "name": "会员升级券", "name_en": "Membership upgrade voucher",
+             "weight": 40, "stock_total": 500, "unit_value_cny": Decimal("30.00")},
+        ]  # fmt: skip
+        for order, data in enumerate(prizes, start=1):
+            prize_save(prize=Prize(wheel=wheel), data={**data, "sort_order": order})
 
     def _create_campaign(self) -> Campaign:
         now = timezone.now().replace(microsecond=0)
