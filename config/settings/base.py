@@ -173,6 +173,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"PrizeKindEnum": "lottery.models.PrizeKind"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"},

@@ -16,7 +16,7 @@ from points.services import ledger_reconcile, ledger_rollup
 pytestmark = pytest.mark.django_db
 
 
-def grant(campaign, user_id, amount, kind, key, now):
+def grant(campaign, user_id, amount, kind, key, now):  # noqa: PLR0917
     return campaign_points_grant(campaign=campaign, user_id=user_id, amount=amount, kind=kind, key=key, now=now)
 
 

@@ -14,13 +14,13 @@ from accounts.models import User
 from accounts.services import user_create
 from campaigns.models import Campaign, ExpiryRule
 from campaigns.services import campaign_save
-from points import services as ledger
-from points.models import ExpiryPolicy
-from points.services import Member, System
 from lottery.models import Prize, PrizeKind, Wheel
 from lottery.services import prize_save, wheel_save
 from mall.models import CodePool
 from mall.services import code_pool_import
+from points import services as ledger
+from points.models import ExpiryPolicy
+from points.services import Member, System
 from tasks.models import CheckInRule, TaskDefinition, TaskTier
 from tasks.services import checkin_rule_save, task_definition_save
 
