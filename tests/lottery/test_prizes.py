@@ -144,3 +144,17 @@ def test_unlive_wheel_allows_any_change_and_deleting_unwon_prizes(wheel, add_pri
     assert not Prize.objects.filter(pk=phone.pk).exists()
     with pytest.raises(ValidationError):
         prize_delete(prize=none_prize(wheel))
+
+
+def test_rules_page_publishes_the_wheel_terms_and_odds(wheel, add_prize, client):
+    add_prize(weight=25, stock=3)
+    wheel.daily_cap = 5
+    wheel.save()
+    page = client.get("/c/carnival/rules/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="wheel-rules"' in html
+    assert "20%" in html  # 25 / (25 + 100)
+    assert "80%" in html
+    assert "3 / 3" in html
+    assert wheel.seed_commitment in html

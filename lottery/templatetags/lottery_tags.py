@@ -1,0 +1,21 @@
+"""Template helpers that show prize-wheel facts on other apps' pages (campaigns' rules page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.inclusion_tag("lottery/_wheel_rules.html")
+def wheel_rules(campaign: Any) -> dict[str, Any]:
+    """The wheel's published terms: cost, free spins, caps, the odds table and how sold-out prizes drop out."""
+    from lottery.models import Wheel
+    from lottery.selectors import odds_table
+
+    wheel = Wheel.objects.filter(campaign=campaign).select_related("campaign").first()
+    if wheel is None:
+        return {"wheel": None}
+    return {"wheel": wheel, "odds": odds_table(wheel=wheel)}
