@@ -4,6 +4,7 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from campaigns import api as campaigns_api
+from lottery import api as lottery_api
 from points import api as points_api
 from tasks import api as tasks_api
 
@@ -24,4 +25,9 @@ urlpatterns = [
     path("campaigns/<slug:slug>/tasks", tasks_api.TasksApi.as_view(), name="api-tasks"),
     path("campaigns/<slug:slug>/tasks/<int:task_id>/claim", tasks_api.TaskClaimApi.as_view(), name="api-task-claim"),
     path("events", tasks_api.EventsApi.as_view(), name="api-events"),
+    path("campaigns/<slug:slug>/wheel", lottery_api.WheelApi.as_view(), name="api-wheel"),
+    path("campaigns/<slug:slug>/wheel/spins", lottery_api.SpinsApi.as_view(), name="api-wheel-spins"),
+    path("campaigns/<slug:slug>/wheel/fairness", lottery_api.FairnessApi.as_view(), name="api-wheel-fairness"),
+    path("me/prizes", lottery_api.MyPrizesApi.as_view(), name="api-my-prizes"),
+    path("me/prizes/<int:draw_id>/address", lottery_api.MyPrizeAddressApi.as_view(), name="api-my-prize-address"),
 ]

@@ -1,1 +1,449 @@
-"""lottery api (see docs/architecture.md for what belongs here)."""
+"""Prize wheel API for the mobile app: the wheel and its odds, spins, the member's prizes (with shipping) and the
+public fairness record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.selectors import request_user_id
+from campaigns.models import Phase
+from campaigns.selectors import campaign_by_slug
+from config.api import IDEMPOTENCY_HEADER, ErrorSerializer, IdempotencyKeyParameter, idempotent
+from lottery import fairness, selectors, services
+from lottery.errors import DrawNotFound
+from lottery.models import Draw, Fulfilment, FulfilmentStatus, PrizeKind, Wheel
+from points.selectors import balance_for
+
+MAX_ID = 2**63 - 1
+MY_DRAWS_LIMIT = 50
+
+# --- Shared pieces ------------------------------------------------------------------------------------------
+
+
+class PrizeBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    kind = serializers.ChoiceField(choices=PrizeKind.choices)
+    name = serializers.CharField(source="display_name", help_text="In the request's language.")
+    image = serializers.ImageField(read_only=True, allow_null=True, use_url=True)
+
+
+class MemberSpinStatusSerializer(serializers.Serializer):
+    spins_today = serializers.IntegerField(help_text="Spins so far today (the campaign's local date).")
+    spins_total = serializers.IntegerField()
+    left_today = serializers.IntegerField(allow_null=True, help_text="null: no daily limit.")
+    left_total = serializers.IntegerField(allow_null=True, help_text="null: no overall limit.")
+    free_left_today = serializers.IntegerField()
+    next_cost = serializers.IntegerField(help_text="Points the next spin costs (0 while free spins are left).")
+    can_spin = serializers.BooleanField(help_text="Under the caps (the wheel must also be open, see spins_open).")
+    spendable = serializers.IntegerField(help_text="The member's spendable points balance.")
+
+
+def _member_status(*, wheel: Wheel, user_id: int, now: datetime) -> dict[str, Any]:
+    state = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
+    return {
+        "spins_today": state.spins_today,
+        "spins_total": state.spins_total,
+        "left_today": state.left_today,
+        "left_total": state.left_total,
+        "free_left_today": state.free_left_today,
+        "next_cost": state.next_cost,
+        "can_spin": state.can_spin,
+        "spendable": balance_for(user_id=user_id, now=now).spendable,
+    }
+
+
+def _wheel_of(slug: str) -> Wheel:
+    return selectors.wheel_for(campaign=campaign_by_slug(slug=slug))
+
+
+# --- The wheel ----------------------------------------------------------------------------------------------
+
+
+class OddsRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="prize.pk")
+    kind = serializers.ChoiceField(source="prize.kind", choices=PrizeKind.choices)
+    name = serializers.CharField(source="prize.display_name")
+    image = serializers.ImageField(source="prize.image", read_only=True, allow_null=True, use_url=True)
+    probability = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=8,
+        coerce_to_string=False,
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        help_text="The current chance as a fraction (0-1) among the slots still in stock.",
+    )
+    probability_percent = serializers.CharField(source="percent", help_text='The same chance in percent, e.g. "12.5".')
+    stock_remaining = serializers.IntegerField(
+        source="prize.stock_remaining", allow_null=True, help_text="null: unlimited."
+    )
+    in_stock = serializers.BooleanField()
+
+
+class WinnerSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Masked, e.g. 张** or 138****0001.")
+    prize = serializers.CharField()
+    won_at = serializers.DateTimeField()
+
+
+class WheelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    cost_points = serializers.IntegerField()
+    free_spins_per_day = serializers.IntegerField()
+    daily_cap = serializers.IntegerField(allow_null=True)
+    total_cap = serializers.IntegerField(allow_null=True)
+    spins_open = serializers.BooleanField(help_text="The campaign is in its official phase: spins are accepted.")
+    odds_version = serializers.IntegerField()
+    prizes = OddsRowSerializer(many=True)
+    seed_commitment = serializers.CharField(help_text="SHA-256 of the secret server seed (revealed after the end).")
+    recent_winners = WinnerSerializer(many=True)
+    me = MemberSpinStatusSerializer()
+
+
+class WheelApi(APIView):
+    @extend_schema(
+        responses={200: WheelSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        tags=["prize wheel"],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """The campaign's prize wheel: prizes with their current odds and stock, the seed commitment, the latest
+        winners and the member's spins left and balance. No wheel: 404 `wheel_not_found`."""
+        now = timezone.now()
+        wheel = _wheel_of(slug)
+        body = {
+            "name": wheel.display_name,
+            "cost_points": wheel.cost_points,
+            "free_spins_per_day": wheel.free_spins_per_day,
+            "daily_cap": wheel.daily_cap,
+            "total_cap": wheel.total_cap,
+            "spins_open": wheel.campaign.phase_at(now) == Phase.OFFICIAL,
+            "odds_version": wheel.odds_version,
+            "prizes": selectors.odds_table(wheel=wheel),
+            "seed_commitment": wheel.seed_commitment,
+            "recent_winners": [
+                {"name": name, "prize": prize.display_name, "won_at": at}
+                for name, prize, at in selectors.recent_winners(wheel=wheel)
+            ],
+            "me": _member_status(wheel=wheel, user_id=request_user_id(request), now=now),
+        }
+        return Response(WheelSerializer(body, context={"request": request}).data)
+
+
+# --- Spins --------------------------------------------------------------------------------------------------
+
+
+class SpinSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The draw id (see the fairness endpoint).")
+    spin_number = serializers.IntegerField(help_text="The member's n-th spin on this wheel (fairness input).")
+    prize = PrizeBriefSerializer()
+    won = serializers.BooleanField(help_text="false for “thanks for playing”.")
+    cost_points = serializers.IntegerField()
+    code = serializers.CharField(allow_blank=True, help_text="Coupon or voucher code; empty for other prizes.")
+    roll = serializers.IntegerField()
+    odds_hash = serializers.CharField()
+    odds_version = serializers.IntegerField()
+    replayed = serializers.BooleanField(help_text="true: this request key had already spun; nothing new happened.")
+    created_at = serializers.DateTimeField()
+    me = MemberSpinStatusSerializer()
+
+
+class SpinsApi(APIView):
+    @extend_schema(
+        request=None,
+        parameters=[IdempotencyKeyParameter],
+        responses={
+            201: SpinSerializer,
+            **dict.fromkeys((400, 401, 404, 409, 422), ErrorSerializer),
+        },
+        tags=["prize wheel"],
+    )
+    @idempotent
+    def post(self, request: Request, slug: str) -> Response:
+        """Spin once: pays the spin's cost (unless a free spin is left) and draws a prize. Retrying with the same
+        Idempotency-Key returns the same draw and charges nothing more. Errors (422): `insufficient_points`,
+        `spin_limit_reached`, `campaign_not_active` (outside the official phase)."""
+        now = timezone.now()
+        wheel = _wheel_of(slug)
+        user_id = request_user_id(request)
+        result = services.spin_perform(
+            wheel=wheel, user_id=user_id, request_key=request.headers.get(IDEMPOTENCY_HEADER), now=now
+        )
+        draw = result.draw
+        body = {
+            "id": draw.pk,
+            "spin_number": draw.spin_number,
+            "prize": draw.prize,
+            "won": draw.prize.is_win,
+            "cost_points": draw.cost_points,
+            "code": draw.code,
+            "roll": draw.roll,
+            "odds_hash": draw.odds_hash,
+            "odds_version": draw.odds_version,
+            "replayed": result.replayed,
+            "created_at": draw.created_at,
+            "me": _member_status(wheel=wheel, user_id=user_id, now=now),
+        }
+        return Response(SpinSerializer(body, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+# --- The member's prizes -------------------------------------------------------------------------------------
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    recipient = serializers.CharField()
+    phone = serializers.CharField()
+    province = serializers.CharField()
+    city = serializers.CharField()
+    district = serializers.CharField(allow_blank=True)
+    detail = serializers.CharField()
+    postal_code = serializers.CharField(allow_blank=True)
+
+
+class ShipmentSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=FulfilmentStatus.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    claim_deadline = serializers.DateTimeField(help_text="Without an address by then, the prize expires.")
+    address = serializers.SerializerMethodField()
+    carrier = serializers.CharField(allow_blank=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(ShippingAddressSerializer(allow_null=True))
+    def get_address(self, obj: Fulfilment) -> dict[str, Any] | None:
+        if not obj.recipient:
+            return None
+        return dict(ShippingAddressSerializer(obj).data)
+
+
+class PrizeCampaignSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField(source="display_name")
+
+
+class MyPrizeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", help_text="The draw id.")
+    campaign = PrizeCampaignSerializer(source="wheel.campaign")
+    prize = PrizeBriefSerializer()
+    won_at = serializers.DateTimeField(source="created_at")
+    code = serializers.CharField(allow_blank=True)
+    shipment = ShipmentSerializer(
+        source="fulfilment", allow_null=True, help_text="Physical prizes only (null for the others)."
+    )
+
+
+class PrizePagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+
+class MyPrizesApi(APIView):
+    pagination_class = PrizePagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page_size", int, required=False)],
+        responses={
+            200: inline_serializer(
+                "PrizePage",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": MyPrizeSerializer(many=True),
+                },
+            ),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+        tags=["prize wheel"],
+    )
+    def get(self, request: Request) -> Response:
+        """Everything the member has won on any wheel, newest first; physical prizes with their shipment."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.prizes_of(user_id=request_user_id(request)), request, view=self)
+        return paginator.get_paginated_response(MyPrizeSerializer(page, many=True, context={"request": request}).data)
+
+
+class PrizeAddressSerializer(serializers.Serializer):
+    address_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="One of the member's addresses…"
+    )
+    recipient = serializers.CharField(required=False, allow_blank=True, help_text="…or a new address.")
+    phone = serializers.CharField(required=False, allow_blank=True)
+    province = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField(required=False, allow_blank=True)
+    district = serializers.CharField(required=False, allow_blank=True)
+    detail = serializers.CharField(required=False, allow_blank=True)
+    postal_code = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "address_id" in attrs and len(attrs) > 1:
+            raise serializers.ValidationError(gettext_lazy("Choose a saved address or enter a new one, not both."))
+        return attrs
+
+
+class MyPrizeAddressApi(APIView):
+    @extend_schema(
+        request=PrizeAddressSerializer,
+        parameters=[IdempotencyKeyParameter],
+        responses={200: MyPrizeSerializer, **dict.fromkeys((400, 401, 404, 409, 422), ErrorSerializer)},
+        tags=["prize wheel"],
+    )
+    @idempotent
+    def post(self, request: Request, draw_id: int) -> Response:
+        """Give the shipping address of a physical prize: `address_id` of a saved address, or a new address
+        (saved to the address book too). Possible until the prize ships (then 422 `prize_address_closed`); not
+        for someone else's prize or a prize that is not shipped (404 `prize_not_found`)."""
+        data = PrizeAddressSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        address_id = fields.pop("address_id", None)
+        user = cast(User, request.user)
+        fulfilment = services.fulfilment_address_set(
+            user=user, draw_id=draw_id, address_id=address_id, data=None if address_id is not None else fields
+        )
+        draw = selectors.prizes_of(user_id=user.pk).get(pk=fulfilment.draw_id)
+        return Response(MyPrizeSerializer(draw, context={"request": request}).data)
+
+
+# --- Fairness -----------------------------------------------------------------------------------------------
+
+
+class FairnessQuerySerializer(serializers.Serializer):
+    draw = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A draw id: include that draw's public record."
+    )
+
+
+class AlgorithmSerializer(serializers.Serializer):
+    summary = serializers.CharField()
+    module = serializers.CharField(help_text="The module that implements (and documents) the algorithm.")
+
+
+class VerificationSerializer(serializers.Serializer):
+    commitment_ok = serializers.BooleanField(help_text="SHA-256(server_seed) equals the published commitment.")
+    roll_ok = serializers.BooleanField(help_text="The HMAC roll recomputed from the seed equals the stored roll.")
+    prize_ok = serializers.BooleanField(help_text="The roll falls on the stored prize in the stored table.")
+    hash_ok = serializers.BooleanField(help_text="The stored table hashes to the stored odds_hash.")
+    ok = serializers.BooleanField()
+
+
+class PublicDrawSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    spin_number = serializers.IntegerField()
+    member_id = serializers.IntegerField(source="user_id")
+    table = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        help_text="[[prize_id, weight], ...] in wheel order: the odds the draw used.",
+    )
+    roll = serializers.IntegerField()
+    odds_hash = serializers.CharField()
+    odds_version = serializers.IntegerField()
+    prize_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    verification = VerificationSerializer(allow_null=True, help_text="null until the seed is revealed.")
+
+
+class MyDrawSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    spin_number = serializers.IntegerField()
+    roll = serializers.IntegerField()
+    prize_id = serializers.IntegerField()
+    odds_hash = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class FairnessSerializer(serializers.Serializer):
+    seed_commitment = serializers.CharField()
+    revealed = serializers.BooleanField()
+    server_seed = serializers.CharField(allow_null=True, help_text="null until the campaign has ended.")
+    reveal_at = serializers.DateTimeField()
+    algorithm = AlgorithmSerializer()
+    draw = PublicDrawSerializer(allow_null=True, help_text="The draw asked for with ?draw= (else null).")
+    my_draws = MyDrawSerializer(
+        many=True, allow_null=True, help_text=f"Signed-in members: their last {MY_DRAWS_LIMIT} draws (else null)."
+    )
+
+
+class FairnessApi(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        parameters=[FairnessQuerySerializer],
+        responses={200: FairnessSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        tags=["prize wheel"],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """Public fairness record: the seed commitment from the start, the seed itself once the campaign has
+        ended, and any draw's inputs (verified against the revealed seed). Unknown draw: 404 `draw_not_found`."""
+        query = FairnessQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wheel = _wheel_of(slug)
+        proof = selectors.fairness_for(wheel=wheel)
+        draw_body = None
+        draw_id = query.validated_data.get("draw")
+        if draw_id is not None:
+            draw = selectors.draw_public(wheel=wheel, draw_id=draw_id)
+            if draw is None:
+                raise DrawNotFound()
+            draw_body = _public_draw(draw, seed=proof.seed, commitment=proof.commitment)
+        my_draws = None
+        if request.user.is_authenticated:
+            my_draws = selectors.draws_of(wheel=wheel, user_id=request_user_id(request))[:MY_DRAWS_LIMIT]
+        body = {
+            "seed_commitment": proof.commitment,
+            "revealed": proof.revealed,
+            "server_seed": proof.seed,
+            "reveal_at": proof.reveal_at,
+            "algorithm": {
+                "summary": _(
+                    "Each spin's roll is HMAC-SHA256(server seed, “member id:spin number”) mapped without bias "
+                    "onto the draw's odds table; the seed's SHA-256 is published before the first spin and the "
+                    "seed itself after the campaign ends."
+                ),
+                "module": fairness.__name__,
+            },
+            "draw": draw_body,
+            "my_draws": my_draws,
+        }
+        return Response(FairnessSerializer(body).data)
+
+
+def _public_draw(draw: Draw, *, seed: str | None, commitment: str) -> dict[str, Any]:
+    verification = None
+    if seed is not None:
+        check = selectors.draw_verify(draw=draw, seed=seed, commitment=commitment)
+        verification = {
+            "commitment_ok": check.commitment_ok,
+            "roll_ok": check.roll_ok,
+            "prize_ok": check.prize_ok,
+            "hash_ok": check.hash_ok,
+            "ok": check.ok,
+        }
+    return {
+        "pk": draw.pk,
+        "spin_number": draw.spin_number,
+        "user_id": draw.user_id,
+        "table": draw.table,
+        "roll": draw.roll,
+        "odds_hash": draw.odds_hash,
+        "odds_version": draw.odds_version,
+        "prize_id": draw.prize_id,
+        "created_at": draw.created_at,
+        "verification": verification,
+    }

@@ -42,3 +42,8 @@ class OddsChangeRefused(DomainError):
     code = "odds_change_refused"
     status = 422
     default_message = _("The wheel is live: its odds and prizes may only change in members' favour.")
+
+
+class DrawNotFound(NotFound):
+    code = "draw_not_found"
+    default_message = _("No such draw on this wheel.")
