@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import services
-from campaigns.models import Campaign
+from campaigns.models import Campaign, MultiplierCard
+from config.admin import ReadOnlyAdmin
 
 
 class CampaignAdminForm(forms.ModelForm):
@@ -77,3 +78,14 @@ class CampaignAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Campaign, form: forms.ModelForm, change: bool) -> None:
         # The form already put the cleaned values on obj; the service validates again and saves them.
         services.campaign_save(campaign=obj, data={name: getattr(obj, name) for name in services.FIELDS})
+
+
+@admin.register(MultiplierCard)
+class MultiplierCardAdmin(ReadOnlyAdmin):
+    """Points multiplier cards members won on the prize wheel (issued by campaigns.services only)."""
+
+    list_display = ("user", "campaign", "percent", "starts_at", "ends_at", "created_at")
+    list_filter = ("campaign",)
+    search_fields = ("user__phone", "user__email")
+    list_select_related = ("user", "campaign")
+    date_hierarchy = "starts_at"

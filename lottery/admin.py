@@ -1,1 +1,551 @@
-"""lottery admin (see docs/architecture.md for what belongs here)."""
+"""Operators' side of the prize wheel: wheels with their prizes (inline), prizes, draws (read-only) and the
+shipping queue of physical prizes (CSV export for the logistics company, CSV import of what it shipped, status
+actions). Every write goes through lottery.services; wheel and prize changes are audited by django-auditlog and
+the history is shown on their change pages."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from config.admin import ReadOnlyAdmin
+from config.errors import DomainError
+from lottery import selectors, services
+from lottery.errors import OddsChangeRefused, PrizeNotFound, ShipmentStateInvalid
+from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, Wheel
+
+WHEEL_FORM_FIELDS = (
+    "name",
+    "name_en",
+    "campaign",
+    "cost_points",
+    "free_spins_per_day",
+    "daily_cap",
+    "total_cap",
+    "claim_days",
+)
+PRIZE_FORM_FIELDS = (
+    "kind",
+    "name",
+    "name_en",
+    "image",
+    "weight",
+    "stock_total",
+    "per_member_cap",
+    "unit_value_cny",
+    "points_amount",
+    "multiplier_percent",
+    "multiplier_hours",
+    "code_pool",
+    "sort_order",
+)
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
+
+
+def _add_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> None:
+    """Put a service's refusal on the form: field errors where the field is on the form, the rest on top."""
+    if isinstance(exc, OddsChangeRefused):
+        reasons = "; ".join(str(r) for r in exc.details.get("reasons", []))
+        form.add_error(None, _("%(message)s Refused: %(reasons)s.") % {"message": exc.message, "reasons": reasons})
+    elif isinstance(exc, DomainError):
+        form.add_error(None, str(exc.message))
+    elif hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            if field in form.errors:
+                continue  # a field that failed its own validation keeps just that error
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _problem(exc: ValidationError | DomainError) -> str:
+    if isinstance(exc, OddsChangeRefused):
+        return "; ".join(str(r) for r in exc.details.get("reasons", [])) or str(exc.message)
+    if isinstance(exc, DomainError):
+        return str(exc.message)
+    return "; ".join(exc.messages)
+
+
+class _SaveRefused(Exception):
+    """A service refused at save time (a race after the form was validated). Raised out of the admin's
+    transaction, so everything the save did so far is rolled back."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _ServiceAdmin(admin.ModelAdmin):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _SaveRefused as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+# --- Wheels and prizes ------------------------------------------------------------------------------------
+
+
+class WheelForm(forms.ModelForm):
+    class Meta:
+        model = Wheel
+        fields = WHEEL_FORM_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        candidate = copy.copy(self.instance)
+        for name in WHEEL_FORM_FIELDS:
+            if name in data:
+                setattr(candidate, name, data[name])
+        try:
+            services.wheel_validate(candidate)
+        except ValidationError as exc:
+            _add_errors(self, exc)
+        return data
+
+
+class PrizeForm(forms.ModelForm):
+    """One prize. clean() runs the checks of services.prize_save (services.prize_check, which writes nothing):
+    field errors, the 50,000 RMB limit and, on a live wheel, the "only in members' favour" rule."""
+
+    class Meta:
+        model = Prize
+        fields = ("wheel", *PRIZE_FORM_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "kind" in self.fields:
+            self.fields["kind"].disabled = True  # prize_save never changes the kind of a saved prize
+        if "stock_total" in self.fields:
+            self.fields["stock_total"].help_text = gettext_lazy(
+                "Blank means unlimited (only for “thanks for playing”). Changing it adds or removes that many units."
+            )
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # services.prize_check validates these (with field messages); the model's constraints would only repeat
+        # its findings as anonymous "constraint violated" errors.
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]  # not in django-stubs
+        return exclude | set(PRIZE_FORM_FIELDS)
+
+    def prize_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name in PRIZE_FORM_FIELDS:
+            if name not in self.cleaned_data or name not in self.fields:
+                continue
+            value = self.cleaned_data[name]
+            if name == "image":
+                if value is None:
+                    continue
+                value = value or ""  # False: "clear" was ticked
+            data[name] = value
+        return data
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        candidate = copy.copy(self.instance)
+        if isinstance(data.get("wheel"), Wheel):
+            candidate.wheel = data["wheel"]
+        if candidate.wheel_id is None and "wheel" not in data:
+            return data
+        try:
+            services.prize_check(prize=candidate, data=self.prize_data())
+        except (ValidationError, OddsChangeRefused) as exc:
+            _add_errors(self, exc)
+        return data
+
+
+class PrizeInline(admin.TabularInline):
+    model = Prize
+    form = PrizeForm
+    fields = (*PRIZE_FORM_FIELDS, "stock_remaining")
+    readonly_fields = ("stock_remaining",)
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Wheel)
+class WheelAdmin(_ServiceAdmin):
+    form = WheelForm
+    inlines = (PrizeInline,)
+    change_form_template = "admin/lottery/wheel/change_form.html"
+    list_display = ("name", "campaign", "cost_points", "free_spins_per_day", "daily_cap", "total_cap", "odds_version")
+    list_select_related = ("campaign",)
+    search_fields = ("name", "name_en", "campaign__name", "campaign__slug")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Wheel | None = None) -> Any:
+        if obj is None:
+            return ((None, {"fields": WHEEL_FORM_FIELDS}),)
+        return (
+            (None, {"fields": WHEEL_FORM_FIELDS}),
+            (_("Fairness"), {"fields": ("seed_commitment", "server_seed_shown", "odds_version")}),
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Wheel | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("campaign", "seed_commitment", "server_seed_shown", "odds_version")
+
+    @admin.display(description=gettext_lazy("server seed"))
+    def server_seed_shown(self, obj: Wheel) -> str:
+        proof = selectors.fairness_for(wheel=obj)
+        if proof.seed is not None:
+            return proof.seed
+        ends = timezone.localtime(proof.reveal_at).strftime("%Y-%m-%d %H:%M")
+        return _("Secret until the campaign ends (%(at)s).") % {"at": ends}
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Wheel, form: Any, change: bool) -> None:
+        services.wheel_save(wheel=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Prize:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)  # writes nothing; fills new/changed/deleted_objects for the change message
+        now = timezone.now()
+        for prize in list(formset.deleted_objects):
+            try:
+                services.prize_delete(prize=prize, now=now)
+            except (ValidationError, DomainError) as exc:
+                formset.deleted_objects.remove(prize)
+                messages.error(
+                    request,
+                    _("“%(prize)s” was not removed: %(problem)s") % {"prize": prize.name, "problem": _problem(exc)},
+                )
+        for prize_form in formset.forms:
+            if prize_form in formset.deleted_forms or not prize_form.has_changed():
+                continue
+            prize = prize_form.instance
+            prize.wheel = form.instance
+            try:
+                services.prize_save(prize=prize, data=prize_form.prize_data(), now=now)
+            except (ValidationError, DomainError) as exc:
+                raise _SaveRefused(
+                    _("Nothing was saved. “%(prize)s”: %(problem)s") % {"prize": prize.name, "problem": _problem(exc)}
+                ) from exc
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        wheel = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if wheel is not None:
+            extra["odds_rows"] = selectors.odds_table(wheel=wheel)
+            extra["audit_entries"] = selectors.audit_entries(wheel=wheel)
+            extra["live"] = selectors.wheel_is_live(wheel=wheel, now=timezone.now())
+        return super().change_view(request, object_id, form_url, extra)
+
+
+@admin.register(Prize)
+class PrizeAdmin(_ServiceAdmin):
+    form = PrizeForm
+    change_form_template = "admin/lottery/prize/change_form.html"
+    list_display = ("name", "wheel", "kind", "weight", "stock_total", "stock_remaining", "unit_value_cny")
+    list_filter = ("wheel", "kind")
+    search_fields = ("name", "name_en")
+    list_select_related = ("wheel__campaign",)
+
+    def get_fields(self, request: HttpRequest, obj: Prize | None = None) -> tuple[str, ...]:
+        return ("wheel", *PRIZE_FORM_FIELDS, "stock_remaining")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Prize | None = None) -> tuple[str, ...]:
+        return ("stock_remaining",) if obj is None else ("wheel", "stock_remaining")
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletion goes one prize at a time through services.prize_delete
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: Prize, form: Any, change: bool) -> None:
+        try:
+            services.prize_save(prize=obj, data=form.prize_data())
+        except (ValidationError, DomainError) as exc:
+            raise _SaveRefused(_("Nothing was saved: %(problem)s") % {"problem": _problem(exc)}) from exc
+
+    def delete_model(self, request: HttpRequest, obj: Prize) -> None:
+        services.prize_delete(prize=obj)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (ValidationError, DomainError) as exc:  # raised by delete_model: the admin's transaction rolled back
+            self.message_user(request, _("Not removed: %(problem)s") % {"problem": _problem(exc)}, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:lottery_prize_change", args=[object_id]))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        prize = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if prize is not None:
+            extra["audit_entries"] = selectors.audit_entries(prize=prize)
+        return super().change_view(request, object_id, form_url, extra)
+
+
+@admin.register(Draw)
+class DrawAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "wheel", "user", "spin_number", "prize", "cost_points", "odds_version")
+    list_filter = ("wheel", "prize__kind", "local_date")
+    search_fields = ("user__phone", "user__email")
+    list_select_related = ("wheel__campaign", "user", "prize")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+# --- Shipping physical prizes -----------------------------------------------------------------------------
+
+
+class ShipmentStatusFilter(admin.SimpleListFilter):
+    """By status; without a choice the queue shows what is ready to ship (a search looks through all)."""
+
+    title = gettext_lazy("status")
+    parameter_name = "status"
+    ALL = "all"
+
+    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        self.searching = bool(request.GET.get("q"))
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return FulfilmentStatus.choices
+
+    def current(self) -> str:
+        value = self.value()
+        if value is None:
+            return self.ALL if self.searching else FulfilmentStatus.READY
+        return str(value)
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.current()
+        yield {
+            "selected": current == self.ALL,
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": _("All"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        current = self.current()
+        return queryset if current == self.ALL else queryset.filter(status=current)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "The exported sheet with carrier and tracking_number filled in (columns shipment_id, carrier, "
+            "tracking_number; others are ignored). UTF-8 or GBK, at most 2 MB."
+        ),
+    )
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(_("The file is larger than 2 MB. Split it into smaller files."))
+        raw = upload.read()
+        for encoding in IMPORT_ENCODINGS:
+            try:
+                return str(raw.decode(encoding))
+            except UnicodeDecodeError:
+                continue
+        raise forms.ValidationError(_("The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8) and retry."))
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=gettext_lazy("carrier"), max_length=40)
+    tracking_number = forms.CharField(label=gettext_lazy("tracking number"), max_length=40)
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(ReadOnlyAdmin):
+    """The operators' shipping queue. Analysts may look and export; only operators (change permission) import
+    shipments and move statuses."""
+
+    list_display = (
+        "id",
+        "prize",
+        "user",
+        "status",
+        "recipient",
+        "city",
+        "claim_deadline",
+        "carrier",
+        "tracking_number",
+        "created_at",
+    )
+    list_filter = (ShipmentStatusFilter, "prize__wheel")
+    search_fields = ("user__phone", "user__email", "recipient", "tracking_number")
+    list_select_related = ("prize", "user")
+    change_list_template = "admin/lottery/fulfilment/change_list.html"
+    change_form_template = "admin/lottery/fulfilment/change_form.html"
+    actions = ("export_selected", "mark_delivered", "mark_returned")
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_ship_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("lottery.change_fulfilment")
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("export/", view(self.export_view), name="lottery_fulfilment_export"),
+            path("import/", view(self.import_view), name="lottery_fulfilment_import"),
+            path("<path:object_id>/ship/", view(self.ship_view), name="lottery_fulfilment_ship"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {
+            **(extra_context or {}),
+            "can_export": self.has_export_permission(request),
+            "can_ship": self.has_ship_permission(request),
+        }
+        return super().changelist_view(request, extra)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {**(extra_context or {}), "can_ship": self.has_ship_permission(request)}
+        return super().change_view(request, object_id, form_url, extra)
+
+    # CSV out
+
+    def _csv_response(self, fulfilments: Any) -> HttpResponse:
+        response = HttpResponse(selectors.fulfilments_csv(fulfilments), content_type="text/csv; charset=utf-8")
+        name = f"shipments-{timezone.localdate():%Y%m%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        return self._csv_response(selectors.fulfilment_queue().order_by("created_at", "id"))
+
+    @admin.action(description=gettext_lazy("Export selected as CSV"), permissions=["export"])
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[Fulfilment]) -> HttpResponse:
+        return self._csv_response(
+            queryset.select_related("prize", "draw__wheel__campaign").order_by("created_at", "id")
+        )
+
+    # CSV in
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            result = services.fulfilments_ship_csv(text=form.cleaned_data["file"])
+            if not result.errors:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)d shipment marked shipped.", "%(count)d shipments marked shipped.", result.shipped
+                    )
+                    % {"count": result.shipped},
+                )
+                return HttpResponseRedirect(reverse("admin:lottery_fulfilment_changelist") + "?status=shipped")
+            problems = result.errors
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "problems": problems,
+            "title": _("Import shipped (CSV)"),
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/lottery/fulfilment/import.html", context)
+
+    # One shipment
+
+    def ship_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        fulfilment = self.get_object(request, unquote(object_id))
+        if fulfilment is None:
+            raise Http404
+        initial = {"carrier": fulfilment.carrier, "tracking_number": fulfilment.tracking_number}
+        form = ShipForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.fulfilment_transition(
+                    fulfilment_id=fulfilment.pk,
+                    to=FulfilmentStatus.SHIPPED,
+                    carrier=form.cleaned_data["carrier"],
+                    tracking_number=form.cleaned_data["tracking_number"],
+                )
+            except (ValidationError, DomainError) as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Shipment #%(id)s marked shipped.") % {"id": fulfilment.pk})
+                return HttpResponseRedirect(reverse("admin:lottery_fulfilment_change", args=[fulfilment.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "fulfilment": fulfilment,
+            "title": _("Ship prize #%(id)s") % {"id": fulfilment.pk},
+            "opts": self.model._meta,
+            "original": fulfilment,
+        }
+        return render(request, "admin/lottery/fulfilment/ship.html", context)
+
+    # Status actions
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Fulfilment], to: str, done: str) -> None:
+        now = timezone.now()
+        changed, wrong = 0, []
+        for fulfilment in queryset.order_by("pk"):
+            try:
+                services.fulfilment_transition(fulfilment_id=fulfilment.pk, to=to, now=now)
+            except ShipmentStateInvalid:
+                wrong.append(f"#{fulfilment.pk} ({fulfilment.get_status_display()})")
+            except PrizeNotFound:
+                continue
+            else:
+                changed += 1
+        self.message_user(request, done % {"count": changed}, messages.SUCCESS if changed else messages.INFO)
+        if wrong:
+            self.message_user(
+                request,
+                _("Not changed, in the wrong state: %(shipments)s") % {"shipments": ", ".join(wrong)},
+                messages.WARNING,
+            )
+
+    @admin.action(description=gettext_lazy("Mark delivered"), permissions=["ship"])
+    def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Fulfilment]) -> None:
+        self._transition(request, queryset, FulfilmentStatus.DELIVERED, _("%(count)d shipment(s) marked delivered."))
+
+    @admin.action(description=gettext_lazy("Mark returned"), permissions=["ship"])
+    def mark_returned(self, request: HttpRequest, queryset: QuerySet[Fulfilment]) -> None:
+        self._transition(request, queryset, FulfilmentStatus.RETURNED, _("%(count)d shipment(s) marked returned."))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Phase
@@ -176,6 +179,30 @@ def draw_public(*, wheel: Wheel, draw_id: int) -> Draw | None:
     return Draw.objects.filter(wheel=wheel, pk=draw_id).select_related("prize", "user").first()
 
 
+# --- Audit trail -----------------------------------------------------------------------------------------
+
+
+def audit_entries(*, wheel: Wheel | None = None, prize: Prize | None = None, limit: int = 50) -> list[LogEntry]:
+    """The audited changes (django-auditlog) of a wheel and its prizes (including prizes since removed), or of
+    one prize, newest first. The wheel's server seed is never in the log (it is excluded at registration)."""
+    wheel_type = ContentType.objects.get_for_model(Wheel)
+    prize_type = ContentType.objects.get_for_model(Prize)
+    if prize is not None:
+        condition = Q(content_type=prize_type, object_id=prize.pk)
+    elif wheel is not None:
+        prize_ids = list(Prize.objects.filter(wheel=wheel).values_list("pk", flat=True))
+        condition = (
+            Q(content_type=wheel_type, object_id=wheel.pk)
+            | Q(content_type=prize_type, object_id__in=prize_ids)
+            | Q(content_type=prize_type, action=LogEntry.Action.DELETE, changes__wheel__0=str(wheel.pk))
+        )
+    else:
+        return []
+    return list(
+        LogEntry.objects.filter(condition).select_related("actor", "content_type").order_by("-timestamp", "-id")[:limit]
+    )
+
+
 # --- Fulfilment queue ------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = (
@@ -201,29 +228,41 @@ def fulfilment_queue() -> QuerySet[Fulfilment]:
     return Fulfilment.objects.filter(status=FulfilmentStatus.READY).select_related("prize", "draw__wheel__campaign")
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+E164_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def csv_safe(value: object) -> object:
+    """A text cell a spreadsheet could run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe,
+    so Excel shows it as text (CSV/formula injection: members type their own recipient and address). A plain
+    E.164 phone number (+ and digits only, as address_save stores it) cannot carry a formula and stays as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not E164_PHONE.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def fulfilments_csv(fulfilments: Iterable[Fulfilment]) -> str:
     """The logistics company's sheet. `carrier` and `tracking_number` are left for them to fill in; the same
-    file comes back through the import (bulk "shipped")."""
+    file comes back through the import (bulk "shipped"). Text cells are guarded against formula injection."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for f in fulfilments:
-        writer.writerow(
-            [
-                f.pk,
-                f.carrier,
-                f.tracking_number,
-                f.prize.name,
-                f.recipient,
-                f.phone,
-                f.province,
-                f.city,
-                f.district,
-                f.detail,
-                f.postal_code,
-                f.draw.wheel.campaign.name,
-                f.created_at.isoformat(),
-                f.status,
-            ]
-        )
+        row = [
+            f.pk,
+            f.carrier,
+            f.tracking_number,
+            f.prize.name,
+            f.recipient,
+            f.phone,
+            f.province,
+            f.city,
+            f.district,
+            f.detail,
+            f.postal_code,
+            f.draw.wheel.campaign.name,
+            f.created_at.isoformat(),
+            f.status,
+        ]
+        writer.writerow([csv_safe(cell) for cell in row])
     return "\ufeff" + out.getvalue()  # BOM: Excel opens Chinese UTF-8 correctly

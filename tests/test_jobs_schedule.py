@@ -23,7 +23,13 @@ from points.models import AccountDelta, ReconciliationRun, Transfer
 from tests.points.conftest import earn, spend, wallet
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPECTED = {"points.rollup", "points.expire_lots", "points.reconcile", "accounts.idempotency_prune"}
+EXPECTED = {
+    "points.rollup",
+    "points.expire_lots",
+    "points.reconcile",
+    "accounts.idempotency_prune",
+    "lottery.fulfilments_expire",
+}
 
 DISCOVER = """
 import django
