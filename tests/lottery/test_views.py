@@ -1,0 +1,507 @@
+"""Member pages of the prize wheel through Django's test client: the wheel page, spins with and without
+JavaScript (JSON), My prizes, the shipping-address form and the public fairness page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone, translation
+
+from accounts.models import Address
+from accounts.services import address_save
+from campaigns.models import Campaign
+from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, WheelPlayer
+from lottery.services import fulfilment_address_set, fulfilment_transition, spin_perform
+from points.selectors import balance_for
+
+from .conftest import none_prize
+
+pytestmark = pytest.mark.django_db
+
+WHEEL = "/c/carnival/wheel/"
+SPIN = "/c/carnival/wheel/spin/"
+FAIRNESS = "/c/carnival/wheel/fairness/"
+PRIZES = "/me/prizes/"
+CERTAIN = 10**9  # against "thanks for playing" (weight 100): a miss has a chance of 1 in 10 million
+
+ADDRESS = {
+    "address": "new",
+    "recipient": "王小明",
+    "phone": "13800138000",
+    "province": "上海市",
+    "city": "上海市",
+    "district": "浦东新区",
+    "detail": "世纪大道100号",
+    "postal_code": "200120",
+}
+
+
+def t(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
+
+
+def client_for(user=None, language: str = "en") -> Client:
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    if user is not None:
+        client.force_login(user, backend="accounts.backends.PhoneOrEmailBackend")
+    return client
+
+
+def spendable(user_id: int) -> int:
+    return balance_for(user_id=user_id).spendable
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def token_of(html: str) -> str:
+    match = re.search(r'name="token" value="([0-9a-f]{32})"', html)
+    assert match, "the page renders a one-time spin token"
+    return match.group(1)
+
+
+def end_campaign(campaign: Campaign) -> None:
+    """Move the campaign's schedule into the past (the seed is revealed once it has ended)."""
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk).update(
+        warmup_starts_at=now - timedelta(days=20),
+        official_starts_at=now - timedelta(days=15),
+        followup_starts_at=now - timedelta(days=5),
+        ends_at=now - timedelta(hours=1),
+    )
+
+
+# --- The wheel page ------------------------------------------------------------------------------------
+
+
+def test_wheel_page_shows_wheel_cost_balance_odds_winners_and_commitment(wheel, member, make_user, fund, add_prize):
+    phone = add_prize(PrizeKind.PHYSICAL, name="Phone", weight=100, stock=3, per_member_cap=1)
+    gone = add_prize(PrizeKind.PHYSICAL, name="Sold-out bike", weight=50, stock=1)
+    Prize.objects.filter(pk=gone.pk).update(stock_remaining=0)
+    winner = make_user(display_name="Zhang San")
+    fund(winner.pk, 50)
+    Prize.objects.filter(pk=phone.pk).update(weight=CERTAIN)
+    spin_perform(wheel=wheel, user_id=winner.pk, request_key="w1")
+    Prize.objects.filter(pk=phone.pk).update(weight=100)
+    fund(member.pk, 120)
+
+    response = client_for(member).get(WHEEL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Prize wheel" in html
+    assert 'data-testid="balance">120<' in html
+    assert 'data-testid="spin-cost">50 points<' in html
+    assert 'data-testid="left-today"' not in html  # no caps: no counters
+    assert 'data-testid="spin-button"' in html
+    token_of(html)
+    # One slice per prize in stock, each with its prize id (the sold-out one is not on the wheel).
+    slices = re.findall(r'class="segment" data-prize-id="(\d+)"', html)
+    assert slices == [str(none_prize(wheel).pk), str(phone.pk)]
+    # The odds table lists every prize: 100/(100+100) each, the sold-out one at 0 and marked.
+    rows = dict(re.findall(r'data-prize-id="(\d+)">.*?data-testid="odds-percent">([\d.]+)%<', html, re.S))
+    assert rows == {str(none_prize(wheel).pk): "50", str(phone.pk): "50", str(gone.pk): "0"}
+    assert "unlimited" in html
+    assert html.count('data-testid="sold-out"') == 1
+    assert "(at most 1 per member)" in html
+    assert 'href="/c/carnival/rules/"' in html
+    assert "drop out of the draw" in html
+    # Ticker: the winner's masked name, never the full one.
+    assert "Z** won Phone" in html
+    assert "Zhang San" not in html
+    assert wheel.seed_commitment in html
+    assert wheel.server_seed not in html
+    assert 'href="/c/carnival/wheel/fairness/"' in html
+    assert 'href="/me/prizes/"' in html
+    assert 'data-testid="nav-prizes"' in html
+    # A fresh token on every render.
+    assert token_of(client_for(member).get(WHEEL).content.decode()) != token_of(html)
+
+
+def test_wheel_page_in_chinese(wheel, member):
+    html = client_for(member, "zh-hans").get(WHEEL).content.decode()
+    assert "积分抽奖大转盘" in html
+    assert t("zh-hans", "Prizes and chances") in html
+    assert "谢谢参与" in html
+
+
+def test_free_spin_and_caps_are_shown(wheel, member):
+    wheel.free_spins_per_day, wheel.daily_cap, wheel.total_cap = 1, 3, 10
+    wheel.save()
+    html = client_for(member).get(WHEEL).content.decode()
+    assert 'data-testid="spin-cost">Free spin<' in html
+    assert ">Free spin</button>" in html
+    assert "1 free spin left today" in html
+    assert 'data-testid="left-today">3<' in html
+    assert 'data-testid="left-total">10<' in html
+
+
+def test_no_spins_left_disables_the_button(wheel, member, fund):
+    wheel.daily_cap = 1
+    wheel.save()
+    fund(member.pk, 100)
+    spin_perform(wheel=wheel, user_id=member.pk, request_key="only")
+    html = client_for(member).get(WHEEL).content.decode()
+    assert 'data-testid="left-today">0<' in html
+    assert re.search(r'data-testid="spin-button" disabled>No spins left<', html)
+
+
+def test_outside_the_official_phase_the_button_is_replaced_by_a_message(wheel, member):
+    now = timezone.now()
+    Campaign.objects.filter(pk=wheel.campaign_id).update(official_starts_at=now + timedelta(days=1))
+    html = client_for(member).get(WHEEL).content.decode()
+    assert 'data-testid="spin-closed"' in html
+    assert "The wheel opens when the official phase starts" in html
+    assert 'data-testid="spin-form"' not in html
+    end_campaign(wheel.campaign)
+    html = client_for(member).get(WHEEL).content.decode()
+    assert "The wheel is closed" in html
+    assert 'data-testid="spin-button"' not in html
+
+
+def test_unknown_campaign_or_no_wheel_is_404(campaign, member):
+    client = client_for(member)
+    assert client.get(WHEEL).status_code == 404  # the campaign has no wheel
+    assert client.get(FAIRNESS).status_code == 404
+    assert client.post(SPIN, {"token": "t"}).status_code == 404
+    assert client.get("/c/nope/wheel/").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_log_in(wheel, add_prize):
+    client = client_for()
+    for url in (WHEEL, PRIZES, "/me/prizes/1/address/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    response = client.post(SPIN, {"token": "abc"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert not Draw.objects.exists()
+
+
+def test_campaign_page_has_a_prize_wheel_entrance(wheel, campaign):
+    html = client_for().get("/c/carnival/").content.decode()
+    assert 'href="/c/carnival/wheel/" data-testid="entrance-wheel"' in html
+    assert 'data-testid="entrance-prizes"' in html
+
+
+def test_campaign_without_wheel_has_no_wheel_entrance(campaign):
+    html = client_for().get("/c/carnival/").content.decode()
+    assert 'data-testid="entrance-wheel"' not in html
+
+
+# --- Spins ---------------------------------------------------------------------------------------------
+
+
+def test_spin_without_javascript_debits_once_and_redirects_with_a_message(wheel, member, fund):
+    fund(member.pk, 120)
+    client = client_for(member)
+    token = token_of(client.get(WHEEL).content.decode())
+    response = client.post(SPIN, {"token": token}, follow=True)
+    assert response.redirect_chain == [(WHEEL, 302)]
+    assert messages_of(response) == ["Thanks for playing No prize this time. Good luck with the next spin!"]
+    assert spendable(member.pk) == 70
+    draw = Draw.objects.get()
+    assert (draw.request_key, draw.cost_points, draw.user_id) == (token, 50, member.pk)
+    assert 'data-testid="balance">70<' in response.content.decode()
+
+
+def test_spin_message_names_the_prize_and_its_code(wheel, member, fund, add_prize):
+    voucher = add_prize(PrizeKind.MEMBERSHIP_VOUCHER, name="VIP month", weight=CERTAIN)
+    fund(member.pk, 50)
+    response = client_for(member).post(SPIN, {"token": "k" * 32}, follow=True)
+    draw = Draw.objects.get()
+    assert draw.prize_id == voucher.pk
+    (message,) = messages_of(response)
+    assert message.startswith("You won VIP month!")
+    assert f"Code: {draw.code}" in message
+
+
+def test_spin_with_javascript_returns_the_draw_as_json(wheel, member, fund, add_prize):
+    phone = add_prize(PrizeKind.PHYSICAL, name="Phone", weight=CERTAIN)
+    wheel.daily_cap = 5
+    wheel.save()
+    fund(member.pk, 130)
+    response = client_for(member).post(SPIN, {"token": "js-1"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    data = response.json()
+    draw = Draw.objects.get()
+    assert data["draw_id"] == draw.pk
+    assert data["prize_id"] == phone.pk
+    assert data["prize_name"] == "Phone"
+    assert data["kind"] == "physical"
+    assert data["won"] is True
+    assert data["code"] == ""
+    assert data["cost"] == 50
+    assert data["balance"] == 80
+    assert data["left_today"] == 4
+    assert data["left_total"] is None
+    assert data["replayed"] is False
+    assert data["title"] == "You won Phone!"
+    assert data["address_url"] == f"/me/prizes/{draw.pk}/address/"
+    assert data["button_label"] == "Spin · 50 points"
+    assert re.fullmatch(r"[0-9a-f]{32}", data["next_token"])
+    assert Fulfilment.objects.get(draw=draw).status == FulfilmentStatus.AWAITING_ADDRESS
+
+
+def test_json_result_is_in_the_members_language(wheel, member, fund):
+    fund(member.pk, 50)
+    data = client_for(member, "zh-hans").post(SPIN, {"token": "zh"}, HTTP_ACCEPT="application/json").json()
+    assert data["prize_name"] == "谢谢参与"
+    assert data["won"] is False
+    assert data["message"] == t("zh-hans", "No prize this time. Good luck with the next spin!")
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_double_submit_with_the_same_token_spins_once(wheel, member, fund, accept):
+    fund(member.pk, 200)
+    client = client_for(member)
+    token = token_of(client.get(WHEEL).content.decode())
+    first = client.post(SPIN, {"token": token}, HTTP_ACCEPT=accept)
+    second = client.post(SPIN, {"token": token}, HTTP_ACCEPT=accept, follow=True)
+    assert Draw.objects.count() == 1
+    assert WheelPlayer.objects.get(user=member).spins_total == 1
+    assert spendable(member.pk) == 150
+    if accept == "application/json":
+        assert first.json()["replayed"] is False
+        assert second.json()["replayed"] is True
+        assert second.json()["draw_id"] == first.json()["draw_id"]
+    else:
+        assert "This spin was already submitted; here is its result again." in messages_of(second)
+
+
+def test_insufficient_points_shows_the_error_and_changes_nothing(wheel, member, fund):
+    fund(member.pk, 49)
+    client = client_for(member)
+    response = client.post(SPIN, {"token": "poor"}, follow=True)
+    assert messages_of(response) == ["Not enough points."]
+    assert 'class="msg msg-error"' in response.content.decode()
+    response = client.post(SPIN, {"token": "poor-js"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "insufficient_points"
+    assert response.json()["error"]["message"] == "Not enough points."
+    assert spendable(member.pk) == 49
+    assert not Draw.objects.exists()
+    assert not WheelPlayer.objects.filter(user=member, spins_total__gt=0).exists()
+
+
+def test_spin_limit_and_closed_campaign_are_errors(wheel, member, fund):
+    wheel.daily_cap = 1
+    wheel.save()
+    fund(member.pk, 200)
+    client = client_for(member)
+    assert client.post(SPIN, {"token": "a"}, HTTP_ACCEPT="application/json").status_code == 200
+    response = client.post(SPIN, {"token": "b"}, HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "spin_limit_reached")
+    end_campaign(wheel.campaign)
+    response = client.post(SPIN, {"token": "c"}, HTTP_ACCEPT="application/json")
+    assert response.json()["error"]["code"] == "campaign_not_active"
+    assert Draw.objects.count() == 1
+    assert spendable(member.pk) == 150
+
+
+def test_spin_needs_a_token_and_a_post(wheel, member, fund):
+    fund(member.pk, 100)
+    client = client_for(member)
+    response = client.post(SPIN, {}, HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_idempotency_key")
+    assert client.get(SPIN).status_code == 405
+    assert not Draw.objects.exists()
+    assert spendable(member.pk) == 100
+
+
+# --- My prizes -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def won_phone(wheel, member, fund, add_prize):
+    """The member won a physical prize (its shipment waits for an address)."""
+    phone = add_prize(PrizeKind.PHYSICAL, name="Phone", weight=CERTAIN)
+    fund(member.pk, 50)
+    draw = spin_perform(wheel=wheel, user_id=member.pk, request_key="phone").draw
+    assert draw.prize_id == phone.pk
+    Prize.objects.filter(pk=phone.pk).update(weight=1)
+    return draw
+
+
+def test_my_prizes_lists_wins_newest_first_with_shipment_state(*, wheel, member, make_user, fund, add_prize, won_phone):
+    voucher = add_prize(PrizeKind.MEMBERSHIP_VOUCHER, name="VIP month", weight=CERTAIN)
+    fund(member.pk, 100)
+    vip = spin_perform(wheel=wheel, user_id=member.pk, request_key="vip").draw
+    assert vip.prize_id == voucher.pk
+    Prize.objects.filter(pk=voucher.pk).update(weight=1)
+    spin_perform(wheel=wheel, user_id=member.pk, request_key="none")  # almost surely "thanks for playing"
+    other = make_user()
+    fund(other.pk, 50)
+    Prize.objects.filter(pk=voucher.pk).update(weight=CERTAIN)
+    spin_perform(wheel=wheel, user_id=other.pk, request_key="theirs")
+
+    html = client_for(member).get(PRIZES).content.decode()
+    ids = [int(i) for i in re.findall(r'data-testid="prize" data-draw-id="(\d+)"', html)]
+    mine = list(Draw.objects.filter(user=member).exclude(prize__kind=PrizeKind.NONE).order_by("-created_at", "-id"))
+    assert ids == [d.pk for d in mine]
+    assert won_phone.pk in ids
+    assert vip.pk in ids
+    assert f'data-testid="prize-code">{vip.code}<' in html
+    assert 'data-status="awaiting_address"' in html
+    assert ">Waiting for an address<" in html
+    assert 'data-testid="claim-deadline"' in html
+    assert f'href="/me/prizes/{won_phone.pk}/address/" data-testid="address-button">Add shipping address<' in html
+    assert "Points Carnival" in html
+
+
+def test_my_prizes_shows_the_address_and_tracking_once_shipped(wheel, member, won_phone):
+    fulfilment = fulfilment_address_set(user=member, draw_id=won_phone.pk, data=dict(ADDRESS))
+    html = client_for(member).get(PRIZES).content.decode()
+    assert ">Ready to ship<" in html
+    assert "王小明" in html
+    assert "世纪大道100号" in html
+    assert ">Change address<" in html
+    fulfilment_transition(
+        fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="SF", tracking_number="SF123"
+    )
+    html = client_for(member).get(PRIZES).content.decode()
+    assert ">Shipped<" in html
+    assert 'data-testid="tracking-number">SF123<' in html
+    assert 'data-testid="address-button"' not in html
+
+
+def test_my_prizes_empty(member):
+    html = client_for(member).get(PRIZES).content.decode()
+    assert 'data-testid="no-prizes"' in html
+
+
+# --- The shipping address form -------------------------------------------------------------------------
+
+
+def test_address_form_saves_a_new_address(member, won_phone):
+    url = f"/me/prizes/{won_phone.pk}/address/"
+    client = client_for(member)
+    html = client.get(url).content.decode()
+    assert 'data-testid="address-form"' in html
+    assert 'name="recipient"' in html
+    assert 'type="hidden" name="address" value="new"' in html  # no saved address: the fields only
+    response = client.post(url, ADDRESS, follow=True)
+    assert response.redirect_chain == [(PRIZES, 302)]
+    assert messages_of(response) == ["Shipping address saved. We will send “Phone” soon."]
+    fulfilment = Fulfilment.objects.get(draw=won_phone)
+    assert fulfilment.status == FulfilmentStatus.READY
+    assert (fulfilment.recipient, fulfilment.phone, fulfilment.detail) == ("王小明", "+8613800138000", "世纪大道100号")
+    assert Address.objects.filter(user=member, recipient="王小明").count() == 1  # kept in the address book
+
+
+def test_address_form_errors_are_shown_and_nothing_changes(member, won_phone):
+    url = f"/me/prizes/{won_phone.pk}/address/"
+    client = client_for(member)
+    response = client.post(url, {**ADDRESS, "recipient": "", "phone": "12345"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-field="recipient"' in html
+    response = client.post(url, {**ADDRESS, "phone": "12345"})
+    assert response.status_code == 200
+    assert 'data-field="phone"' in response.content.decode()
+    assert "Enter a valid phone number." in response.content.decode()
+    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert not Address.objects.filter(user=member).exists()
+
+
+def test_address_form_uses_a_saved_address(member, make_user, won_phone):
+    home = address_save(user=member, data={**ADDRESS, "recipient": "李雷", "detail": "人民路1号"})
+    stranger = address_save(user=make_user(), data={**ADDRESS, "recipient": "Stranger"})
+    url = f"/me/prizes/{won_phone.pk}/address/"
+    client = client_for(member)
+    html = client.get(url).content.decode()
+    assert f'name="address" value="{home.pk}" checked' in html
+    # Someone else's address id is refused and changes nothing.
+    response = client.post(url, {"address": str(stranger.pk)})
+    assert response.status_code == 200
+    assert 'data-field="address"' in response.content.decode()
+    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    response = client.post(url, {"address": str(home.pk)})
+    assert response.status_code == 302
+    fulfilment = Fulfilment.objects.get(draw=won_phone)
+    assert (fulfilment.status, fulfilment.recipient, fulfilment.detail) == (FulfilmentStatus.READY, "李雷", "人民路1号")
+    assert Address.objects.filter(user=member).count() == 1  # no copy made
+
+
+def test_address_form_of_someone_elses_prize_is_404(make_user, won_phone):
+    other = make_user()
+    url = f"/me/prizes/{won_phone.pk}/address/"
+    client = client_for(other)
+    assert client.get(url).status_code == 404
+    assert client.post(url, ADDRESS).status_code == 404
+    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert client.get("/me/prizes/999999999/address/").status_code == 404
+
+
+def test_address_form_of_a_prize_without_shipping_is_404(wheel, member, fund):
+    fund(member.pk, 50)
+    draw = spin_perform(wheel=wheel, user_id=member.pk, request_key="none").draw  # thanks for playing
+    assert client_for(member).get(f"/me/prizes/{draw.pk}/address/").status_code == 404
+
+
+def test_address_cannot_change_after_shipping(member, won_phone):
+    fulfilment = fulfilment_address_set(user=member, draw_id=won_phone.pk, data=dict(ADDRESS))
+    fulfilment_transition(fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="SF", tracking_number="S1")
+    url = f"/me/prizes/{won_phone.pk}/address/"
+    response = client_for(member).post(url, {**ADDRESS, "recipient": "Changed"}, follow=True)
+    assert response.redirect_chain == [(PRIZES, 302)]
+    assert messages_of(response) == ["The shipping address of this prize can no longer be changed."]
+    assert Fulfilment.objects.get(pk=fulfilment.pk).recipient == "王小明"
+
+
+# --- Fairness ------------------------------------------------------------------------------------------
+
+
+def test_fairness_page_is_public_and_keeps_the_seed_secret_until_the_end(wheel, member, fund):
+    fund(member.pk, 50)
+    draw = spin_perform(wheel=wheel, user_id=member.pk, request_key="f").draw
+    client = client_for()
+    html = client.get(FAIRNESS).content.decode()
+    assert "HMAC-SHA256" in html
+    assert wheel.seed_commitment in html
+    assert wheel.server_seed not in html
+    assert 'data-testid="seed-hidden"' in html
+    assert 'data-testid="my-draws"' not in html  # anonymous
+    html = client.get(FAIRNESS, {"draw": draw.pk}).content.decode()
+    assert f'data-testid="draw-member">{member.pk}<' in html
+    assert 'data-testid="draw-spin-number">1<' in html
+    assert f'data-testid="draw-roll">{draw.roll}<' in html
+    assert 'data-testid="slot-hit"' in html
+    assert 'data-testid="verify-later"' in html
+    assert 'data-testid="verification"' not in html
+    assert wheel.server_seed not in html
+    html = client.get(FAIRNESS, {"draw": draw.pk + 1000}).content.decode()
+    assert "There is no draw with this number on this wheel." in html
+    html = client.get(FAIRNESS, {"draw": "abc"}).content.decode()
+    assert 'data-testid="draw-details"' not in html
+
+
+def test_fairness_page_verifies_draws_after_the_seed_is_revealed(wheel, member, fund):
+    fund(member.pk, 100)
+    first = spin_perform(wheel=wheel, user_id=member.pk, request_key="f1").draw
+    second = spin_perform(wheel=wheel, user_id=member.pk, request_key="f2").draw
+    end_campaign(wheel.campaign)
+    client = client_for(member)
+    html = client.get(FAIRNESS).content.decode()
+    assert f'data-testid="seed">{wheel.server_seed}<' in html
+    assert re.findall(r'href="\?draw=(\d+)#check"', html) == [str(second.pk), str(first.pk)]  # the member's draws
+    html = client.get(FAIRNESS, {"draw": first.pk}).content.decode()
+    assert 'data-testid="verification" data-ok="1"' in html
+    assert "Verified" in html
+    # A tampered record does not verify.
+    Draw.objects.filter(pk=first.pk).update(roll=(first.roll + 1) % 100)
+    html = client.get(FAIRNESS, {"draw": first.pk}).content.decode()
+    assert 'data-testid="verification" data-ok="0"' in html
+    assert "does NOT match" in html
+
+
+def test_fairness_page_in_chinese(wheel):
+    html = client_for(language="zh-hans").get(FAIRNESS).content.decode()
+    assert t("zh-hans", "How the draw works") in html
