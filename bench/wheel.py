@@ -1,0 +1,195 @@
+"""Prize wheel throughput, measured against Postgres's own ceiling in the same run.
+
+(a) raw: the cheapest possible guarded spend, one SQL statement through psycopg (bench/ledger.py's raw_worker);
+(b) spins: lottery.services.spin_perform (cap counter, cost debit, fair draw, guarded stock, draw record,
+    prize hand-over, task progress), members spread across the worker processes.
+The wheel costs 10 points, has no caps, and holds a points prize, a physical prize with large stock and the
+"thanks for playing" slot. Ends with the ledger and stock invariants (exit status 1 on drift) and:
+RESULT wheel spins_per_s=... raw_per_s=... ratio=...
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._harness import django_setup, fresh_database, result_line, run_workers
+from bench.ledger import raw_worker
+
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+COST = 10
+FUNDING = 1_000_000  # points per member: far more than any run spends
+BATCH = 10_000  # points.services.MAX_BATCH
+
+
+def spin_worker(url: str, wheel_id: int, user_ids: list[int], *, deadline: float) -> int:
+    """Spin as this worker's members, round robin, until the deadline (one member is never in two workers)."""
+    from lottery.models import Wheel
+    from lottery.services import spin_perform
+
+    wheel = Wheel.objects.select_related("campaign").get(pk=wheel_id)
+    members = itertools.cycle(user_ids)
+    prefix = uuid.uuid4().hex  # each spin carries its own request key, as the page and the API send one
+    done = 0
+    while time.perf_counter() < deadline:
+        spin_perform(wheel=wheel, user_id=next(members), request_key=f"{prefix}:{done}")
+        done += 1
+    return done
+
+
+def setup_wheel(user_ids: list[int]) -> int:
+    """A campaign in its official phase, its wheel with three slots, and every member funded. Returns the
+    wheel id."""
+    from django.utils import timezone
+
+    from campaigns.services import campaign_save
+    from lottery.models import Prize, PrizeKind, Wheel
+    from lottery.services import prize_save, wheel_save
+    from points.models import AccountKind
+    from points.services import Award, System, transfers_post_batch
+
+    now = timezone.now()
+    campaign = campaign_save(
+        data={
+            "name": "转盘压测",
+            "name_en": "Wheel benchmark",
+            "slug": "bench-wheel",
+            "rules": "Benchmark.",
+            "is_published": True,
+            "warmup_starts_at": now - timedelta(days=2),
+            "official_starts_at": now - timedelta(days=1),
+            "followup_starts_at": now + timedelta(days=30),
+            "ends_at": now + timedelta(days=40),
+            "expiry_rule": "never",
+        }
+    )
+    wheel = wheel_save(wheel=Wheel(campaign=campaign, cost_points=COST))
+    prize_save(
+        prize=Prize(wheel=wheel),
+        data={"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock_total": 10**8,
+              "points_amount": 5},
+    )  # fmt: skip
+    prize_save(
+        prize=Prize(wheel=wheel),
+        data={"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock_total": 10**8,
+              "unit_value_cny": Decimal("59.00")},
+    )  # fmt: skip
+    issuance = System(AccountKind.ISSUANCE, campaign.pk)
+    for start in range(0, len(user_ids), BATCH):
+        transfers_post_batch(
+            awards=[Award(key=f"bench-fund:{u}", user_id=u, amount=FUNDING) for u in user_ids[start : start + BATCH]],
+            source=issuance,
+            campaign_id=campaign.pk,
+            now=now - timedelta(minutes=1),
+        )
+    return wheel.pk
+
+
+def statements_per_spin(wheel_id: int, user_id: int, spins: int = 50) -> float:
+    """How many SQL statements (round trips, BEGIN and COMMIT included) one spin sends, averaged over a few
+    spins of one member. Django's query capture misses the ledger's server-side prepared postings, so those
+    are counted separately."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    import points.services as ledger
+    from lottery.models import Wheel
+    from lottery.services import spin_perform
+
+    wheel = Wheel.objects.select_related("campaign").get(pk=wheel_id)
+    original = ledger._execute
+    prepared_calls = 0
+
+    def counting(sql: str, params: Any, *, prepared: bool = False) -> Any:
+        nonlocal prepared_calls
+        prepared_calls += prepared
+        return original(sql, params, prepared=prepared)
+
+    ledger._execute = counting
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            for i in range(spins):
+                spin_perform(wheel=wheel, user_id=user_id, request_key=f"statements:{i}")
+    finally:
+        ledger._execute = original
+    return (len(captured.captured_queries) + prepared_calls) / spins
+
+
+def invariants(wheel_id: int) -> list[str]:
+    """Stock bookkeeping of every prize and one spend transfer per paid draw; empty when all hold."""
+    from django.db.models import Count
+
+    from lottery.models import Draw, Prize
+    from points.models import Transfer, TransferKind
+
+    problems = []
+    won = dict(Draw.objects.filter(wheel_id=wheel_id).values_list("prize_id").annotate(n=Count("id")))
+    for prize in Prize.objects.filter(wheel_id=wheel_id, stock_total__isnull=False):
+        taken = prize.stock_total - prize.stock_remaining
+        if taken != won.get(prize.pk, 0):
+            problems.append(f"prize {prize.pk}: {taken} units taken, {won.get(prize.pk, 0)} draws won it")
+    draws = Draw.objects.filter(wheel_id=wheel_id).count()
+    spins = Transfer.objects.filter(kind=TransferKind.SPIN).count()
+    if spins != draws:
+        problems.append(f"{draws} draws but {spins} spin debits")
+    return problems
+
+
+def main() -> None:
+    url = fresh_database("pointsmall_bench_wheel")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO accounts_user (password, phone, email, display_name, language, is_staff, is_active, "
+            "is_superuser, date_joined, avatar) SELECT '!', '+86130' || lpad(g::text, 8, '0'), NULL, '', 'zh-hans', "
+            "false, true, false, now(), '' FROM generate_series(1, %s) g",
+            (ACCOUNTS,),
+        )
+        user_ids = [r[0] for r in conn.execute("SELECT id FROM accounts_user ORDER BY id").fetchall()]
+        conn.execute(
+            "CREATE TABLE bench_raw_wallet (id bigint PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))"
+        )
+        conn.execute("INSERT INTO bench_raw_wallet SELECT g, 1000000 FROM generate_series(1, %s) g", (ACCOUNTS,))
+        raw_ids = list(range(1, ACCOUNTS + 1))
+
+    django_setup(url)
+    from django.db import connections
+
+    wheel_id = setup_wheel(user_ids)
+    connections.close_all()
+
+    raw_per_s = run_workers(raw_worker, [(url, raw_ids)] * WORKERS, SECONDS)
+    slices = [user_ids[i::WORKERS] for i in range(WORKERS)]
+    spins_per_s = run_workers(spin_worker, [(url, wheel_id, s) for s in slices], SECONDS, django_url=url)
+
+    from points.services import ledger_reconcile, ledger_rollup
+
+    statements = statements_per_spin(wheel_id, user_ids[0])
+    ledger_rollup()
+    audit = ledger_reconcile()
+    problems = invariants(wheel_id)
+    ratio = spins_per_s / raw_per_s
+    print(f"accounts={ACCOUNTS} workers={WORKERS} seconds={SECONDS} reconcile_ok={audit.ok} stock_ok={not problems}")
+    print(f"(a) raw single-statement spend : {raw_per_s:10.0f} /s")
+    print(f"(b) spin_perform               : {spins_per_s:10.0f} /s   ratio b/a = {ratio:.2f} (target >= 0.30)")
+    print(f"    SQL statements per spin    : {statements:10.1f}")
+    print(result_line("wheel", spins_per_s=spins_per_s, raw_per_s=raw_per_s, ratio=ratio))
+    if not audit.ok:
+        sys.exit(f"ledger drift after the benchmark: {audit.drift}")
+    if problems:
+        sys.exit("stock drift after the benchmark: " + "; ".join(problems))
+
+
+if __name__ == "__main__":
+    main()
