@@ -90,3 +90,21 @@ def run_workers(
 def result_line(name: str, **figures: float) -> str:
     parts = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
     return f"RESULT {name} {parts}"
+
+
+def bench_members(url: str, accounts: int) -> tuple[list[int], list[int]]:
+    """Insert `accounts` members (fast, no password hashing) and a bare `bench_raw_wallet` table of as many
+    rows for the raw one-statement baseline. Returns (member ids, raw wallet ids)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO accounts_user (password, phone, email, display_name, language, is_staff, is_active, "
+            "is_superuser, date_joined, avatar) SELECT '!', '+86130' || lpad(g::text, 8, '0'), NULL, '', 'zh-hans', "
+            "false, true, false, now(), '' FROM generate_series(1, %s) g",
+            (accounts,),
+        )
+        user_ids = [r[0] for r in conn.execute("SELECT id FROM accounts_user ORDER BY id").fetchall()]
+        conn.execute(
+            "CREATE TABLE bench_raw_wallet (id bigint PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))"
+        )
+        conn.execute("INSERT INTO bench_raw_wallet SELECT g, 1000000 FROM generate_series(1, %s) g", (accounts,))
+    return user_ids, list(range(1, accounts + 1))

@@ -20,10 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._harness import django_setup, fresh_database, result_line, run_workers
+from bench._harness import bench_members, django_setup, fresh_database, result_line, run_workers
 from bench.ledger import raw_worker
 
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
@@ -149,19 +147,7 @@ def invariants(wheel_id: int) -> list[str]:
 
 def main() -> None:
     url = fresh_database("pointsmall_bench_wheel")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO accounts_user (password, phone, email, display_name, language, is_staff, is_active, "
-            "is_superuser, date_joined, avatar) SELECT '!', '+86130' || lpad(g::text, 8, '0'), NULL, '', 'zh-hans', "
-            "false, true, false, now(), '' FROM generate_series(1, %s) g",
-            (ACCOUNTS,),
-        )
-        user_ids = [r[0] for r in conn.execute("SELECT id FROM accounts_user ORDER BY id").fetchall()]
-        conn.execute(
-            "CREATE TABLE bench_raw_wallet (id bigint PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))"
-        )
-        conn.execute("INSERT INTO bench_raw_wallet SELECT g, 1000000 FROM generate_series(1, %s) g", (ACCOUNTS,))
-        raw_ids = list(range(1, ACCOUNTS + 1))
+    user_ids, raw_ids = bench_members(url, ACCOUNTS)
 
     django_setup(url)
     from django.db import connections

@@ -36,21 +36,7 @@ WHEEL_FORM_FIELDS = (
     "total_cap",
     "claim_days",
 )
-PRIZE_FORM_FIELDS = (
-    "kind",
-    "name",
-    "name_en",
-    "image",
-    "weight",
-    "stock_total",
-    "per_member_cap",
-    "unit_value_cny",
-    "points_amount",
-    "multiplier_percent",
-    "multiplier_hours",
-    "code_pool",
-    "sort_order",
-)
+PRIZE_FORM_FIELDS = (*services.PRIZE_FIELDS[:5], "stock_total", *services.PRIZE_FIELDS[5:])
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
 

@@ -184,9 +184,17 @@ class Draw(models.Model):
     derived from HMAC-SHA256(server_seed, f"{user_id}:{spin_number}"). Anyone with the revealed seed can
     recompute both (lottery/fairness.py)."""
 
-    wheel = models.ForeignKey(Wheel, on_delete=models.PROTECT, related_name="draws", verbose_name=_("wheel"))
+    # No single-column indexes on wheel and user: the UNIQUE (wheel, user, ...) constraints and the (user,
+    # created_at) index serve those look-ups, and every spin would pay for two more index entries.
+    wheel = models.ForeignKey(
+        Wheel, on_delete=models.PROTECT, related_name="draws", verbose_name=_("wheel"), db_index=False
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="draws", verbose_name=_("member")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="draws",
+        verbose_name=_("member"),
+        db_index=False,
     )
     spin_number = models.PositiveIntegerField(_("spin number"))
     request_key = models.CharField(_("request key"), max_length=120)

@@ -18,6 +18,15 @@ from lottery.services import prize_save, wheel_save
 from points.models import TransferKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+ADDRESS = {
+    "recipient": "王小明",
+    "phone": "13800138000",
+    "province": "上海市",
+    "city": "上海市",
+    "district": "浦东新区",
+    "detail": "世纪大道 100 号",
+    "postal_code": "200120",
+}
 
 
 @pytest.fixture

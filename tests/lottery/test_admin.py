@@ -31,7 +31,7 @@ from lottery.models import Draw, Fulfilment, Prize, PrizeKind, Wheel
 from lottery.services import fulfilment_address_set, fulfilment_transition, prize_check, spin_perform
 from mall.models import Code, CodePool
 
-from .conftest import none_prize
+from .conftest import ADDRESS, none_prize
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +41,6 @@ SHIPMENTS = "/admin/lottery/fulfilment/"
 EXPORT = f"{SHIPMENTS}export/"
 IMPORT = f"{SHIPMENTS}import/"
 POOLS = "/admin/mall/codepool/"
-
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
 
 
 # --- Clients ------------------------------------------------------------------------------------------------

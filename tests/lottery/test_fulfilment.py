@@ -21,17 +21,9 @@ from lottery.services import (
     spin_perform,
 )
 
-pytestmark = pytest.mark.django_db
+from .conftest import ADDRESS
 
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -11,17 +11,9 @@ from lottery.errors import AddressClosed
 from lottery.models import Fulfilment, FulfilmentStatus, Prize
 from lottery.services import fulfilment_address_set, fulfilments_expire, spin_perform
 
-pytestmark = pytest.mark.django_db
+from .conftest import ADDRESS
 
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
