@@ -97,31 +97,30 @@ def setup_wheel(user_ids: list[int]) -> int:
 
 def statements_per_spin(wheel_id: int, user_id: int, spins: int = 50) -> float:
     """How many SQL statements (round trips, BEGIN and COMMIT included) one spin sends, averaged over a few
-    spins of one member. Django's query capture misses the ledger's server-side prepared postings, so those
-    are counted separately."""
+    spins of one member. Django's query capture misses server-side prepared calls (lottery_spin), so those are
+    counted separately."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    import points.services as ledger
+    from lottery import services
     from lottery.models import Wheel
-    from lottery.services import spin_perform
 
     wheel = Wheel.objects.select_related("campaign").get(pk=wheel_id)
-    original = ledger._execute
+    original = services._spin_call
     prepared_calls = 0
 
-    def counting(sql: str, params: Any, *, prepared: bool = False) -> Any:
+    def counting(params: Any) -> Any:
         nonlocal prepared_calls
-        prepared_calls += prepared
-        return original(sql, params, prepared=prepared)
+        prepared_calls += 1
+        return original(params)
 
-    ledger._execute = counting
+    services._spin_call = counting
     try:
         with CaptureQueriesContext(connection) as captured:
             for i in range(spins):
-                spin_perform(wheel=wheel, user_id=user_id, request_key=f"statements:{i}")
+                services.spin_perform(wheel=wheel, user_id=user_id, request_key=f"statements:{i}")
     finally:
-        ledger._execute = original
+        services._spin_call = original
     return (len(captured.captured_queries) + prepared_calls) / spins
 
 

@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Sequence
 
 SPACE = 1 << 256
+BLOCK = 64  # SHA-256 block size in bytes
 
 Table = Sequence[Sequence[int]]
 
@@ -35,6 +36,17 @@ def seed_new() -> str:
 
 def commitment(seed: str) -> str:
     return hashlib.sha256(seed.encode("ascii")).hexdigest()
+
+
+def hmac_pads(seed: str) -> tuple[bytes, bytes]:
+    """The HMAC-SHA256 inner and outer padded keys of `seed` (RFC 2104), so that
+    HMAC(seed, m) = SHA-256(outer + SHA-256(inner + m)). The database computes spins from these with its
+    built-in sha256() (lottery/migrations/0003_spin_sql.py); they are derived from the seed and kept as secret."""
+    key = seed.encode("ascii")
+    if len(key) > BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
 def roll(seed: str, user_id: int, spin_number: int, total: int) -> int:

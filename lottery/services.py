@@ -11,22 +11,24 @@ import logging
 import secrets
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Address, User
 from accounts.services import address_save
+from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_official
-from campaigns.services import campaign_points_charge, campaign_points_grant, multiplier_card_issue
 from lottery import fairness
 from lottery.errors import (
     AddressClosed,
@@ -46,8 +48,8 @@ from lottery.models import (
     Wheel,
 )
 from lottery.selectors import wheel_is_live
-from mall.services import code_assign
-from points.models import TransferKind
+from points.errors import IdempotencyConflict, InsufficientPoints
+from points.services import expiry_for
 from tasks.services import progress_record
 
 logger = logging.getLogger(__name__)
@@ -265,107 +267,6 @@ class SpinResult:
     replayed: bool
 
 
-_PLAYER_UPDATE = """
-    UPDATE lottery_wheelplayer
-       SET spins_total = spins_total + 1,
-           spins_today = CASE WHEN day = %(today)s THEN spins_today + 1 ELSE 1 END,
-           day = %(today)s
-     WHERE wheel_id = %(wheel)s AND user_id = %(user)s
-       AND (%(total_cap)s::integer IS NULL OR spins_total < %(total_cap)s::integer)
-       AND (%(daily_cap)s::integer IS NULL OR day IS DISTINCT FROM %(today)s OR spins_today < %(daily_cap)s::integer)
-    RETURNING spins_total, spins_today"""
-
-
-def _player_count_spin(*, wheel: Wheel, user_id: int, today: Any) -> tuple[int, int]:
-    """Count one spin on the member's counter row (created on first use) or raise SpinLimitReached. The
-    conditional UPDATE is the cap check and takes the member's row lock, so one member's spins serialise
-    here and nowhere else."""
-    params = {
-        "wheel": wheel.pk,
-        "user": user_id,
-        "today": today,
-        "daily_cap": wheel.daily_cap,
-        "total_cap": wheel.total_cap,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_PLAYER_UPDATE, params)
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(
-                "INSERT INTO lottery_wheelplayer (wheel_id, user_id, spins_total, spins_today, day) "
-                "VALUES (%s, %s, 0, 0, NULL) ON CONFLICT DO NOTHING",
-                [wheel.pk, user_id],
-            )
-            cursor.execute(_PLAYER_UPDATE, params)
-            row = cursor.fetchone()
-    if row is None:
-        raise SpinLimitReached(details={"daily_cap": wheel.daily_cap, "total_cap": wheel.total_cap})
-    return int(row[0]), int(row[1])
-
-
-def _eligible(prizes: list[Prize], won: dict[int, int]) -> list[Prize]:
-    return [
-        p
-        for p in prizes
-        if (p.stock_remaining is None or p.stock_remaining > 0)
-        and (p.per_member_cap is None or won.get(p.pk, 0) < p.per_member_cap)
-    ]
-
-
-def _take_unit(*, prize: Prize, user_id: int, key: str, now: datetime) -> tuple[bool, str]:
-    """Take one unit of a drawn prize: the guarded stock decrement (never below zero) and, for coupons, a code
-    from the pool. (False, "") when another spin took the last unit first (or the pool ran dry)."""
-    if prize.stock_remaining is None:
-        return True, ""
-    taken = Prize.objects.filter(pk=prize.pk, stock_remaining__gt=0).update(stock_remaining=F("stock_remaining") - 1)
-    if not taken:
-        return False, ""
-    if prize.kind == PrizeKind.COUPON and prize.code_pool_id is not None:
-        code = code_assign(pool_id=prize.code_pool_id, user_id=user_id, key=key, now=now)
-        if code is None:
-            Prize.objects.filter(pk=prize.pk).update(stock_remaining=F("stock_remaining") + 1)
-            logger.error("Code pool %s of prize %s is empty while the prize has stock", prize.code_pool_id, prize.pk)
-            return False, ""
-        return True, code.code
-    if prize.kind == PrizeKind.MEMBERSHIP_VOUCHER:
-        return True, "MV-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
-    return True, ""
-
-
-def _prize_grant(*, draw: Draw, prize: Prize, campaign: Campaign, wheel: Wheel, now: datetime) -> None:
-    """Hand over what the draw won: points and multiplier cards at once, physical goods into fulfilment."""
-    if prize.kind == PrizeKind.POINTS and prize.points_amount:
-        posted = campaign_points_grant(
-            campaign=campaign,
-            user_id=draw.user_id,
-            amount=prize.points_amount,
-            kind=TransferKind.PRIZE,
-            key=f"prize:{wheel.pk}:{draw.user_id}:{draw.spin_number}",
-            now=now,
-            source=draw,
-            reason=prize.name[:100],
-        )
-        draw.prize_transfer_id = posted.transfer_id
-        Draw.objects.filter(pk=draw.pk).update(prize_transfer_id=posted.transfer_id)
-    elif prize.kind == PrizeKind.MULTIPLIER_CARD and prize.multiplier_percent and prize.multiplier_hours:
-        multiplier_card_issue(
-            campaign=campaign,
-            user_id=draw.user_id,
-            percent=prize.multiplier_percent,
-            hours=prize.multiplier_hours,
-            source_key=f"draw:{draw.pk}",
-            now=now,
-        )
-    elif prize.kind == PrizeKind.PHYSICAL:
-        Fulfilment.objects.create(
-            draw=draw,
-            user_id=draw.user_id,
-            prize=prize,
-            claim_deadline=now + timedelta(days=wheel.claim_days),
-            created_at=now,
-        )
-
-
 def spin_request_key(raw: str | None) -> str:
     """The caller's retry key (Idempotency-Key header or the page's one-time token), or a fresh one."""
     if raw is None or raw == "":
@@ -376,66 +277,96 @@ def spin_request_key(raw: str | None) -> str:
 
 
 def _draw_of_request(*, wheel: Wheel, user_id: int, key: str) -> Draw | None:
-    """The draw an earlier request with this key made, if any. Every spin asks, and almost always the answer is
-    no: a bare index look-up answers that (an ORM query with its join costs a spin ~1.5 ms of CPU); the draw is
-    loaded only when there is one."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM lottery_draw WHERE wheel_id = %s AND user_id = %s AND request_key = %s",
-            [wheel.pk, user_id, key],
+    return Draw.objects.select_related("prize").filter(wheel=wheel, user_id=user_id, request_key=key).first()
+
+
+_SPIN_SQL = (
+    "SELECT * FROM lottery_spin(%s::bigint, %s::bigint, %s::text, %s::date, %s::timestamptz, %s::bigint, %s::bytea, "
+    "%s::bytea, %s::integer, %s::integer, %s::integer, %s::integer, %s::integer, %s::integer, %s::text, %s::text, "
+    "%s::timestamptz, %s::integer, %s::boolean)"
+)
+
+
+def _spin_call(params: list[Any]) -> tuple[Any, ...]:
+    """One call of lottery_spin() as a server-side prepared statement on the raw connection (like the ledger's
+    postings): outside a transaction it is a transaction of its own. Its refusals become domain errors."""
+    connection.ensure_connection()
+    try:
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_SPIN_SQL, params, prepare=True)
+            row = cursor.fetchone()
+    except psycopg.Error as exc:
+        if connection.in_atomic_block:
+            connection.needs_rollback = True
+        diag = getattr(exc, "diag", None)
+        if exc.sqlstate == "LS001":
+            available = int(getattr(diag, "message_detail", None) or 0)
+            raise InsufficientPoints(details={"available": available, "requested": params[11]}) from exc
+        if exc.sqlstate == "LS002":
+            raise IdempotencyConflict(details={"status": getattr(diag, "message_detail", None)}) from exc
+        if exc.sqlstate == "23505" and getattr(diag, "constraint_name", "") == "draw_request_once":
+            raise IntegrityError(str(exc)) from exc
+        raise
+    assert row is not None
+    return row
+
+
+def _spin_progress(row: tuple[Any, ...], *, campaign: Campaign, user_id: int, now: datetime) -> None:
+    """Count a spin towards the campaign's spin tasks (called inside the spin's transaction)."""
+    if row[0] == "ok":
+        progress_record(
+            campaign=campaign,
+            user_id=user_id,
+            event_type="spin",
+            amount=Decimal(row[5]),
+            occurred_at=now,
+            source_key=f"draw:{row[1]}",
+            now=now,
         )
-        row = cursor.fetchone()
-    return None if row is None else Draw.objects.select_related("prize").get(pk=row[0])
 
 
 def spin_perform(
     *, wheel: Wheel, user_id: int, request_key: str | None = None, now: datetime | None = None
 ) -> SpinResult:
-    """One spin, one transaction: count it against the caps, debit the cost, draw fairly among the prizes in
-    stock, take the unit with a guarded update, record the draw and hand over the prize.
+    """One spin, one transaction — one SQL call, lottery_spin() (lottery/migrations/0003_spin_sql.py): count
+    it against the caps (a conditional UPDATE of the member's counter row, which also numbers the spin), debit
+    the cost through the ledger, draw fairly among the prizes in stock (lottery/fairness.py), take the unit
+    with a guarded update (a slot sold out under us drops out and the draw is recomputed), record the draw
+    and hand over points, a multiplier card, a coupon or voucher code, or a shipment for goods. If the
+    campaign has tasks counting spins, their progress is recorded in the same transaction.
 
     Retrying with the same `request_key` returns the first draw and debits nothing more (the draw is UNIQUE
-    per wheel, member and key; the ledger key of the cost is derived from it too). Errors: `campaign_not_active`
+    per wheel, member and key; the cost's ledger key is derived from it too). Errors: `campaign_not_active`
     outside the official phase, `spin_limit_reached`, `insufficient_points`; each leaves nothing behind."""
     now = now or timezone.now()
     key = spin_request_key(request_key)
-    previous = _draw_of_request(wheel=wheel, user_id=user_id, key=key)
-    if previous is not None:
-        return SpinResult(previous, replayed=True)
     campaign = wheel.campaign
-    campaign_require_official(campaign=campaign, now=now)
-    today = local_date(campaign, now)
     try:
-        with transaction.atomic():
-            spin_number, spins_today = _player_count_spin(wheel=wheel, user_id=user_id, today=today)
-            cost = 0 if spins_today <= wheel.free_spins_per_day else wheel.cost_points
-            spend_id = None
-            if cost:
-                spend_id = campaign_points_charge(
-                    campaign=campaign,
-                    user_id=user_id,
-                    amount=cost,
-                    kind=TransferKind.SPIN,
-                    key=f"spin:{wheel.pk}:{user_id}:{key}",
-                    now=now,
-                    reason=wheel.name[:100],
-                ).transfer_id
-            # Task progress first: the prize's stock row, once taken below, stays locked until commit, so the
-            # work after it is kept short.
-            progress_record(
-                campaign=campaign,
-                user_id=user_id,
-                event_type="spin",
-                amount=Decimal(cost),
-                occurred_at=now,
-                source_key=f"spin:{wheel.pk}:{user_id}:{spin_number}",
-                now=now,
-            )
-            draw = _draw_and_record(
-                wheel=wheel, user_id=user_id, spin_number=spin_number, key=key, cost=cost, spend_id=spend_id,
-                today=today, now=now,
-            )  # fmt: skip
-            _prize_grant(draw=draw, prize=draw.prize, campaign=campaign, wheel=wheel, now=now)
+        campaign_require_official(campaign=campaign, now=now)
+    except CampaignNotActive:
+        previous = _draw_of_request(wheel=wheel, user_id=user_id, key=key)
+        if previous is None:
+            raise
+        return SpinResult(previous, replayed=True)
+    today = local_date(campaign, now)
+    ipad, opad = fairness.hmac_pads(wheel.server_seed)
+    params = [
+        wheel.pk, user_id, key, today, now, campaign.pk, ipad, opad, wheel.daily_cap, wheel.total_cap,
+        wheel.free_spins_per_day, wheel.cost_points, wheel.odds_version, wheel.claim_days,
+        "MV-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12)), wheel.name[:100],
+        expiry_for(campaign_id=campaign.pk, now=now), ContentType.objects.get_for_model(Draw).pk,
+    ]  # fmt: skip
+    try:
+        if connection.in_atomic_block:  # inside the caller's transaction: a savepoint keeps a refusal clean
+            with transaction.atomic():
+                row = _spin_call([*params, True])
+                _spin_progress(row, campaign=campaign, user_id=user_id, now=now)
+        else:
+            row = _spin_call([*params, False])  # alone: one statement, one transaction, one round trip
+            if row[0] == "tasks":  # tasks count spins: spin and record their progress in one transaction
+                with transaction.atomic():
+                    row = _spin_call([*params, True])
+                    _spin_progress(row, campaign=campaign, user_id=user_id, now=now)
     except IntegrityError:
         # The same key raced itself: the first spin won the UNIQUE (wheel, user, request_key); everything this
         # one did (its count, cost, stock) rolled back.
@@ -443,77 +374,33 @@ def spin_perform(
         if previous is None:
             raise
         return SpinResult(previous, replayed=True)
-    return SpinResult(draw, replayed=False)
-
-
-def _draw_and_record(
-    *,
-    wheel: Wheel,
-    user_id: int,
-    spin_number: int,
-    key: str,
-    cost: int,
-    spend_id: int | None,
-    today: Any,
-    now: datetime,
-) -> Draw:
-    prizes = _prizes_of_wheel(wheel.pk)
-    won: dict[int, int] = {}
-    if any(p.per_member_cap is not None for p in prizes):  # the member's row is locked: these counts hold
-        won = dict(
-            Draw.objects.filter(wheel=wheel, user_id=user_id, prize__per_member_cap__isnull=False)
-            .values_list("prize_id")
-            .annotate(n=Count("id"))
-        )
-    candidates = _eligible(prizes, won)
-    by_id = {p.pk: p for p in candidates}
-    while True:
-        table = [[p.pk, p.weight] for p in candidates]
-        prize_id, value = fairness.draw(wheel.server_seed, user_id, spin_number, table)
-        prize = by_id[prize_id]
-        ok, code = _take_unit(prize=prize, user_id=user_id, key=f"draw:{wheel.pk}:{user_id}:{spin_number}", now=now)
-        if ok:
-            break
-        candidates = [p for p in candidates if p.pk != prize_id]  # sold out under us: renormalise and redraw
+    status, draw_id, spin_number, prize_id, roll, cost, code, spend_id, prize_transfer, odds_hash, table = row
+    if status == "limit":
+        raise SpinLimitReached(details={"daily_cap": wheel.daily_cap, "total_cap": wheel.total_cap})
+    if status == "replay":
+        previous = _draw_of_request(wheel=wheel, user_id=user_id, key=key)
+        assert previous is not None  # lottery_spin just found it, and draws are never deleted
+        return SpinResult(previous, replayed=True)
     draw = Draw(
+        pk=draw_id,
         wheel=wheel,
         user_id=user_id,
         spin_number=spin_number,
         request_key=key,
-        prize=prize,
-        roll=value,
-        table=table,
-        odds_hash=fairness.table_hash(table),
+        prize_id=prize_id,
+        roll=roll,
+        table=json.loads(table),
+        odds_hash=odds_hash,
         odds_version=wheel.odds_version,
         cost_points=cost,
         spend_transfer_id=spend_id,
+        prize_transfer_id=prize_transfer,
         code=code,
         local_date=today,
         created_at=now,
     )
-    with connection.cursor() as cursor:  # one plain INSERT: the ORM's save machinery costs a spin ~1 ms of CPU
-        cursor.execute(
-            "INSERT INTO lottery_draw (wheel_id, user_id, spin_number, request_key, prize_id, roll, \"table\", "
-            "odds_hash, odds_version, cost_points, spend_transfer_id, prize_transfer_id, code, local_date, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, NULL, %s, %s, %s) RETURNING id",
-            [wheel.pk, user_id, spin_number, key, prize.pk, value, json.dumps(table), draw.odds_hash,
-             wheel.odds_version, cost, spend_id, code, today, now],
-        )  # fmt: skip
-        draw.pk = cursor.fetchone()[0]
     draw._state.adding = False
-    return draw
-
-
-_PRIZE_COLUMNS = [f.attname for f in Prize._meta.concrete_fields]
-_PRIZES_SQL = f"SELECT {', '.join(_PRIZE_COLUMNS)} FROM lottery_prize WHERE wheel_id = %s ORDER BY sort_order, id"  # noqa: S608
-
-
-def _prizes_of_wheel(wheel_id: int) -> list[Prize]:
-    """The wheel's prizes in wheel order, read with one plain query (every spin needs them, with fresh stock)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_PRIZES_SQL, [wheel_id])
-        rows = cursor.fetchall()
-    return [Prize.from_db("default", _PRIZE_COLUMNS, row) for row in rows]
+    return SpinResult(draw, replayed=False)
 
 
 # --- Fulfilment ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ class CodePool(models.Model):
 
 class Code(models.Model):
     """One code. Assigned at most once: a member takes a free code with a skip-locked conditional update and
-    `assignment_key` (unique) makes a retried assignment return the same code."""
+    `assignment_key` (unique) ties it to the draw or order that took it (see lottery_spin())."""
 
     pool = models.ForeignKey(CodePool, on_delete=models.PROTECT, related_name="codes", verbose_name=_("pool"))
     code = models.CharField(_("code"), max_length=64)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from mall.models import Code, CodePool
 
@@ -34,23 +33,3 @@ def code_pool_import(*, pool: CodePool, text: str) -> tuple[int, list[str]]:
         Code.objects.bulk_create([Code(pool=pool, code=c) for c in dict.fromkeys(lines)], ignore_conflicts=True)
         added = Code.objects.filter(pool=pool).count() - before
     return added, []
-
-
-def code_assign(*, pool_id: int, user_id: int, key: str, now: datetime) -> Code | None:
-    """Give the member one free code of the pool, or the code already given under `key`. None when the pool is
-    empty. Concurrent callers never get the same code (FOR UPDATE SKIP LOCKED + `assigned_to IS NULL`)."""
-    existing = Code.objects.filter(assignment_key=key).first()
-    if existing is not None:
-        return existing
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE mall_code SET assigned_to_id = %s, assigned_at = %s, assignment_key = %s
-             WHERE id = (SELECT id FROM mall_code WHERE pool_id = %s AND assigned_to_id IS NULL
-                          ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-               AND assigned_to_id IS NULL
-            RETURNING id""",
-            [user_id, now, key, pool_id],
-        )
-        row = cursor.fetchone()
-    return Code.objects.get(pk=row[0]) if row else None

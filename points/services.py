@@ -205,6 +205,12 @@ def _auto_expiry(campaign_id: int | None, asset: str, now: datetime) -> datetime
     return expiry_compute(rule=policy.rule, earned_at=now, tz=policy.timezone, days=policy.days)
 
 
+def expiry_for(*, campaign_id: int | None, now: datetime, asset: str = "PTS") -> datetime | None:
+    """When points a member earns now in this campaign expire (the campaign's policy, else the default one).
+    For callers that post through SQL of their own (the prize wheel's lottery_spin)."""
+    return _auto_expiry(campaign_id, asset, now)
+
+
 # --- Postings ----------------------------------------------------------------------------------------
 
 

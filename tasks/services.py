@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -14,7 +13,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -376,44 +374,8 @@ def task_definition_validate(task: TaskDefinition) -> None:
 
 def task_definition_save(*, task: TaskDefinition) -> TaskDefinition:
     task_definition_validate(task)
-    previous = TaskDefinition.objects.filter(pk=task.pk).values_list("campaign_id", flat=True).first()
-    with transaction.atomic():
-        task.save()
-        for campaign_id in {c for c in (task.campaign_id, previous) if c is not None}:
-            _event_types_forget(campaign_id)  # now, and again once committed: a reader in between may re-cache
-            transaction.on_commit(functools.partial(_event_types_forget, campaign_id))
+    task.save()
     return task
-
-
-_EVENT_TYPES_KEY = "tasks:event-types:{}"
-_EVENT_TYPES_TTL = 300
-
-
-def _event_types_forget(campaign_id: int) -> None:
-    try:
-        cache.delete(_EVENT_TYPES_KEY.format(campaign_id))
-    except Exception:  # Redis is down: entries expire by themselves within the TTL
-        logger.exception("Could not drop the cached task event types of campaign %s", campaign_id)
-
-
-def _event_types_active(campaign_id: int) -> frozenset[str]:
-    """Event types some active task of the campaign counts. Most actions (every spin, most check-ins) match
-    no task; this answer comes from the cache (dropped after every task save commits), so they skip the query."""
-    key = _EVENT_TYPES_KEY.format(campaign_id)
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
-    if cached is not None:
-        return frozenset(cached)
-    types = sorted(
-        set(TaskDefinition.objects.filter(campaign_id=campaign_id, is_active=True).values_list("event_type", flat=True))
-    )
-    try:
-        cache.set(key, types, _EVENT_TYPES_TTL)
-    except Exception:
-        logger.warning("Could not cache the task event types of campaign %s", campaign_id)
-    return frozenset(types)
 
 
 def window_key(task: TaskDefinition, campaign: Campaign, at: datetime) -> str:
@@ -484,8 +446,6 @@ def progress_record(
     concurrent events for one member serialise on that row. Reaching the target stamps `completed_at`;
     auto-reward tasks pay at once. Runs inside the caller's transaction when there is one."""
     now = now or timezone.now()
-    if event_type not in _event_types_active(campaign.pk):
-        return []
     tasks = [
         task
         for task in TaskDefinition.objects.filter(campaign=campaign, event_type=event_type, is_active=True)

@@ -387,3 +387,51 @@ def test_no_prize_code_imports_random():
     assert "secrets" in _imports((ROOT / "lottery" / "services.py").read_text(encoding="utf-8"))
     assert len(fairness.seed_new()) == 64
     assert fairness.seed_new() != fairness.seed_new()
+
+
+# --- The database computes spins: its roll must be the documented one, bit for bit ------------------------
+
+
+def sql_roll(cursor, seed: str, user_id: int, spin_number: int, total: int) -> int:
+    ipad, opad = fairness.hmac_pads(seed)
+    cursor.execute("SELECT lottery_roll(%s, %s, %s, %s, %s)", [ipad, opad, user_id, spin_number, total])
+    return cursor.fetchone()[0]
+
+
+def test_hmac_pads_give_the_standard_hmac():
+    for seed in (SEED, "ab", "x" * 100):
+        ipad, opad = fairness.hmac_pads(seed)
+        for message in (b"1:1", b"42:7:3", b""):
+            ours = hashlib.sha256(opad + hashlib.sha256(ipad + message).digest()).digest()
+            assert ours == hmac.new(seed.encode(), message, hashlib.sha256).digest()
+
+
+@pytest.mark.django_db
+def test_sql_roll_equals_the_python_roll():
+    from django.db import connection
+
+    totals = [1, 2, 3, 7, 100, 1000, 2**31 - 1, 10**12 + 39]
+    with connection.cursor() as cursor:
+        for n in range(600):
+            seed = hashlib.sha256(str(n).encode()).hexdigest()
+            user_id, spin_number, total = 1 + n * 7919, 1 + n % 50, totals[n % len(totals)]
+            assert sql_roll(cursor, seed, user_id, spin_number, total) == fairness.roll(
+                seed, user_id, spin_number, total
+            ), (seed, user_id, spin_number, total)
+
+
+@pytest.mark.django_db
+def test_sql_rejects_exactly_the_biased_top_of_the_space():
+    from django.db import connection
+
+    top = bytes([0xFF] * 32)  # x = 2**256 - 1
+    below = bytes([0xFF] * 31 + [0xFE])  # x = 2**256 - 2
+    with connection.cursor() as cursor:
+        for total in (3, 7, 10**12 + 39):
+            limit = fairness.SPACE - fairness.SPACE % total
+            for digest in (top, below, bytes(32)):
+                x = int.from_bytes(digest, "big")
+                expected = -1 if x >= limit else x % total
+                cursor.execute("SELECT lottery_accept(%s, %s)", [digest, total])
+                assert cursor.fetchone()[0] == expected, (total, digest.hex())
+    assert fairness.SPACE % 3 == 1  # so for total 3 the top value is rejected and the one below accepted

@@ -141,3 +141,49 @@ def test_per_member_cap_removes_the_prize_for_that_member(wheel, member, fund, a
     fund(member.pk, 100)
     assert spin_perform(wheel=wheel, user_id=member.pk, request_key="a").draw.prize_id == phone.pk
     assert spin_perform(wheel=wheel, user_id=member.pk, request_key="b").draw.prize_id != phone.pk
+
+
+def _spin_task(campaign):
+    from tasks.models import TaskDefinition
+    from tasks.services import task_definition_save
+
+    return task_definition_save(
+        task=TaskDefinition(
+            campaign=campaign, tier="beginner", title="转 2 次", event_type="spin", target_count=2, reward_points=30
+        )
+    )
+
+
+def _spin_paths_behave(wheel, member, fund):
+    """Spins count towards spin tasks; refusals change nothing; a replay is a replay."""
+    from tasks.models import TaskProgress
+
+    task = _spin_task(wheel.campaign)
+    fund(member.pk, 100)
+    spin_perform(wheel=wheel, user_id=member.pk, request_key="t1")
+    assert TaskProgress.objects.get(task=task, user=member).count == 1
+    assert spin_perform(wheel=wheel, user_id=member.pk, request_key="t1").replayed
+    spin_perform(wheel=wheel, user_id=member.pk, request_key="t2")
+    progress = TaskProgress.objects.get(task=task, user=member)
+    assert (progress.count, progress.completed_at is not None) == (2, True)
+    with pytest.raises(InsufficientPoints):
+        spin_perform(wheel=wheel, user_id=member.pk, request_key="t3")
+    assert WheelPlayer.objects.get(user=member).spins_total == 2
+    assert TaskProgress.objects.get(task=task, user=member).count == 2
+    assert spendable(member.pk) == 30  # 100 funded - 2 × 50 spent + the task reward (auto-paid)
+
+
+def test_spins_count_towards_spin_tasks(wheel, member, fund):
+    _spin_paths_behave(wheel, member, fund)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_spins_outside_any_transaction_count_towards_spin_tasks(wheel, member, fund):
+    """Without a surrounding transaction a spin is one autocommitted SQL call, unless tasks count spins."""
+    _spin_paths_behave(wheel, member, fund)
+    wheel.daily_cap = 2
+    wheel.save()
+    fund(member.pk, 50)
+    with pytest.raises(SpinLimitReached):
+        spin_perform(wheel=wheel, user_id=member.pk, request_key="t4")
+    assert spendable(member.pk) == 80
