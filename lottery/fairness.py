@@ -14,7 +14,11 @@
 5. After the campaign ends the seed is revealed: SHA-256 of it must equal the commitment, and steps 2-4 must
    give the stored roll and prize for every draw.
 
-Only `hmac`, `hashlib` and `secrets` are used. Never `random`."""
+Only `hmac`, `hashlib` and `secrets` are used. Never `random`.
+
+Spins themselves are computed by the database (lottery_spin() in lottery/migrations/0003_spin_sql.py) with the
+same algorithm, HMAC built from Postgres' sha256() and the pads of `hmac_pads`; this module is the reference
+that verifies them, and tests/lottery/test_fairness.py proves the two agree."""
 
 from __future__ import annotations
 
