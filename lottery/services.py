@@ -184,9 +184,11 @@ def prize_check(*, prize: Prize, data: dict[str, Any], now: datetime | None = No
     _prize_checked(prize=copy.copy(prize), data=data, now=now or timezone.now())
 
 
-def _prize_checked(*, prize: Prize, data: dict[str, Any], now: datetime) -> Prize | None:
-    """Apply `data` to `prize` and run every check of prize_save; returns the stored prize (None if new)."""
-    old = Prize.objects.filter(pk=prize.pk).first() if prize.pk else None
+def _prize_checked(*, prize: Prize, data: dict[str, Any], now: datetime, lock: bool = False) -> Prize | None:
+    """Apply `data` to `prize` and run every check of prize_save; returns the stored prize (None if new). With
+    `lock`, the stored row is locked (FOR UPDATE) until the caller's transaction ends."""
+    stored = Prize.objects.select_for_update() if lock else Prize.objects.all()
+    old = stored.filter(pk=prize.pk).first() if prize.pk else None
     for field in PRIZE_FIELDS:
         if field in data:
             setattr(prize, field, data[field])
@@ -219,8 +221,10 @@ def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = Non
     valuable is refused: operators may add prizes, add stock, raise a prize's weight or lower the weight of
     "thanks for playing". Every change is audited (django-auditlog)."""
     now = now or timezone.now()
-    old = _prize_checked(prize=prize, data=data, now=now)
     with transaction.atomic():
+        # Checked against the locked row: two operators saving the same prize at once apply one after the
+        # other, each total compared with the one before it (no lost top-up, no sneaked-in reduction).
+        old = _prize_checked(prize=prize, data=data, now=now, lock=True)
         if old is None:
             prize.save()
         else:

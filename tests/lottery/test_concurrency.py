@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Campaign
-from lottery.errors import SpinLimitReached
+from lottery.errors import OddsChangeRefused, SpinLimitReached
 from lottery.models import Draw, Fulfilment, Prize, PrizeKind, Wheel, WheelPlayer
 from lottery.services import SpinResult, prize_save, spin_perform
 from mall.models import Code, CodePool
@@ -200,3 +200,20 @@ def test_stock_top_ups_while_members_spin_lose_no_unit(campaign, wheel, add_priz
     assert Wheel.objects.get(pk=wheel.pk).odds_version == version + top_ups
     _assert_every_draw_debited_once(wheel)
     _assert_ledger_consistent()
+
+
+def test_operators_setting_stock_at_once_apply_one_after_the_other(wheel, add_prize):
+    """Two operators raise the same prize's total from 10 at the same moment, to 12 and to 14. The saves run one
+    after the other against the locked row: 12 then 14 gives 14; 14 then 12 refuses the 12 (on a live wheel it
+    would take stock away). Never 16, which adding both differences to a total read unlocked would give."""
+    phone = add_prize(weight=10, stock=10)
+
+    def save(i: int) -> int:
+        prize_save(prize=Prize.objects.get(pk=phone.pk), data={"stock_total": 12 + 2 * i})
+        return 12 + 2 * i
+
+    results = run_concurrently(2, save)
+    phone.refresh_from_db()
+    assert (phone.stock_total, phone.stock_remaining) == (14, 14)
+    assert results[1] == 14
+    assert results[0] == 12 or isinstance(results[0], OddsChangeRefused)
