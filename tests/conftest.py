@@ -5,12 +5,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connections
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import user_create
+from accounts.services import staff_groups_sync, user_create
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +67,38 @@ def member_api(member: User) -> APIClient:
     client = APIClient()
     client.force_authenticate(member)
     return client
+
+
+def staff_client(user: User) -> Client:
+    """A Django test client logged in as `user`, with the admin in English."""
+    client = Client()
+    client.force_login(user, backend="accounts.backends.PhoneOrEmailBackend")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., User]) -> Callable[[str], tuple[User, Client]]:
+    """staff("operator") → (a staff user in that group, their logged-in client). Groups are synced first:
+    transactional tests flush them."""
+    staff_groups_sync()
+
+    def make(group: str) -> tuple[User, Client]:
+        user = make_user(is_staff=True, display_name=f"{group} user")
+        user.groups.add(Group.objects.get(name=group))
+        return user, staff_client(user)
+
+    return make
+
+
+@pytest.fixture
+def operator(staff: Callable[[str], tuple[User, Client]]) -> tuple[User, Client]:
+    return staff("operator")
+
+
+@pytest.fixture
+def analyst(staff: Callable[[str], tuple[User, Client]]) -> tuple[User, Client]:
+    return staff("analyst")
 
 
 def run_concurrently(n: int, fn: Callable[[int], Any], *, timeout: float = 120) -> list[Any]:

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
-from django.conf import settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,7 +20,6 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import staff_groups_sync
 from campaigns.models import Campaign
 from campaigns.services import multiplier_card_issue
 from lottery import fairness, selectors
@@ -30,6 +27,7 @@ from lottery.errors import OddsChangeRefused
 from lottery.models import Draw, Fulfilment, Prize, PrizeKind, Wheel
 from lottery.services import fulfilment_address_set, fulfilment_transition, prize_check, spin_perform
 from mall.models import Code, CodePool
+from tests.conftest import staff_client
 
 from .conftest import ADDRESS, none_prize
 
@@ -44,35 +42,6 @@ POOLS = "/admin/mall/codepool/"
 
 
 # --- Clients ------------------------------------------------------------------------------------------------
-
-
-def staff_client(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="accounts.backends.PhoneOrEmailBackend")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
-
-
-@pytest.fixture
-def staff(make_user: Callable[..., User]) -> Callable[[str], tuple[User, Client]]:
-    staff_groups_sync()
-
-    def make(group: str) -> tuple[User, Client]:
-        user = make_user(is_staff=True, display_name=f"{group} user")
-        user.groups.add(Group.objects.get(name=group))
-        return user, staff_client(user)
-
-    return make
-
-
-@pytest.fixture
-def operator(staff) -> tuple[User, Client]:
-    return staff("operator")
-
-
-@pytest.fixture
-def analyst(staff) -> tuple[User, Client]:
-    return staff("analyst")
 
 
 @pytest.fixture

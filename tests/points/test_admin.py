@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -17,6 +16,7 @@ from accounts.models import User
 from accounts.services import staff_groups_sync
 from points import selectors
 from points.models import Account, Transfer
+from tests.conftest import staff_client
 from tests.points.conftest import assert_ledger_consistent, earn, spend, wallet
 
 pytestmark = pytest.mark.django_db
@@ -42,26 +42,9 @@ def staff_groups() -> None:
     assert not Group.objects.get(name="analyst").permissions.filter(codename="adjust_points").exists()
 
 
-def staff_client(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="accounts.backends.PhoneOrEmailBackend")
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
-
-
 @pytest.fixture
-def staff(make_user: Callable[..., User], staff_groups: None) -> Callable[[str], tuple[User, Client]]:
-    def make(group: str) -> tuple[User, Client]:
-        user = make_user(is_staff=True, display_name=f"{group} user")
-        user.groups.add(Group.objects.get(name=group))
-        return user, staff_client(user)
-
-    return make
-
-
-@pytest.fixture
-def operator(staff) -> tuple[User, Client]:
-    return staff("operator")
+def staff(staff: Callable[[str], tuple[User, Client]], staff_groups: None) -> Callable[[str], tuple[User, Client]]:
+    return staff  # the shared fixture (tests/conftest.py), after checking the groups' ledger permissions
 
 
 @pytest.fixture
