@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,6 +31,11 @@ def campaign_by_slug(*, slug: str, now: datetime | None = None, preview: bool = 
     if campaign is None:
         raise CampaignNotFound()
     return campaign
+
+
+def campaign_local_date(*, campaign: Campaign, now: datetime) -> date:
+    """'A day' of the campaign: the date of `now` in the campaign's timezone."""
+    return now.astimezone(zoneinfo.ZoneInfo(campaign.timezone)).date()
 
 
 def campaign_require_official(*, campaign: Campaign, now: datetime) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Phase
+from campaigns.selectors import campaign_local_date
 from lottery import fairness
 from lottery.errors import WheelNotFound
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel, WheelPlayer
@@ -75,7 +75,7 @@ class SpinStatus:
 
 def spin_status(*, wheel: Wheel, user_id: int, now: datetime | None = None) -> SpinStatus:
     now = now or timezone.now()
-    today = now.astimezone(zoneinfo.ZoneInfo(wheel.campaign.timezone)).date()
+    today = campaign_local_date(campaign=wheel.campaign, now=now)
     player = WheelPlayer.objects.filter(wheel=wheel, user_id=user_id).first()
     total = player.spins_total if player else 0
     spins_today = player.spins_today if player and player.day == today else 0

@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +27,7 @@ from accounts.models import Address, User
 from accounts.services import address_save
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_require_official
+from campaigns.selectors import campaign_local_date, campaign_require_official
 from lottery import fairness
 from lottery.errors import (
     AddressClosed,
@@ -56,10 +55,6 @@ logger = logging.getLogger(__name__)
 
 MAX_REQUEST_KEY = 120
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
-
-
-def local_date(campaign: Campaign, now: datetime) -> Any:
-    return now.astimezone(zoneinfo.ZoneInfo(campaign.timezone)).date()
 
 
 # --- Wheels and prizes ---------------------------------------------------------------------------------
@@ -352,7 +347,7 @@ def spin_perform(
         if previous is None:
             raise
         return SpinResult(previous, replayed=True)
-    today = local_date(campaign, now)
+    today = campaign_local_date(campaign=campaign, now=now)
     ipad, opad = fairness.hmac_pads(wheel.server_seed)
     params = [
         wheel.pk, user_id, key, today, now, campaign.pk, ipad, opad, wheel.daily_cap, wheel.total_cap,

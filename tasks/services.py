@@ -23,7 +23,7 @@ from accounts.models import User
 from accounts.selectors import user_by_identifier
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign, Phase
-from campaigns.selectors import campaign_require_official
+from campaigns.selectors import campaign_local_date, campaign_require_official
 from campaigns.services import campaign_points_charge, campaign_points_grant
 from points.models import TransferKind
 from tasks.errors import (
@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 def local_date(campaign: Campaign, now: datetime) -> date:
     """'A day' is a date in the campaign's timezone."""
-    return now.astimezone(zoneinfo.ZoneInfo(campaign.timezone)).date()
+    return campaign_local_date(campaign=campaign, now=now)
 
 
 def _rule(campaign: Campaign) -> CheckInRule:
