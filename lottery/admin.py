@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
 from lottery import selectors, services
-from lottery.errors import OddsChangeRefused, PrizeNotFound, ShipmentStateInvalid
+from lottery.errors import OddsChangeRefused
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, Wheel
 
 WHEEL_FORM_FIELDS = (
@@ -37,8 +37,6 @@ WHEEL_FORM_FIELDS = (
     "claim_days",
 )
 PRIZE_FORM_FIELDS = (*services.PRIZE_FIELDS[:5], "stock_total", *services.PRIZE_FIELDS[5:])
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
 
 
 def _add_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> None:
@@ -356,16 +354,10 @@ class ImportForm(forms.Form):
     )
 
     def clean_file(self) -> str:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(_("The file is larger than 2 MB. Split it into smaller files."))
-        raw = upload.read()
-        for encoding in IMPORT_ENCODINGS:
-            try:
-                return str(raw.decode(encoding))
-            except UnicodeDecodeError:
-                continue
-        raise forms.ValidationError(_("The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8) and retry."))
+        try:
+            return services.shipment_csv_decode(raw=self.cleaned_data["file"].read(services.MAX_IMPORT_BYTES + 1))
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
 
 
 class ShipForm(forms.Form):
@@ -509,23 +501,13 @@ class FulfilmentAdmin(ReadOnlyAdmin):
     # Status actions
 
     def _transition(self, request: HttpRequest, queryset: QuerySet[Fulfilment], to: str, done: str) -> None:
-        now = timezone.now()
-        changed, wrong = 0, []
-        for fulfilment in queryset.order_by("pk"):
-            try:
-                services.fulfilment_transition(fulfilment_id=fulfilment.pk, to=to, now=now)
-            except ShipmentStateInvalid:
-                wrong.append(f"#{fulfilment.pk} ({fulfilment.get_status_display()})")
-            except PrizeNotFound:
-                continue
-            else:
-                changed += 1
-        self.message_user(request, done % {"count": changed}, messages.SUCCESS if changed else messages.INFO)
-        if wrong:
+        result = services.fulfilments_transition(fulfilment_ids=queryset.values_list("pk", flat=True), to=to)
+        level = messages.SUCCESS if result.changed else messages.INFO
+        self.message_user(request, done % {"count": result.changed}, level)
+        if result.wrong_state:
+            wrong = ", ".join(f"#{f.pk} ({f.get_status_display()})" for f in result.wrong_state)
             self.message_user(
-                request,
-                _("Not changed, in the wrong state: %(shipments)s") % {"shipments": ", ".join(wrong)},
-                messages.WARNING,
+                request, _("Not changed, in the wrong state: %(shipments)s") % {"shipments": wrong}, messages.WARNING
             )
 
     @admin.action(description=gettext_lazy("Mark delivered"), permissions=["ship"])

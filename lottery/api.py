@@ -24,12 +24,10 @@ from campaigns.models import Phase
 from campaigns.selectors import campaign_by_slug
 from config.api import IDEMPOTENCY_HEADER, ErrorSerializer, IdempotencyKeyParameter, idempotent
 from lottery import fairness, selectors, services
-from lottery.errors import DrawNotFound
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, PrizeKind, Wheel
 from points.selectors import balance_for
 
 MAX_ID = 2**63 - 1
-MY_DRAWS_LIMIT = 50
 
 # --- Shared pieces ------------------------------------------------------------------------------------------
 
@@ -221,6 +219,10 @@ class ShipmentSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(allow_blank=True)
     shipped_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
+    address_open = serializers.SerializerMethodField(help_text="The address can still be given or changed.")
+
+    def get_address_open(self, obj: Fulfilment) -> bool:
+        return selectors.fulfilment_address_open(fulfilment=obj, now=timezone.now())
 
     @extend_schema_field(ShippingAddressSerializer(allow_null=True))
     def get_address(self, obj: Fulfilment) -> dict[str, Any] | None:
@@ -376,7 +378,9 @@ class FairnessSerializer(serializers.Serializer):
     algorithm = AlgorithmSerializer()
     draw = PublicDrawSerializer(allow_null=True, help_text="The draw asked for with ?draw= (else null).")
     my_draws = MyDrawSerializer(
-        many=True, allow_null=True, help_text=f"Signed-in members: their last {MY_DRAWS_LIMIT} draws (else null)."
+        many=True,
+        allow_null=True,
+        help_text=f"Signed-in members: their last {selectors.MY_DRAWS_LIMIT} draws (else null).",
     )
 
 
@@ -393,18 +397,11 @@ class FairnessApi(APIView):
         ended, and any draw's inputs (verified against the revealed seed). Unknown draw: 404 `draw_not_found`."""
         query = FairnessQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        wheel = _wheel_of(slug)
-        proof = selectors.fairness_for(wheel=wheel)
-        draw_body = None
-        draw_id = query.validated_data.get("draw")
-        if draw_id is not None:
-            draw = selectors.draw_public(wheel=wheel, draw_id=draw_id)
-            if draw is None:
-                raise DrawNotFound()
-            draw_body = _public_draw(draw, seed=proof.seed, commitment=proof.commitment)
-        my_draws = None
-        if request.user.is_authenticated:
-            my_draws = selectors.draws_of(wheel=wheel, user_id=request_user_id(request))[:MY_DRAWS_LIMIT]
+        user_id = request_user_id(request) if request.user.is_authenticated else None
+        report = selectors.fairness_report(
+            wheel=_wheel_of(slug), draw_id=query.validated_data.get("draw"), user_id=user_id
+        )
+        proof = report.fairness
         body = {
             "seed_commitment": proof.commitment,
             "revealed": proof.revealed,
@@ -418,16 +415,15 @@ class FairnessApi(APIView):
                 ),
                 "module": fairness.__name__,
             },
-            "draw": draw_body,
-            "my_draws": my_draws,
+            "draw": _public_draw(report.draw, report.check) if report.draw is not None else None,
+            "my_draws": report.my_draws,
         }
         return Response(FairnessSerializer(body).data)
 
 
-def _public_draw(draw: Draw, *, seed: str | None, commitment: str) -> dict[str, Any]:
+def _public_draw(draw: Draw, check: selectors.DrawCheck | None) -> dict[str, Any]:
     verification = None
-    if seed is not None:
-        check = selectors.draw_verify(draw=draw, seed=seed, commitment=commitment)
+    if check is not None:
         verification = {
             "commitment_ok": check.commitment_ok,
             "roll_ok": check.roll_ok,

@@ -94,3 +94,27 @@ def verify(*, seed: str, commitment_hex: str, user_id: int, spin_number: int, ta
     """Recompute one draw from a revealed seed: (commitment matches, prize id, roll)."""
     prize_id, value = draw(seed, user_id, spin_number, table)
     return hmac.compare_digest(commitment(seed), commitment_hex), prize_id, value
+
+
+# The verification recipe shown to members on the fairness page: self-contained Python (no project imports).
+# tests/lottery/test_fairness.py runs it and checks it agrees with draw() above.
+VERIFY_SNIPPET = """import hashlib, hmac
+
+def roll(seed, member_id, spin_number, total):
+    limit = 2**256 - 2**256 % total
+    attempt = 0
+    while True:
+        msg = f"{member_id}:{spin_number}" + (f":{attempt}" if attempt else "")
+        x = int.from_bytes(hmac.new(seed.encode(), msg.encode(), hashlib.sha256).digest(), "big")
+        if x < limit:
+            return x % total
+        attempt += 1
+
+assert hashlib.sha256(seed.encode()).hexdigest() == commitment
+value = roll(seed, member_id, spin_number, sum(w for _, w in table))
+upper = 0
+for prize_id, weight in table:
+    upper += weight
+    if value < upper:
+        print("prize", prize_id, "roll", value)
+        break"""

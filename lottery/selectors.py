@@ -18,7 +18,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Phase
 from campaigns.selectors import campaign_local_date
 from lottery import fairness
-from lottery.errors import WheelNotFound
+from lottery.errors import DrawNotFound, WheelNotFound
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel, WheelPlayer
 
 
@@ -179,6 +179,55 @@ def draw_public(*, wheel: Wheel, draw_id: int) -> Draw | None:
     return Draw.objects.filter(wheel=wheel, pk=draw_id).select_related("prize", "user").first()
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One prize's stretch of a draw's odds table: the draw's roll landed in it when low <= roll < high."""
+
+    prize_id: int
+    name: str
+    weight: int
+    low: int
+    high: int
+    hit: bool
+
+
+@dataclass(frozen=True)
+class FairnessReport:
+    fairness: Fairness
+    draw: Draw | None
+    check: DrawCheck | None  # None until the seed is revealed (or without a draw)
+    slots: list[Slot]
+    my_draws: list[Draw] | None  # None for anonymous visitors
+
+
+MY_DRAWS_LIMIT = 50
+
+
+def fairness_report(
+    *, wheel: Wheel, draw_id: int | None = None, user_id: int | None = None, now: datetime | None = None
+) -> FairnessReport:
+    """What the fairness page and API show: the commitment (and the seed once revealed), one draw laid out on its
+    odds table and verified against the revealed seed, and the member's own latest draws. An unknown draw id
+    raises DrawNotFound."""
+    proof = fairness_for(wheel=wheel, now=now)
+    draw, check, slots = None, None, []
+    if draw_id is not None:
+        draw = draw_public(wheel=wheel, draw_id=draw_id)
+        if draw is None:
+            raise DrawNotFound()
+        names = {p.pk: p.display_name for p in Prize.objects.filter(wheel=wheel)}
+        low = 0
+        for prize_id, weight in draw.table:
+            high = low + int(weight)
+            name = names.get(int(prize_id), "?")
+            slots.append(Slot(int(prize_id), name, int(weight), low, high, low <= draw.roll < high))
+            low = high
+        if proof.seed is not None:
+            check = draw_verify(draw=draw, seed=proof.seed, commitment=proof.commitment)
+    my_draws = list(draws_of(wheel=wheel, user_id=user_id)[:MY_DRAWS_LIMIT]) if user_id is not None else None
+    return FairnessReport(proof, draw, check, slots, my_draws)
+
+
 # --- Audit trail -----------------------------------------------------------------------------------------
 
 
@@ -201,6 +250,31 @@ def audit_entries(*, wheel: Wheel | None = None, prize: Prize | None = None, lim
     return list(
         LogEntry.objects.filter(condition).select_related("actor", "content_type").order_by("-timestamp", "-id")[:limit]
     )
+
+
+def fulfilment_address_open(*, fulfilment: Fulfilment, now: datetime) -> bool:
+    """Whether the winner may still give or change the shipping address: until it ships, and (without one) until
+    the claim deadline. fulfilment_address_set enforces it; pages and the API show the button by it."""
+    if fulfilment.status == FulfilmentStatus.READY:
+        return True
+    return fulfilment.status == FulfilmentStatus.AWAITING_ADDRESS and fulfilment.claim_deadline > now
+
+
+@dataclass(frozen=True)
+class PrizeRow:
+    draw: Draw
+    fulfilment: Fulfilment | None
+    address_open: bool
+
+
+def prize_rows(*, user_id: int, now: datetime, limit: int) -> list[PrizeRow]:
+    """The member's latest wins for "My prizes", each with whether its address can still be given or changed."""
+    rows = []
+    for draw in prizes_of(user_id=user_id)[:limit]:
+        fulfilment = getattr(draw, "fulfilment", None)
+        open_ = fulfilment is not None and fulfilment_address_open(fulfilment=fulfilment, now=now)
+        rows.append(PrizeRow(draw, fulfilment, open_))
+    return rows
 
 
 # --- Fulfilment queue ------------------------------------------------------------------------------------

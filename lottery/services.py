@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -46,7 +47,7 @@ from lottery.models import (
     PrizeKind,
     Wheel,
 )
-from lottery.selectors import wheel_is_live
+from lottery.selectors import fulfilment_address_open, wheel_is_live
 from points.errors import IdempotencyConflict, InsufficientPoints
 from points.services import expiry_for
 from tasks.services import progress_record
@@ -405,7 +406,6 @@ def spin_perform(
 # --- Fulfilment ---------------------------------------------------------------------------------------
 
 _ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
-_OPEN_FOR_ADDRESS = (FulfilmentStatus.AWAITING_ADDRESS, FulfilmentStatus.READY)
 
 
 def _fulfilment_of(*, user_id: int, draw_id: int) -> Fulfilment:
@@ -431,10 +431,9 @@ def fulfilment_address_set(
     now = now or timezone.now()
     with transaction.atomic():
         fulfilment = _fulfilment_of(user_id=user.pk, draw_id=draw_id)
-        if fulfilment.status not in _OPEN_FOR_ADDRESS:
-            raise AddressClosed(details={"status": fulfilment.status})
-        if fulfilment.status == FulfilmentStatus.AWAITING_ADDRESS and fulfilment.claim_deadline <= now:
-            raise AddressClosed(details={"status": "expired"})
+        if not fulfilment_address_open(fulfilment=fulfilment, now=now):
+            late = fulfilment.status == FulfilmentStatus.AWAITING_ADDRESS
+            raise AddressClosed(details={"status": "expired" if late else fulfilment.status})
         if address_id is not None:
             address = Address.objects.filter(pk=address_id, user=user).first() if 0 < address_id < 2**63 else None
             if address is None:
@@ -481,6 +480,45 @@ def fulfilment_transition(
             raise PrizeNotFound()
         raise ShipmentStateInvalid(details={"status": current, "to": to})
     return Fulfilment.objects.get(pk=fulfilment_id)
+
+
+@dataclass(frozen=True)
+class BulkTransition:
+    changed: int
+    wrong_state: list[Fulfilment]
+
+
+def fulfilments_transition(*, fulfilment_ids: Iterable[int], to: str, now: datetime | None = None) -> BulkTransition:
+    """Move many shipments on (operators' "mark delivered / returned"); those in another state stay as they are
+    and are reported back."""
+    now = now or timezone.now()
+    changed, wrong = 0, []
+    for fulfilment_id in sorted(fulfilment_ids):
+        try:
+            fulfilment_transition(fulfilment_id=fulfilment_id, to=to, now=now)
+        except ShipmentStateInvalid:
+            wrong.append(Fulfilment.objects.get(pk=fulfilment_id))
+        except PrizeNotFound:
+            continue
+        else:
+            changed += 1
+    return BulkTransition(changed, wrong)
+
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
+
+
+def shipment_csv_decode(*, raw: bytes) -> str:
+    """The text of an uploaded shipment sheet (UTF-8 or GBK, at most 2 MB), or a ValidationError saying why not."""
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ValidationError(_("The file is larger than 2 MB. Split it into smaller files."))
+    for encoding in IMPORT_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(_("The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8) and retry."))
 
 
 @dataclass(frozen=True)

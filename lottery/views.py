@@ -7,7 +7,6 @@ import math
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from django import forms
@@ -30,13 +29,12 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug
 from config.api import error_body
 from config.errors import DomainError
-from lottery import selectors, services
-from lottery.errors import AddressClosed, InvalidSpinKey, PrizeNotFound, WheelNotFound
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, PrizeKind, Wheel
+from lottery import fairness, selectors, services
+from lottery.errors import AddressClosed, DrawNotFound, InvalidSpinKey, PrizeNotFound, WheelNotFound
+from lottery.models import Draw, FulfilmentStatus, PrizeKind, Wheel
 from points.selectors import balance_for
 
 MY_PRIZES_LIMIT = 200
-MY_DRAWS_LIMIT = 100
 
 
 def _wheel(slug: str) -> tuple[Campaign, Wheel]:
@@ -286,28 +284,9 @@ def spin_submit(request: HttpRequest, slug: str) -> HttpResponse:
 # --- My prizes and shipping addresses ------------------------------------------------------------------
 
 
-def _address_open(fulfilment: Fulfilment, now: datetime) -> bool:
-    """Whether the winner may still give or change the address (the service decides; this hides the button)."""
-    if fulfilment.status == FulfilmentStatus.READY:
-        return True
-    return fulfilment.status == FulfilmentStatus.AWAITING_ADDRESS and fulfilment.claim_deadline > now
-
-
-@dataclass(frozen=True)
-class PrizeRow:
-    draw: Draw
-    fulfilment: Fulfilment | None
-    address_open: bool
-
-
 @login_required
 def my_prizes(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    draws = selectors.prizes_of(user_id=request_user_id(request))[:MY_PRIZES_LIMIT]
-    rows = []
-    for draw in draws:
-        fulfilment = getattr(draw, "fulfilment", None)
-        rows.append(PrizeRow(draw, fulfilment, fulfilment is not None and _address_open(fulfilment, now)))
+    rows = selectors.prize_rows(user_id=request_user_id(request), now=timezone.now(), limit=MY_PRIZES_LIMIT)
     return render(request, "lottery/my_prizes.html", {"rows": rows, "statuses": FulfilmentStatus})
 
 
@@ -339,7 +318,7 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
     if draw is None:
         raise Http404
     fulfilment = draw.fulfilment
-    if not _address_open(fulfilment, timezone.now()):
+    if not selectors.fulfilment_address_open(fulfilment=fulfilment, now=timezone.now()):
         messages.error(request, str(AddressClosed.default_message))
         return redirect("lottery:prizes")
     addresses = list(address_list(user=user))
@@ -389,85 +368,35 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
 
 # --- Fairness ------------------------------------------------------------------------------------------
 
-# Shown as code on the fairness page (not translated: it is Python).
-VERIFY_SNIPPET = """import hashlib, hmac
-
-def roll(seed, member_id, spin_number, total):
-    limit = 2**256 - 2**256 % total
-    attempt = 0
-    while True:
-        msg = f"{member_id}:{spin_number}" + (f":{attempt}" if attempt else "")
-        x = int.from_bytes(hmac.new(seed.encode(), msg.encode(), hashlib.sha256).digest(), "big")
-        if x < limit:
-            return x % total
-        attempt += 1
-
-assert hashlib.sha256(seed.encode()).hexdigest() == commitment
-value = roll(seed, member_id, spin_number, sum(w for _, w in table))
-upper = 0
-for prize_id, weight in table:
-    upper += weight
-    if value < upper:
-        print("prize", prize_id, "roll", value)
-        break"""
-
 
 class DrawLookupForm(forms.Form):
     draw = forms.IntegerField(label=gettext_lazy("Draw number"), min_value=1, max_value=2**63 - 1)
 
 
-@dataclass(frozen=True)
-class Slot:
-    prize_id: int
-    name: str
-    weight: int
-    low: int
-    high: int  # the slot covers rolls in [low, high)
-    hit: bool
-
-
-def _slots(draw: Draw, names: dict[int, str]) -> list[Slot]:
-    slots, low = [], 0
-    for prize_id, weight in draw.table:
-        high = low + int(weight)
-        slots.append(
-            Slot(int(prize_id), names.get(int(prize_id), "?"), int(weight), low, high, low <= draw.roll < high)
-        )
-        low = high
-    return slots
-
-
 def fairness_page(request: HttpRequest, slug: str) -> HttpResponse:
     """Public: how draws work, the commitment, the seed once revealed, and any draw recomputed from it."""
     campaign, wheel = _wheel(slug)
-    fairness = selectors.fairness_for(wheel=wheel)
     form = DrawLookupForm(request.GET if "draw" in request.GET else None)
-    draw, check, slots = None, None, []
-    if form.is_valid():
-        draw = selectors.draw_public(wheel=wheel, draw_id=form.cleaned_data["draw"])
-        if draw is None:
-            form.add_error("draw", _("There is no draw with this number on this wheel."))
-        else:
-            names = {row.prize.pk: row.prize.display_name for row in selectors.odds_table(wheel=wheel)}
-            slots = _slots(draw, names)
-            if fairness.seed is not None:
-                check = selectors.draw_verify(draw=draw, seed=fairness.seed, commitment=fairness.commitment)
-    my_draws: list[Draw] = []
-    if request.user.is_authenticated:
-        my_draws = list(selectors.draws_of(wheel=wheel, user_id=request_user_id(request))[:MY_DRAWS_LIMIT])
+    user_id = request_user_id(request) if request.user.is_authenticated else None
+    draw_id = form.cleaned_data["draw"] if form.is_valid() else None
+    try:
+        report = selectors.fairness_report(wheel=wheel, draw_id=draw_id, user_id=user_id)
+    except DrawNotFound:
+        form.add_error("draw", _("There is no draw with this number on this wheel."))
+        report = selectors.fairness_report(wheel=wheel, user_id=user_id)
     return render(
         request,
         "lottery/fairness.html",
         {
             "campaign": campaign,
             "wheel": wheel,
-            "fairness": fairness,
+            "fairness": report.fairness,
             "form": form,
-            "draw": draw,
-            "slots": slots,
-            "check": check,
-            "my_draws": my_draws,
-            "snippet": VERIFY_SNIPPET,
+            "draw": report.draw,
+            "slots": report.slots,
+            "check": report.check,
+            "my_draws": report.my_draws or [],
+            "snippet": fairness.VERIFY_SNIPPET,
             "phase": campaign.phase_at(timezone.now()),
         },
     )

@@ -12,10 +12,11 @@ register = template.Library()
 @register.inclusion_tag("lottery/_wheel_rules.html")
 def wheel_rules(campaign: Any) -> dict[str, Any]:
     """The wheel's published terms: cost, free spins, caps, the odds table and how sold-out prizes drop out."""
-    from lottery.models import Wheel
-    from lottery.selectors import odds_table
+    from lottery.errors import WheelNotFound
+    from lottery.selectors import odds_table, wheel_for
 
-    wheel = Wheel.objects.filter(campaign=campaign).select_related("campaign").first()
-    if wheel is None:
+    try:
+        wheel = wheel_for(campaign=campaign)
+    except WheelNotFound:
         return {"wheel": None}
     return {"wheel": wheel, "odds": odds_table(wheel=wheel)}

@@ -296,6 +296,7 @@ def test_my_prizes_lists_wins_with_shipment(wheel, member, member_api, *, fund, 
     assert shipment["address"] is None
     assert shipment["claim_deadline"]
     assert (shipment["carrier"], shipment["tracking_number"], shipment["shipped_at"]) == ("", "", None)
+    assert shipment["address_open"] is True
 
     first = member_api.get(MY_PRIZES, {"page_size": 1}).json()
     assert [r["id"] for r in first["results"]] == [points_draw.pk]
@@ -331,6 +332,7 @@ def test_address_for_a_physical_prize_and_after_shipping(member, member_api, won
     fulfilment_transition(fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="SF", tracking_number="SF1")
     listed = member_api.get(MY_PRIZES).json()["results"][0]["shipment"]
     assert (listed["status"], listed["carrier"], listed["tracking_number"]) == ("shipped", "SF", "SF1")
+    assert listed["address_open"] is False
     assert listed["shipped_at"]
     closed = member_api.post(address_url(won_phone.pk), {"address_id": saved.pk}, format="json")
     assert closed.status_code == 422

@@ -4,6 +4,7 @@ spin is debited exactly once, caps and retries hold, coupon codes are never shar
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -217,3 +218,22 @@ def test_operators_setting_stock_at_once_apply_one_after_the_other(wheel, add_pr
     assert (phone.stock_total, phone.stock_remaining) == (14, 14)
     assert results[1] == 14
     assert results[0] == 12 or isinstance(results[0], OddsChangeRefused)
+
+
+def test_expiry_job_run_twice_at_once_returns_each_unit_once(wheel, add_prize, make_user, fund):
+    """The hourly expiry job overlapping itself (a slow run, a re-delivered task): every unclaimed prize expires
+    once and its unit goes back to stock once."""
+    from lottery.models import FulfilmentStatus
+    from lottery.services import fulfilments_expire
+
+    phone = add_prize(weight=10**9, stock=10)
+    for i in range(6):
+        user = make_user()
+        fund(user.pk, 50)
+        spin_perform(wheel=wheel, user_id=user.pk, request_key=f"expire-{i}")
+    assert Prize.objects.get(pk=phone.pk).stock_remaining == 4
+    later = timezone.now() + timedelta(days=wheel.claim_days + 1)
+    expired = run_concurrently(6, lambda _i: fulfilments_expire(now=later))
+    assert sum(expired) == 6
+    assert Fulfilment.objects.filter(status=FulfilmentStatus.EXPIRED).count() == 6
+    assert Prize.objects.get(pk=phone.pk).stock_remaining == 10

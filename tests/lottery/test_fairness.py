@@ -435,3 +435,19 @@ def test_sql_rejects_exactly_the_biased_top_of_the_space():
                 cursor.execute("SELECT lottery_accept(%s, %s)", [digest, total])
                 assert cursor.fetchone()[0] == expected, (total, digest.hex())
     assert fairness.SPACE % 3 == 1  # so for total 3 the top value is rejected and the one below accepted
+
+
+def test_the_recipe_shown_to_members_gives_the_production_draw(capsys):
+    """The Python snippet on the fairness page is what members run: it must agree with fairness.draw."""
+    table = [[11, 3], [12, 40], [13, 957]]
+    for user_id, spin_number in [(1, 1), (42, 7), (99999, 123)]:
+        expected_prize, expected_roll = fairness.draw(SEED, user_id, spin_number, table)
+        scope = {
+            "seed": SEED,
+            "commitment": fairness.commitment(SEED),
+            "member_id": user_id,
+            "spin_number": spin_number,
+            "table": table,
+        }
+        exec(fairness.VERIFY_SNIPPET, scope)  # noqa: S102 - our own constant, run as a member would
+        assert capsys.readouterr().out.strip() == f"prize {expected_prize} roll {expected_roll}"
