@@ -1,4 +1,11 @@
-"""The base of every domain error. Each app's errors.py subclasses it with a stable machine code."""
+"""The one error family. Services raise a `DomainError` subclass; each app's errors.py subclasses these with a
+stable machine code, a class constant (`code`) that clients may rely on. The API renders any of them as
+{"error": {"code", "message", "details"}} with the class's HTTP status; pages and the admin put them on a form
+with `config.forms.errors_to_form`.
+
+The one exception: field validation of operator or member input (what a form shows next to a field) stays a
+Django `ValidationError` keyed by field name; the API renders it as 400 `validation_error`
+(`InvalidInput.code`) and `errors_to_form` puts it on the form like a DomainError."""
 
 from __future__ import annotations
 
@@ -20,10 +27,28 @@ class DomainError(Exception):
         super().__init__(str(self.message))
 
 
+class InvalidInput(DomainError):
+    """Input that failed validation (also the code the API gives a field-keyed Django ValidationError)."""
+
+    code = "validation_error"
+    status = 400
+    default_message = _("Invalid input.")
+
+
 class NotFound(DomainError):
+    """It does not exist, or it is not the caller's to see (no difference is revealed)."""
+
     code = "not_found"
     status = 404
     default_message = _("Not found.")
+
+
+class PermissionDenied(DomainError):
+    """It exists and the caller may know it, but may not do this to it."""
+
+    code = "permission_denied"
+    status = 403
+    default_message = _("You are not allowed to do this.")
 
 
 class Conflict(DomainError):
