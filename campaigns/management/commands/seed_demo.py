@@ -1,7 +1,9 @@
 """Seed a demo: a member, an operator, an analyst and the featured "Points Carnival" campaign in its official
-phase (idempotent: running it again changes nothing)."""
+phase (idempotent: running it again changes nothing). `--now 2026-12-31T23:30:00+08:00` seeds as if it were that
+instant (tests pass fixed instants; nothing here reads the clock but `handle`)."""
 
-from datetime import timedelta
+from argparse import ArgumentParser, ArgumentTypeError
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,10 +52,38 @@ DEMO_USERS = [
 ]
 
 
+def aware_datetime(value: str) -> datetime:
+    """An ISO 8601 instant with its UTC offset (`2026-12-31T23:30:00+08:00`); a naive time is ambiguous."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from exc
+    if timezone.is_naive(parsed):
+        raise ArgumentTypeError(f"give the UTC offset too, e.g. {value}+08:00")
+    return parsed
+
+
 class Command(BaseCommand):
     help = "Create the demo logins and demo campaign data (safe to run repeatedly)."
 
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--now",
+            type=aware_datetime,
+            default=None,
+            help="Seed as if it were this instant (ISO 8601 with offset); default: the current time.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        now: datetime = options["now"] or timezone.now()
+        self.seed(now=now)
+        self.stdout.write(self.style.SUCCESS("Demo logins (phone or email + password):"))
+        for email, phone, password, _name, group in DEMO_USERS:
+            role = group or "member"
+            self.stdout.write(f"  {role:<9} {email} / {phone}  password: {password}")
+
+    def seed(self, *, now: datetime) -> None:
+        """Everything the demo needs, as of `now` (the campaign is created once, around the first `now`)."""
         with transaction.atomic():
             for email, phone, password, name, group in DEMO_USERS:
                 user = User.objects.filter(email=email).first()
@@ -64,18 +94,14 @@ class Command(BaseCommand):
                 if group:
                     user.groups.add(Group.objects.get(name=group))
             member = User.objects.get(email=DEMO_USERS[0][0])
-            self._seed_points(member.pk)
-            self._seed_campaign()
+            self._seed_points(member.pk, now=now)
+            self._seed_campaign(now=now)
             self._seed_wheel()
-        self.stdout.write(self.style.SUCCESS("Demo logins (phone or email + password):"))
-        for email, phone, password, _name, group in DEMO_USERS:
-            role = group or "member"
-            self.stdout.write(f"  {role:<9} {email} / {phone}  password: {password}")
 
-    def _seed_campaign(self) -> None:
-        """The featured demo campaign, in its official phase today (created once; never moved afterwards),
+    def _seed_campaign(self, *, now: datetime) -> None:
+        """The featured demo campaign, in its official phase at `now` (created once; never moved afterwards),
         with its check-in rule and a beginner → intermediate → advanced task ladder."""
-        campaign = Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).first() or self._create_campaign()
+        campaign = Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).first() or self._create_campaign(now=now)
         if not CheckInRule.objects.filter(campaign=campaign).exists():
             checkin_rule_save(
                 rule=CheckInRule(
@@ -168,8 +194,8 @@ class Command(BaseCommand):
         for order, data in enumerate(prizes, start=1):
             prize_save(prize=Prize(wheel=wheel), data={**data, "sort_order": order})
 
-    def _create_campaign(self) -> Campaign:
-        now = timezone.now().replace(microsecond=0)
+    def _create_campaign(self, *, now: datetime) -> Campaign:
+        now = now.replace(microsecond=0)
         return campaign_save(
             data={
                 "name": "积分狂欢，好礼不停",
@@ -190,9 +216,9 @@ class Command(BaseCommand):
             }
         )
 
-    def _seed_points(self, user_id: int) -> None:
-        """A short, readable points history for the demo member (keys make it run-once)."""
-        now = timezone.now()
+    def _seed_points(self, user_id: int, *, now: datetime) -> None:
+        """A short, readable points history for the demo member (keys make it run-once). The welcome gift
+        follows the default policy (end of the year it was earned), so near 31 December it expires soon too."""
         if not ExpiryPolicy.objects.filter(campaign_id=None, asset_id="PTS").exists():
             ledger.expiry_policy_set(campaign_id=None, rule=ExpiryPolicy.Rule.YEAR_END)
         issuance = System("issuance")
