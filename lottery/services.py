@@ -50,7 +50,7 @@ from lottery.models import (
 from lottery.selectors import fulfilment_address_open, wheel_is_live
 from points.errors import IdempotencyConflict, InsufficientPoints
 from points.services import expiry_for
-from tasks.services import progress_record
+from tasks.engine import progress_record
 
 logger = logging.getLogger(__name__)
 

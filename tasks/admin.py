@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.admin import ReadOnlyAdmin
-from tasks import services
+from tasks import checkins, engine, events, rules
 from tasks.models import ApiKey, CheckIn, CheckInRule, IngestedEvent, StreakReward, TaskDefinition, TaskProgress
 
 
@@ -30,7 +30,7 @@ class CheckInRuleForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         try:
-            services.checkin_rule_validate(
+            rules.checkin_rule_validate(
                 self.instance.__class__(
                     **{k: v for k, v in data.items() if k in {"base_points", "milestones", "cycle"}}
                 )
@@ -47,7 +47,7 @@ class CheckInRuleAdmin(admin.ModelAdmin):
     list_display = ("campaign", "base_points", "cycle", "makeup_enabled")
 
     def save_model(self, request: HttpRequest, obj: CheckInRule, form: Any, change: bool) -> None:
-        services.checkin_rule_save(rule=obj)
+        checkins.checkin_rule_save(rule=obj)
 
 
 @admin.register(CheckIn)
@@ -93,7 +93,7 @@ class TaskDefinitionForm(forms.ModelForm):
             return data
         candidate = TaskDefinition(pk=self.instance.pk, **{k: v for k, v in data.items() if k in self.fields})
         try:
-            services.task_definition_validate(candidate)
+            engine.task_definition_validate(candidate)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
@@ -110,7 +110,7 @@ class TaskDefinitionAdmin(admin.ModelAdmin):
     autocomplete_fields = ("prerequisite",)
 
     def save_model(self, request: HttpRequest, obj: TaskDefinition, form: Any, change: bool) -> None:
-        services.task_definition_save(task=obj)
+        engine.task_definition_save(task=obj)
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -144,7 +144,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             ApiKey.objects.filter(pk=obj.pk).update(name=obj.name)
             return
-        key, secret = services.api_key_create(name=obj.name, campaign=obj.campaign, created_by_id=request.user.pk)
+        key, secret = events.api_key_create(name=obj.name, campaign=obj.campaign, created_by_id=request.user.pk)
         for model_field in ApiKey._meta.concrete_fields:
             setattr(obj, model_field.attname, getattr(key, model_field.attname))
         obj._state.adding = False
@@ -160,7 +160,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Revoke selected keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         now = timezone.now()
-        count = sum(services.api_key_revoke(api_key=key, now=now) for key in queryset)
+        count = sum(events.api_key_revoke(api_key=key, now=now) for key in queryset)
         self.message_user(request, _("%(count)d key(s) revoked.") % {"count": count})
 
 

@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user_id
 from campaigns.selectors import campaign_by_slug
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
-from tasks import selectors, services
-from tasks.errors import CheckInNotConfigured, TooManyEvents
+from tasks import checkins, engine, events, selectors
+from tasks.errors import CheckInNotConfigured, EventRejection, EventStatus, TooManyEvents
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -81,8 +81,8 @@ class CheckInsApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         """Check in for today. A second check-in the same (campaign-local) day is 409 `already_checked_in`
         with the existing check-in in `details`."""
-        checkin = services.checkin_create(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request))
-        return Response(services.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
+        checkin = checkins.checkin_create(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request))
+        return Response(checkins.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
 
 
 class MakeupApi(APIView):
@@ -97,10 +97,10 @@ class MakeupApi(APIView):
         """补签: check in for a missed day of the official phase, paying the campaign's make-up cost."""
         data = MakeupSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        checkin = services.checkin_makeup(
+        checkin = checkins.checkin_makeup(
             campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request), day=data.validated_data["date"]
         )
-        return Response(services.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
+        return Response(checkins.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
 
 
 # --- Tiered tasks ----------------------------------------------------------------------------------------
@@ -174,9 +174,7 @@ class TaskClaimApi(APIView):
     def post(self, request: Request, slug: str, task_id: int) -> Response:
         """Claim a completed task's reward. Not completed: 422 `task_not_completed`; locked: 422 `task_locked`;
         already paid: 409 `task_already_claimed`."""
-        row = services.task_claim(
-            campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request), task_id=task_id
-        )
+        row = engine.task_claim(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request), task_id=task_id)
         return Response(
             TaskClaimSerializer(
                 {
@@ -207,8 +205,8 @@ class EventBatchSerializer(serializers.Serializer):
 
 class EventResultSerializer(serializers.Serializer):
     event_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
-    code = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=[s.value for s in EventStatus])
+    code = serializers.ChoiceField(choices=[c.value for c in EventRejection], allow_blank=True)
     message = serializers.CharField(allow_blank=True)
 
 
@@ -264,19 +262,19 @@ class EventsApi(APIView):
             body = request.body  # the exact bytes that were signed, read before request.data
         except RequestDataTooBig as exc:
             raise TooManyEvents() from exc
-        api_key = services.api_key_verify(
+        api_key = events.api_key_verify(
             key_id=request.headers.get("X-Api-Key", ""),
             timestamp=request.headers.get("X-Timestamp", ""),
             signature=request.headers.get("X-Signature", ""),
             body=body,
         )
-        outcome = services.event_batch_ingest(api_key=api_key, payload=request.data)
+        outcome = events.event_batch_ingest(api_key=api_key, payload=request.data)
         return Response(
             EventBatchResultSerializer(
                 {
-                    "accepted": outcome.count("accepted"),
-                    "duplicates": outcome.count("duplicate"),
-                    "rejected": outcome.count("rejected"),
+                    "accepted": outcome.count(EventStatus.ACCEPTED),
+                    "duplicates": outcome.count(EventStatus.DUPLICATE),
+                    "rejected": outcome.count(EventStatus.REJECTED),
                     "results": [r.as_dict() for r in outcome.results],
                 }
             ).data

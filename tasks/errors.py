@@ -1,3 +1,5 @@
+from enum import StrEnum
+
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import Conflict, DomainError
@@ -80,3 +82,29 @@ class InvalidEventBatch(DomainError):
     code = "invalid_batch"
     status = 400
     default_message = _('Send one event object or {"events": [...]} with at least one event.')
+
+
+class EventStatus(StrEnum):
+    """How POST /api/v1/events answers each event of a batch."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class EventRejection(StrEnum):
+    """Machine codes of a single event's result (status `rejected`, or `duplicate` for DUPLICATE_EVENT).
+
+    A rejected event changes nothing and is not stored, so the partner can correct it and resend it under
+    the same event id."""
+
+    INVALID_EVENT = "invalid_event"  # not a JSON object, or text with NUL characters
+    MISSING_FIELD = "missing_field"
+    INVALID_EVENT_ID = "invalid_event_id"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_OCCURRED_AT = "invalid_occurred_at"
+    OCCURRED_IN_FUTURE = "occurred_in_future"
+    OUTSIDE_OFFICIAL_PHASE = "outside_official_phase"
+    UNKNOWN_MEMBER = "unknown_member"
+    DUPLICATE_EVENT = "duplicate_event"

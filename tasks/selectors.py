@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_local_date
 from tasks.models import CheckIn, CheckInRule, TaskDefinition, TaskProgress, TaskTier
-from tasks.services import cycle_of, local_date, milestone_reached, month_start, window_key
+from tasks.rules import cycle_of, milestone_reached, month_start, window_key
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def checkin_status(*, campaign: Campaign, user_id: int, now: datetime | None = N
     rule = CheckInRule.objects.filter(campaign=campaign).first()
     if rule is None:
         return None
-    today = local_date(campaign, now)
+    today = campaign_local_date(campaign=campaign, now=now)
     month_first = today.replace(day=1)
     month_days = [month_first + timedelta(days=i) for i in range(calendar.monthrange(today.year, today.month)[1])]
     recent = {
@@ -116,8 +118,6 @@ class TierGroup:
 
 def tasks_for_member(*, campaign: Campaign, user_id: int, now: datetime | None = None) -> list[TierGroup]:
     """Active tasks grouped by tier (beginner → advanced), with the member's progress, lock and claim state."""
-    from django.utils.translation import gettext
-
     now = now or timezone.now()
     tasks = list(
         TaskDefinition.objects.filter(campaign=campaign, is_active=True)

@@ -17,7 +17,7 @@ from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug
 from config.errors import DomainError
-from tasks import selectors, services
+from tasks import checkins, engine, selectors
 
 
 def _campaign(slug: str) -> Campaign:
@@ -51,7 +51,7 @@ def checkin_page(request: HttpRequest, slug: str) -> HttpResponse:
 def checkin_submit(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     try:
-        checkin = services.checkin_create(campaign=campaign, user_id=request_user_id(request))
+        checkin = checkins.checkin_create(campaign=campaign, user_id=request_user_id(request))
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:
@@ -73,7 +73,7 @@ def makeup_submit(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, _("Choose a valid day."))
         return redirect("tasks:checkin", slug=slug)
     try:
-        services.checkin_makeup(campaign=campaign, user_id=request_user_id(request), day=day)
+        checkins.checkin_makeup(campaign=campaign, user_id=request_user_id(request), day=day)
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:
@@ -97,7 +97,7 @@ def tasks_page(request: HttpRequest, slug: str) -> HttpResponse:
 def task_claim_submit(request: HttpRequest, slug: str, task_id: int) -> HttpResponse:
     campaign = _campaign(slug)
     try:
-        row = services.task_claim(campaign=campaign, user_id=request_user_id(request), task_id=task_id)
+        row = engine.task_claim(campaign=campaign, user_id=request_user_id(request), task_id=task_id)
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:

@@ -60,7 +60,7 @@ def test_seeded_at_half_past_eleven_on_new_years_eve_the_welcome_gift_expires_at
 
 @pytest.mark.django_db
 def test_seeded_on_leap_day_the_history_and_the_campaign_are_dated_from_29_february():
-    from tasks.services import checkin_create
+    from tasks.checkins import checkin_create
 
     seed(LEAP_DAY)
     member = User.objects.get(email="member@demo.local")

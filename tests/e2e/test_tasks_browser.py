@@ -16,8 +16,9 @@ from playwright.sync_api import Page, expect
 from campaigns.models import Campaign
 from campaigns.services import campaign_save
 from points import selectors as ledger
+from tasks.checkins import checkin_rule_save
+from tasks.engine import task_definition_save
 from tasks.models import CheckInRule, TaskDefinition
-from tasks.services import checkin_rule_save, task_definition_save
 
 pytestmark = pytest.mark.browser
 

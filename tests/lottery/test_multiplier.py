@@ -68,8 +68,8 @@ def test_issuing_a_card_twice_with_one_source_gives_one_card(campaign, member):
 
 
 def test_checkin_service_pays_the_boost(campaign, member):
+    from tasks.checkins import checkin_create, checkin_rule_save
     from tasks.models import CheckInRule
-    from tasks.services import checkin_create, checkin_rule_save
 
     checkin_rule_save(rule=CheckInRule(campaign=campaign, base_points=7))
     now = timezone.now()

@@ -144,8 +144,8 @@ def test_per_member_cap_removes_the_prize_for_that_member(wheel, member, fund, a
 
 
 def _spin_task(campaign):
+    from tasks.engine import task_definition_save
     from tasks.models import TaskDefinition
-    from tasks.services import task_definition_save
 
     return task_definition_save(
         task=TaskDefinition(

@@ -5,8 +5,8 @@ import pytest
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_save
+from tasks.checkins import checkin_rule_save
 from tasks.models import CheckInRule
-from tasks.services import checkin_rule_save
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICIAL = datetime(2026, 3, 1, 0, 0, tzinfo=SHANGHAI)

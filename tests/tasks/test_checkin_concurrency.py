@@ -1,7 +1,7 @@
 import pytest
 
 from points.models import Transfer
-from tasks import services
+from tasks import checkins, streaks
 from tasks.errors import AlreadyCheckedIn
 from tasks.models import CheckIn, StreakReward
 from tests.conftest import run_concurrently
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_hundred_parallel_checkins_make_one(campaign, member):
     def attempt(_i: int) -> str:
         try:
-            services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
+            checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
         except AlreadyCheckedIn:
             return "409"
         return "201"
@@ -27,9 +27,9 @@ def test_hundred_parallel_checkins_make_one(campaign, member):
 
 def test_streak_job_run_concurrently_pays_each_milestone_once(campaign, member):
     for day in range(1, 8):
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
     results = run_concurrently(
-        12, lambda _i: services.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 7))
+        12, lambda _i: streaks.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 7))
     )
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 2
@@ -42,7 +42,7 @@ def test_parallel_makeups_respect_the_monthly_cap(campaign, member):
 
     from tasks.errors import MakeupLimitReached
 
-    services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 9))
+    checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 9))
     from campaigns.services import campaign_points_grant
 
     campaign_points_grant(
@@ -51,7 +51,7 @@ def test_parallel_makeups_respect_the_monthly_cap(campaign, member):
 
     def makeup(i: int) -> str:
         try:
-            services.checkin_makeup(
+            checkins.checkin_makeup(
                 campaign=campaign, user_id=member.pk, day=date(2026, 3, 1 + i), now=local(2026, 3, 10)
             )
         except MakeupLimitReached:

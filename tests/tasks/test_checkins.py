@@ -5,7 +5,7 @@ import pytest
 from campaigns.errors import CampaignNotActive
 from points import selectors as ledger
 from points.models import Transfer
-from tasks import services
+from tasks import checkins, rules, streaks
 from tasks.errors import AlreadyCheckedIn, MakeupLimitReached, MakeupNotAllowed
 from tasks.models import CheckIn, StreakReward
 from tests.tasks.conftest import OFFICIAL, local
@@ -18,10 +18,10 @@ def balance(user) -> int:
 
 
 def test_checkin_posts_base_points_once(campaign, member):
-    checkin = services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
+    checkin = checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
     assert (checkin.streak, checkin.points, checkin.local_date) == (1, 5, date(2026, 3, 2))
     with pytest.raises(AlreadyCheckedIn) as exc:
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2, 23, 0))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2, 23, 0))
     assert exc.value.status == 409
     assert exc.value.details["checkin"]["id"] == checkin.pk
     assert balance(member) == 5
@@ -30,20 +30,20 @@ def test_checkin_posts_base_points_once(campaign, member):
 
 def test_day_boundary_is_campaign_local(campaign, member):
     # 23:59:59 and 00:00:00 Shanghai are different days even though both are 15:59/16:00 UTC of one UTC day.
-    a = services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2, 23, 59, 59))
-    b = services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3, 0, 0, 0))
+    a = checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2, 23, 59, 59))
+    b = checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3, 0, 0, 0))
     assert (a.local_date, b.local_date) == (date(2026, 3, 2), date(2026, 3, 3))
     assert b.streak == 2
     with pytest.raises(AlreadyCheckedIn):
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3, 23, 59, 59))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3, 23, 59, 59))
 
 
 def test_outside_official_phase(campaign, member):
     with pytest.raises(CampaignNotActive) as exc:
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=OFFICIAL - timedelta(seconds=1))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=OFFICIAL - timedelta(seconds=1))
     assert exc.value.code == "campaign_not_active"
     with pytest.raises(CampaignNotActive):
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=campaign.followup_starts_at)
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=campaign.followup_starts_at)
     assert not CheckIn.objects.exists()
 
 
@@ -52,10 +52,10 @@ def test_streak_milestones_paid_once_and_job_is_idempotent(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         for day in range(1, 8):
-            services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
+            checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
     assert enqueued == [(campaign.pk, member.pk)] * 7  # a grant job queued after every commit
-    assert services.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 7)) == 2
-    assert services.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 7)) == 0
+    assert streaks.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 7)) == 2
+    assert streaks.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 7)) == 0
     assert sorted(StreakReward.objects.values_list("day", "points")) == [(3, 10), (7, 50)]
     assert balance(member) == 7 * 5 + 10 + 50
 
@@ -65,8 +65,8 @@ def test_sign_four_skip_one_pays_only_what_the_rules_say(campaign, member):
     day = date(2026, 3, 1)
     for _run in range(6):
         for _ in range(4):
-            services.checkin_create(campaign=campaign, user_id=member.pk, now=local(day.year, day.month, day.day))
-            services.streak_rewards_grant(
+            checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(day.year, day.month, day.day))
+            streaks.streak_rewards_grant(
                 campaign_id=campaign.pk, user_id=member.pk, now=local(day.year, day.month, day.day)
             )
             day += timedelta(days=1)
@@ -79,46 +79,46 @@ def test_sign_four_skip_one_pays_only_what_the_rules_say(campaign, member):
 def test_cycling_streak_pays_again_each_cycle(campaign, member):
     rule = campaign.checkin_rule
     rule.cycle = True
-    services.checkin_rule_save(rule=rule)
+    checkins.checkin_rule_save(rule=rule)
     for day in range(1, 15):
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
-    services.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 14))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
+    streaks.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 14))
     assert sorted(StreakReward.objects.values_list("cycle", "day")) == [(0, 3), (0, 7), (1, 3), (1, 7)]
 
 
 def test_makeup_joins_streaks_without_double_paying(campaign, member):
     for day in (1, 2, 3, 4, 6, 7, 8):
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
-        services.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, day))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
+        streaks.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, day))
     paid_before = sorted(StreakReward.objects.values_list("streak_start", "day"))
     assert paid_before == [(date(2026, 3, 1), 3), (date(2026, 3, 6), 3)]
-    made = services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 5), now=local(2026, 3, 8))
+    made = checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 5), now=local(2026, 3, 8))
     assert made.is_makeup
     assert made.streak == 5
     assert CheckIn.objects.get(local_date=date(2026, 3, 8)).streak == 8
-    services.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 8))
+    streaks.streak_rewards_grant(campaign_id=campaign.pk, user_id=member.pk, now=local(2026, 3, 8))
     # Day 7 of the joined run is paid once; no new day-3 bonus for the joined run.
     assert sorted(StreakReward.objects.values_list("day", flat=True)) == [3, 3, 7]
     assert balance(member) == 8 * 5 + 2 * 10 + 50 - 20
 
 
 def test_makeup_rules(campaign, member):
-    services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 5))
+    checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 5))
     with pytest.raises(MakeupNotAllowed):  # today is not "missed"
-        services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 10), now=local(2026, 3, 10))
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 10), now=local(2026, 3, 10))
     with pytest.raises(MakeupNotAllowed):  # before the official phase
-        services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 2, 27), now=local(2026, 3, 10))
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 2, 27), now=local(2026, 3, 10))
     with pytest.raises(MakeupNotAllowed):  # already checked in that day
-        services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 5), now=local(2026, 3, 10))
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 5), now=local(2026, 3, 10))
     with pytest.raises(Exception, match=r"Not enough points|积分不足"):  # 5 points cannot pay a 20-point make-up
-        services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 4), now=local(2026, 3, 10))
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 4), now=local(2026, 3, 10))
     assert CheckIn.objects.count() == 1
     for day in range(6, 12):
-        services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
-    services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 1), now=local(2026, 3, 11))
-    services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 2), now=local(2026, 3, 11))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day))
+    checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 1), now=local(2026, 3, 11))
+    checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 2), now=local(2026, 3, 11))
     with pytest.raises(MakeupLimitReached):
-        services.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 3), now=local(2026, 3, 11))
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 3), now=local(2026, 3, 11))
     assert CheckIn.objects.filter(is_makeup=True).count() == 2
 
 
@@ -129,4 +129,4 @@ def test_rule_validation(campaign):
     for bad in ([{"day": 0, "points": 5}], [{"day": 3}], [{"day": 3, "points": 1}, {"day": 3, "points": 2}], "x"):
         rule.milestones = bad
         with pytest.raises(ValidationError):
-            services.checkin_rule_validate(rule)
+            rules.checkin_rule_validate(rule)

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from points import selectors as ledger
 from points.models import Transfer
-from tasks import services
+from tasks import engine, events
 from tasks.models import IngestedEvent, TaskDefinition, TaskProgress
 from tests.tasks.conftest import OFFICIAL
 
@@ -30,12 +30,12 @@ def live_campaign(campaign):
 
 @pytest.fixture
 def key(live_campaign):
-    return services.api_key_create(name="ERP", campaign=live_campaign)
+    return events.api_key_create(name="ERP", campaign=live_campaign)
 
 
 @pytest.fixture
 def task(live_campaign):
-    return services.task_definition_save(
+    return engine.task_definition_save(
         task=TaskDefinition(
             campaign=live_campaign, title="消费三次", event_type="purchase", target_count=3, reward_points=40
         )
@@ -46,7 +46,7 @@ def post(body, key_secret, *, timestamp=None, signature=None, key_id=None):
     api_key, secret = key_secret
     raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    sig = signature or services.request_signature(signing_key=services.signing_key_for(secret), timestamp=ts, body=raw)
+    sig = signature or events.request_signature(signing_key=events.signing_key_for(secret), timestamp=ts, body=raw)
     return APIClient().post(
         "/api/v1/events",
         raw,
@@ -148,7 +148,7 @@ def test_bad_signature(key, task, member):
     # a signature over a different body does not verify either
     _api_key, secret = key
     ts = str(int(time.time()))
-    other = services.request_signature(signing_key=services.signing_key_for(secret), timestamp=ts, body=b"{}")
+    other = events.request_signature(signing_key=events.signing_key_for(secret), timestamp=ts, body=b"{}")
     response = post({"events": [event(member, 1)]}, key, timestamp=ts, signature=other)
     assert response.json()["error"]["code"] == "invalid_signature"
     assert not IngestedEvent.objects.exists()
@@ -166,7 +166,7 @@ def test_unknown_and_revoked_key(key, task, member):
     response = post({"events": [event(member, 1)]}, key, key_id="pk_nope")
     assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
     api_key, _secret = key
-    assert services.api_key_revoke(api_key=api_key)
+    assert events.api_key_revoke(api_key=api_key)
     response = post({"events": [event(member, 1)]}, key)
     assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
     assert not IngestedEvent.objects.exists()
@@ -176,7 +176,7 @@ def test_secret_is_not_stored(key):
     api_key, secret = key
     api_key.refresh_from_db()
     assert secret not in {api_key.signing_key, api_key.key_id, api_key.name}
-    assert api_key.signing_key == services.signing_key_for(secret)
+    assert api_key.signing_key == events.signing_key_for(secret)
 
 
 def test_batch_limits(key, member):
@@ -193,14 +193,14 @@ def test_batch_limits(key, member):
 
 def test_ingest_service_min_amount_and_time(campaign, member):
     """event_ingest with injected time (the campaign of conftest: official from 2026-03-01 Shanghai)."""
-    api_key, _ = services.api_key_create(name="POS", campaign=campaign)
-    services.task_definition_save(
+    api_key, _ = events.api_key_create(name="POS", campaign=campaign)
+    engine.task_definition_save(
         task=TaskDefinition(
             campaign=campaign, title="大单", event_type="purchase", min_amount=Decimal("100"), reward_points=9
         )
     )
     now = datetime(2026, 3, 5, 4, 0, tzinfo=UTC)
-    results = services.event_ingest(
+    results = events.event_ingest(
         api_key=api_key,
         events=[
             {

@@ -3,8 +3,8 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 
+from tasks.events import signing_key_for
 from tasks.models import ApiKey, TaskDefinition
-from tasks.services import signing_key_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from points import selectors as ledger
 from points.models import Transfer
-from tasks import selectors, services
+from tasks import checkins, engine, selectors
 from tasks.errors import TaskAlreadyClaimed, TaskLocked, TaskNotCompleted
 from tasks.models import TaskDefinition, TaskProgress
 from tests.conftest import run_concurrently
@@ -23,11 +23,11 @@ def make_task(campaign, **kwargs) -> TaskDefinition:
     kwargs.setdefault("title", "买买买")
     kwargs.setdefault("event_type", "purchase")
     kwargs.setdefault("reward_points", 30)
-    return services.task_definition_save(task=TaskDefinition(campaign=campaign, **kwargs))
+    return engine.task_definition_save(task=TaskDefinition(campaign=campaign, **kwargs))
 
 
 def record(campaign, user, *, event_type="purchase", amount=None, at=None, key="x"):
-    return services.progress_record(
+    return engine.progress_record(
         campaign=campaign,
         user_id=user.pk,
         event_type=event_type,
@@ -56,7 +56,7 @@ def test_target_three_completes_on_third_event_and_pays_once(campaign, member):
     assert balance(member) == 30
     assert Transfer.objects.filter(kind="task_reward").count() == 1
     with pytest.raises(TaskAlreadyClaimed):
-        services.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
+        engine.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
 
 
 def test_min_amount_filters_small_events(campaign, member):
@@ -106,18 +106,18 @@ def test_repeatable_task_opens_a_new_cycle_each_completion(campaign, member):
 def test_claim_incomplete_then_complete(campaign, member):
     task = make_task(campaign, target_count=2, auto_reward=False)
     with pytest.raises(TaskNotCompleted) as exc:
-        services.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
+        engine.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
     assert exc.value.status == 422
     record(campaign, member)
     record(campaign, member)
     assert balance(member) == 0  # waits for the member
     [card] = selectors.tasks_for_member(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))[0].tasks
     assert card.claimable
-    row = services.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
+    row = engine.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
     assert row.reward_transfer_id
     assert balance(member) == 30
     with pytest.raises(TaskAlreadyClaimed) as exc:
-        services.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
+        engine.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
     assert exc.value.status == 409
 
 
@@ -127,14 +127,14 @@ def test_prerequisite_locks_progress_and_claim(campaign, member):
     record(campaign, member)  # purchase while locked: does not count
     assert not TaskProgress.objects.filter(task=second).exists()
     with pytest.raises(TaskLocked):
-        services.task_claim(campaign=campaign, user_id=member.pk, task_id=second.pk, now=local(2026, 3, 2))
+        engine.task_claim(campaign=campaign, user_id=member.pk, task_id=second.pk, now=local(2026, 3, 2))
     groups = selectors.tasks_for_member(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
     locked = groups[1].tasks[0]
     assert locked.locked
     assert "新手任务" in locked.locked_reason
     record(campaign, member, event_type="feature_used:profile")
     record(campaign, member)
-    services.task_claim(campaign=campaign, user_id=member.pk, task_id=second.pk, now=local(2026, 3, 2))
+    engine.task_claim(campaign=campaign, user_id=member.pk, task_id=second.pk, now=local(2026, 3, 2))
     assert balance(member) == 35
 
 
@@ -151,15 +151,15 @@ def test_task_validation(campaign):
     b = make_task(campaign, prerequisite=a)
     a.prerequisite = b
     with pytest.raises(ValidationError) as exc:
-        services.task_definition_save(task=a)
+        engine.task_definition_save(task=a)
     assert "prerequisite" in exc.value.message_dict
     assert make_task(campaign, event_type="feature_used:share_poster").pk
 
 
 def test_checkin_feeds_a_checkin_task(campaign, member):
     task = make_task(campaign, event_type="checkin", target_count=2, reward_points=15)
-    services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
-    services.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3))
+    checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2))
+    checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3))
     row = TaskProgress.objects.get(task=task)
     assert row.count == 2
     assert row.completed_at is not None
@@ -172,7 +172,7 @@ def test_concurrent_claims_pay_once(campaign, member):
     record(campaign, member)
 
     def claim(_i: int):
-        return services.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
+        return engine.task_claim(campaign=campaign, user_id=member.pk, task_id=task.pk, now=local(2026, 3, 2))
 
     results = run_concurrently(8, claim)
     paid = [r for r in results if isinstance(r, TaskProgress)]

@@ -23,8 +23,9 @@ from mall.services import code_pool_import
 from points import services as ledger
 from points.models import ExpiryPolicy
 from points.services import Member, System
+from tasks.checkins import checkin_rule_save
+from tasks.engine import task_definition_save
 from tasks.models import CheckInRule, TaskDefinition, TaskTier
-from tasks.services import checkin_rule_save, task_definition_save
 
 DEMO_CAMPAIGN_SLUG = "carnival"
 DEMO_RULES_ZH = """活动分为预热期、正式期和返场期，具体时间见活动页面。积分只能在正式期内获得。

@@ -1,0 +1,173 @@
+"""Check-in services: the daily check-in, paid make-ups (补签) and check-in rules. Every write of check-ins
+happens here; points move only through campaigns.services (one earning path). Streak milestones are paid
+after commit by a Celery job (`tasks.jobs` → `tasks.streaks`)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_local_date, campaign_require_official
+from campaigns.services import campaign_points_charge, campaign_points_grant
+from tasks import jobs, kinds
+from tasks.engine import progress_record
+from tasks.errors import AlreadyCheckedIn, CheckInNotConfigured, MakeupLimitReached, MakeupNotAllowed
+from tasks.models import CheckIn, CheckInRule
+from tasks.rules import checkin_rule_validate, month_start
+
+logger = logging.getLogger(__name__)
+
+
+def _rule(campaign: Campaign) -> CheckInRule:
+    rule = CheckInRule.objects.filter(campaign=campaign).first()
+    if rule is None:
+        raise CheckInNotConfigured()
+    return rule
+
+
+def _after_commit_grant(campaign_id: int, user_id: int) -> None:
+    def enqueue() -> None:
+        try:
+            jobs.streak_rewards_grant.delay(campaign_id, user_id)
+        except Exception:  # the broker is down: the check-in stands, the sweep job pays the bonus later
+            logger.exception("Could not enqueue streak rewards for campaign %s member %s", campaign_id, user_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _checkin_pay(*, checkin: CheckIn, campaign: Campaign, now: datetime) -> None:
+    """Post a check-in's base points (one ledger key per member and day, so it can never pay twice)."""
+    posted = campaign_points_grant(
+        campaign=campaign,
+        user_id=checkin.user_id,
+        amount=checkin.points,
+        kind=kinds.CHECKIN,
+        key=f"checkin:{campaign.pk}:{checkin.user_id}:{checkin.local_date.isoformat()}",
+        now=now,
+        source=checkin,
+    )
+    checkin.transfer_id = posted.transfer_id
+    checkin.save(update_fields=["transfer_id"])
+
+
+def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = None) -> CheckIn:
+    """Check in for today (campaign-local). One per member per day, enforced by a unique constraint; the base
+    points are posted in the same transaction; streak bonuses follow from a Celery job after commit."""
+    now = now or timezone.now()
+    campaign_require_official(campaign=campaign, now=now)
+    rule = _rule(campaign)
+    today = campaign_local_date(campaign=campaign, now=now)
+    try:
+        with transaction.atomic():
+            prev = CheckIn.objects.filter(
+                campaign=campaign, user_id=user_id, local_date=today - timedelta(days=1)
+            ).first()
+            checkin = CheckIn.objects.create(
+                campaign=campaign,
+                user_id=user_id,
+                local_date=today,
+                streak=prev.streak + 1 if prev else 1,
+                streak_start=prev.streak_start if prev else today,
+                points=rule.base_points,
+            )
+            _checkin_pay(checkin=checkin, campaign=campaign, now=now)
+            progress_record(
+                campaign=campaign,
+                user_id=user_id,
+                event_type="checkin",
+                amount=None,
+                occurred_at=now,
+                source_key=f"checkin:{checkin.pk}",
+                now=now,
+            )
+            _after_commit_grant(campaign.pk, user_id)
+    except IntegrityError as exc:
+        existing = CheckIn.objects.filter(campaign=campaign, user_id=user_id, local_date=today).first()
+        if existing is None:
+            raise
+        raise AlreadyCheckedIn(details={"checkin": checkin_as_dict(existing)}) from exc
+    return checkin
+
+
+def checkin_makeup(*, campaign: Campaign, user_id: int, day: date, now: datetime | None = None) -> CheckIn:
+    """补签: check in for a missed past day of the official phase, paying the rule's cost; at most
+    `makeup_monthly_cap` per calendar month (campaign-local). Later streaks are recomputed."""
+    now = now or timezone.now()
+    campaign_require_official(campaign=campaign, now=now)
+    rule = _rule(campaign)
+    today = campaign_local_date(campaign=campaign, now=now)
+    first_day = campaign_local_date(campaign=campaign, now=campaign.official_starts_at)
+    if not rule.makeup_enabled or not (first_day <= day < today):
+        raise MakeupNotAllowed(details={"day": day.isoformat()})
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user_id).first()  # one member's make-ups happen one at a time
+        if CheckIn.objects.filter(campaign=campaign, user_id=user_id, local_date=day).exists():
+            raise MakeupNotAllowed(details={"day": day.isoformat(), "reason": "already checked in"})
+        used = CheckIn.objects.filter(
+            campaign=campaign,
+            user_id=user_id,
+            is_makeup=True,
+            created_at__gte=month_start(campaign, now),
+        ).count()
+        if used >= rule.makeup_monthly_cap:
+            raise MakeupLimitReached(details={"cap": rule.makeup_monthly_cap})
+        key = f"makeup:{campaign.pk}:{user_id}:{day.isoformat()}"
+        if rule.makeup_cost:
+            campaign_points_charge(
+                campaign=campaign,
+                user_id=user_id,
+                amount=rule.makeup_cost,
+                kind=kinds.MAKEUP_CHECKIN,
+                key=f"{key}:cost",
+                now=now,
+            )
+        checkin = CheckIn.objects.create(
+            campaign=campaign,
+            user_id=user_id,
+            local_date=day,
+            streak=1,
+            streak_start=day,
+            is_makeup=True,
+            points=rule.base_points,
+        )
+        _checkin_pay(checkin=checkin, campaign=campaign, now=now)
+        _streaks_recompute(campaign=campaign, user_id=user_id, around=day)
+        _after_commit_grant(campaign.pk, user_id)
+    checkin.refresh_from_db()
+    return checkin
+
+
+def _streaks_recompute(*, campaign: Campaign, user_id: int, around: date) -> None:
+    """Renumber the contiguous run of check-ins that contains `around` (after a make-up joined two runs)."""
+    rows = list(CheckIn.objects.filter(campaign=campaign, user_id=user_id).order_by("local_date"))
+    by_date = {row.local_date: row for row in rows}
+    start = around
+    while start - timedelta(days=1) in by_date:
+        start -= timedelta(days=1)
+    day, streak = start, 1
+    while day in by_date:
+        row = by_date[day]
+        if (row.streak, row.streak_start) != (streak, start):
+            CheckIn.objects.filter(pk=row.pk).update(streak=streak, streak_start=start)
+        day, streak = day + timedelta(days=1), streak + 1
+
+
+def checkin_as_dict(checkin: CheckIn) -> dict[str, object]:
+    return {
+        "id": checkin.pk,
+        "date": checkin.local_date.isoformat(),
+        "streak": checkin.streak,
+        "points": checkin.points,
+        "is_makeup": checkin.is_makeup,
+    }
+
+
+def checkin_rule_save(*, rule: CheckInRule) -> CheckInRule:
+    checkin_rule_validate(rule)
+    rule.save()
+    return rule
