@@ -15,6 +15,8 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import staff_groups_sync, user_create
 
+pytest_plugins = ["tests.clock"]  # PM_TEST_CLOCK=<ISO instant> runs the session with the clock moved (tests/clock.py)
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
