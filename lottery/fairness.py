@@ -16,7 +16,7 @@
 
 Only `hmac`, `hashlib` and `secrets` are used. Never `random`.
 
-Spins themselves are computed by the database (lottery_spin() in lottery/migrations/0003_spin_sql.py) with the
+Spins themselves are computed by the database (lottery_spin() in lottery/sql/lottery_spin.sql) with the
 same algorithm, HMAC built from Postgres' sha256() and the pads of `hmac_pads`; this module is the reference
 that verifies them, and tests/lottery/test_fairness.py proves the two agree."""
 
@@ -45,7 +45,7 @@ def commitment(seed: str) -> str:
 def hmac_pads(seed: str) -> tuple[bytes, bytes]:
     """The HMAC-SHA256 inner and outer padded keys of `seed` (RFC 2104), so that
     HMAC(seed, m) = SHA-256(outer + SHA-256(inner + m)). The database computes spins from these with its
-    built-in sha256() (lottery/migrations/0003_spin_sql.py); they are derived from the seed and kept as secret."""
+    built-in sha256() (lottery/sql/lottery_hmac.sql); they are derived from the seed and kept as secret."""
     key = seed.encode("ascii")
     if len(key) > BLOCK:
         key = hashlib.sha256(key).digest()

@@ -34,6 +34,8 @@ from lottery.errors import (
     AddressClosed,
     InvalidSpinKey,
     OddsChangeRefused,
+    PrizeAlreadyWon,
+    PrizeKeepsBlankSlot,
     PrizeNotFound,
     ShipmentStateInvalid,
     SpinLimitReached,
@@ -245,14 +247,15 @@ def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = Non
 
 
 def prize_delete(*, prize: Prize, now: datetime | None = None) -> None:
-    """Remove a prize that was never won, from a wheel members cannot see yet."""
+    """Remove a prize that was never won, from a wheel members cannot see yet. Refusals: PrizeKeepsBlankSlot,
+    OddsChangeRefused (live wheel), PrizeAlreadyWon."""
     now = now or timezone.now()
     if prize.kind == PrizeKind.NONE:
-        raise ValidationError(_("A wheel always keeps its “thanks for playing” slot."))
+        raise PrizeKeepsBlankSlot()
     if wheel_is_live(wheel=prize.wheel, now=now):
         raise OddsChangeRefused(details={"reasons": [_("prizes cannot be removed from a live wheel")]})
     if Draw.objects.filter(prize=prize).exists():
-        raise ValidationError(_("This prize has been won; it cannot be removed."))
+        raise PrizeAlreadyWon()
     with transaction.atomic():
         prize.delete()
         Wheel.objects.filter(pk=prize.wheel_id).update(odds_version=F("odds_version") + 1)
@@ -328,7 +331,7 @@ def _spin_progress(row: tuple[Any, ...], *, campaign: Campaign, user_id: int, no
 def spin_perform(
     *, wheel: Wheel, user_id: int, request_key: str | None = None, now: datetime | None = None
 ) -> SpinResult:
-    """One spin, one transaction — one SQL call, lottery_spin() (lottery/migrations/0003_spin_sql.py): count
+    """One spin, one transaction — one SQL call, lottery_spin() (lottery/sql/lottery_spin.sql): count
     it against the caps (a conditional UPDATE of the member's counter row, which also numbers the spin), debit
     the cost through the ledger, draw fairly among the prizes in stock (lottery/fairness.py), take the unit
     with a guarded update (a slot sold out under us drops out and the draw is recomputed), record the draw

@@ -1,227 +1,9 @@
-"""A whole spin in one SQL call (lottery_spin), so the common spin is one round trip and one transaction.
-
-The draw itself is the algorithm of lottery/fairness.py, done with Postgres built-ins only (sha256; no
-extension): HMAC-SHA256 from the key's inner/outer pads (computed by fairness.hmac_pads and passed in),
-rejection sampling over the 256-bit digest, then a walk over the odds table. tests/lottery/test_fairness.py
-proves the SQL and the Python agree.
-
-Errors: LS001 insufficient points (DETAIL: spendable points), LS002 unexpected ledger refusal (DETAIL: its
-status), LS003 empty odds table. A raised error rolls back everything the call did."""
+"""A whole spin in one SQL call (lottery/sql/lottery_spin.sql), with the draw done in Postgres
+(lottery_hmac, lottery_accept, lottery_roll: the algorithm of lottery/fairness.py)."""
 
 from django.db import migrations
 
-SQL = r"""
-CREATE OR REPLACE FUNCTION lottery_hmac(p_ipad bytea, p_opad bytea, p_msg text) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT sha256(p_opad || sha256(p_ipad || convert_to(p_msg, 'UTF8')))
-$$;
-
--- The digest as a big-endian 256-bit integer x mapped onto [0, total): x % total, or -1 when x lies in the
--- top 2^256 % total values, which would bias the result (the caller then tries the next message).
-CREATE OR REPLACE FUNCTION lottery_accept(p_digest bytea, p_total bigint) RETURNS bigint
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-  x numeric := 0;
-  space numeric := power(2::numeric, 256);
-BEGIN
-  FOR i IN 0..31 LOOP
-    x := x * 256 + get_byte(p_digest, i);
-  END LOOP;
-  IF x >= space - mod(space, p_total) THEN
-    RETURN -1;
-  END IF;
-  RETURN mod(x, p_total)::bigint;
-END $$;
-
-CREATE OR REPLACE FUNCTION lottery_roll(p_ipad bytea, p_opad bytea, p_user bigint, p_spin integer, p_total bigint)
-RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-  v bigint;
-  attempt integer := 0;
-BEGIN
-  IF p_total <= 0 THEN
-    RAISE EXCEPTION 'the odds table is empty' USING ERRCODE = 'LS003';
-  END IF;
-  LOOP
-    v := lottery_accept(
-      lottery_hmac(p_ipad, p_opad,
-                   CASE WHEN attempt = 0 THEN p_user || ':' || p_spin ELSE p_user || ':' || p_spin || ':' || attempt END),
-      p_total);
-    IF v >= 0 THEN
-      RETURN v;
-    END IF;
-    attempt := attempt + 1;
-  END LOOP;
-END $$;
-
-CREATE OR REPLACE FUNCTION lottery_spin(
-  p_wheel bigint, p_user bigint, p_key text, p_today date, p_now timestamptz, p_campaign bigint,
-  p_ipad bytea, p_opad bytea, p_daily_cap integer, p_total_cap integer, p_free integer, p_cost integer,
-  p_odds_version integer, p_claim_days integer, p_voucher text, p_reason text, p_prize_expires timestamptz,
-  p_draw_type integer, p_in_transaction boolean
-) RETURNS TABLE (o_status text, o_draw bigint, o_spin integer, o_prize bigint, o_roll bigint, o_cost integer,
-                 o_code text, o_spend bigint, o_prize_transfer bigint, o_hash text, o_table text)
-LANGUAGE plpgsql AS $$
--- o_status: 'replay' (o_draw = the draw this key already made) | 'limit' (a cap refused the spin) | 'tasks'
--- (tasks of the campaign count spins and the caller is not in a transaction: nothing was done; call again inside
--- one and record the task progress there) | 'ok'.
-DECLARE
-  v_draw bigint;
-  v_spin integer;
-  v_today integer;
-  v_cost integer;
-  v_spend bigint;
-  v_prize_transfer bigint;
-  v_post record;
-  v_ids bigint[];
-  v_weights bigint[];
-  v_total bigint;
-  v_roll bigint;
-  v_upper bigint;
-  v_idx integer;
-  v_prize lottery_prize%ROWTYPE;
-  v_code text := '';
-  v_table text;
-  v_hash text;
-BEGIN
-  SELECT d.id INTO v_draw FROM lottery_draw d
-   WHERE d.wheel_id = p_wheel AND d.user_id = p_user AND d.request_key = p_key;
-  IF FOUND THEN
-    RETURN QUERY SELECT 'replay'::text, v_draw, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-                        NULL::bigint, NULL::bigint, NULL::text, NULL::text;
-    RETURN;
-  END IF;
-  IF NOT p_in_transaction AND tasks_event_counted(p_campaign, 'spin') THEN
-    RETURN QUERY SELECT 'tasks'::text, NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-                        NULL::bigint, NULL::bigint, NULL::text, NULL::text;
-    RETURN;
-  END IF;
-
-  -- 1. The member's counter: the cap check, the spin number and the member's lock in one conditional UPDATE.
-  FOR attempt IN 1..2 LOOP
-    UPDATE lottery_wheelplayer w
-       SET spins_total = w.spins_total + 1,
-           spins_today = CASE WHEN w.day = p_today THEN w.spins_today + 1 ELSE 1 END,
-           day = p_today
-     WHERE w.wheel_id = p_wheel AND w.user_id = p_user
-       AND (p_total_cap IS NULL OR w.spins_total < p_total_cap)
-       AND (p_daily_cap IS NULL OR w.day IS DISTINCT FROM p_today OR w.spins_today < p_daily_cap)
-    RETURNING w.spins_total, w.spins_today INTO v_spin, v_today;
-    EXIT WHEN FOUND;
-    IF attempt = 2 OR EXISTS (SELECT 1 FROM lottery_wheelplayer w WHERE w.wheel_id = p_wheel AND w.user_id = p_user)
-    THEN
-      RETURN QUERY SELECT 'limit'::text, NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer,
-                          NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text;
-      RETURN;
-    END IF;
-    INSERT INTO lottery_wheelplayer (wheel_id, user_id, spins_total, spins_today, day)
-    VALUES (p_wheel, p_user, 0, 0, NULL) ON CONFLICT DO NOTHING;
-  END LOOP;
-
-  -- 2. The cost, through the ledger (idempotent by the request key).
-  v_cost := CASE WHEN v_today <= p_free THEN 0 ELSE p_cost END;
-  IF v_cost > 0 THEN
-    SELECT * INTO v_post FROM points_post(
-      'spin:' || p_wheel || ':' || p_user || ':' || p_key, 'PTS', points_member_account_find(p_user, 'PTS'),
-      points_system_account('campaign', 'spend', p_campaign, 'PTS'), v_cost, 'spin', p_reason, p_campaign,
-      NULL, '', NULL, NULL, NULL, NULL, p_now, NULL);
-    IF v_post.status IN ('insufficient', 'account_not_found') THEN
-      RAISE EXCEPTION 'insufficient_points' USING ERRCODE = 'LS001', DETAIL = coalesce(v_post.detail, 0)::text;
-    ELSIF v_post.status NOT IN ('created', 'replayed') THEN
-      RAISE EXCEPTION 'the spin cost was refused' USING ERRCODE = 'LS002', DETAIL = v_post.status;
-    END IF;
-    v_spend := v_post.transfer_id;
-  END IF;
-
-  -- 3. The odds table: slots in stock and under the member's per-prize cap, in wheel order.
-  SELECT array_agg(x.id ORDER BY x.sort_order, x.id), array_agg(x.weight::bigint ORDER BY x.sort_order, x.id)
-    INTO v_ids, v_weights
-    FROM lottery_prize x
-   WHERE x.wheel_id = p_wheel
-     AND (x.stock_remaining IS NULL OR x.stock_remaining > 0)
-     AND (x.per_member_cap IS NULL OR x.per_member_cap > (
-           SELECT count(*) FROM lottery_draw d WHERE d.wheel_id = p_wheel AND d.user_id = p_user AND d.prize_id = x.id));
-
-  -- 4. Draw, then take the unit; a slot sold out under us (or a coupon pool run dry) drops out: redraw.
-  LOOP
-    v_total := 0;
-    FOR i IN 1..coalesce(array_length(v_ids, 1), 0) LOOP
-      v_total := v_total + v_weights[i];
-    END LOOP;
-    v_roll := lottery_roll(p_ipad, p_opad, p_user, v_spin, v_total);
-    v_upper := 0;
-    FOR i IN 1..array_length(v_ids, 1) LOOP
-      v_upper := v_upper + v_weights[i];
-      IF v_roll < v_upper THEN
-        v_idx := i;
-        EXIT;
-      END IF;
-    END LOOP;
-    SELECT * INTO v_prize FROM lottery_prize WHERE id = v_ids[v_idx];
-    EXIT WHEN v_prize.stock_total IS NULL;
-    UPDATE lottery_prize SET stock_remaining = stock_remaining - 1 WHERE id = v_prize.id AND stock_remaining > 0;
-    IF FOUND THEN
-      IF v_prize.kind = 'membership_voucher' THEN
-        v_code := p_voucher;
-      END IF;
-      EXIT WHEN v_prize.kind <> 'coupon';
-      UPDATE mall_code c SET assigned_to_id = p_user, assigned_at = p_now,
-                             assignment_key = 'draw:' || p_wheel || ':' || p_user || ':' || v_spin
-       WHERE c.id = (SELECT f.id FROM mall_code f WHERE f.pool_id = v_prize.code_pool_id AND f.assigned_to_id IS NULL
-                      ORDER BY f.id FOR UPDATE SKIP LOCKED LIMIT 1)
-         AND c.assigned_to_id IS NULL
-      RETURNING c.code INTO v_code;
-      EXIT WHEN FOUND;
-      UPDATE lottery_prize SET stock_remaining = stock_remaining + 1 WHERE id = v_prize.id;
-      RAISE WARNING 'code pool % of prize % is empty while the prize has stock', v_prize.code_pool_id, v_prize.id;
-    END IF;
-    v_ids := v_ids[1:v_idx - 1] || v_ids[v_idx + 1:];
-    v_weights := v_weights[1:v_idx - 1] || v_weights[v_idx + 1:];
-  END LOOP;
-  SELECT '[' || string_agg('[' || v_ids[i] || ',' || v_weights[i] || ']', ',' ORDER BY i) || ']'
-    INTO v_table FROM generate_subscripts(v_ids, 1) AS i;
-  v_hash := encode(sha256(convert_to(v_table, 'UTF8')), 'hex');
-
-  -- 5. Record the draw and hand the prize over.
-  v_draw := nextval(pg_get_serial_sequence('lottery_draw', 'id'));
-  IF v_prize.kind = 'points' THEN
-    SELECT * INTO v_post FROM points_post(
-      'prize:' || p_wheel || ':' || p_user || ':' || v_spin, 'PTS',
-      points_system_account('campaign', 'issuance', p_campaign, 'PTS'), points_member_account(p_user, 'PTS'),
-      v_prize.points_amount, 'prize', left(v_prize.name, 100), p_campaign, p_draw_type, v_draw::text, NULL, NULL,
-      NULL, p_prize_expires, p_now, NULL);
-    IF v_post.status NOT IN ('created', 'replayed') THEN
-      RAISE EXCEPTION 'the prize points were refused' USING ERRCODE = 'LS002', DETAIL = v_post.status;
-    END IF;
-    v_prize_transfer := v_post.transfer_id;
-  END IF;
-  INSERT INTO lottery_draw (id, wheel_id, user_id, spin_number, request_key, prize_id, roll, "table", odds_hash,
-                            odds_version, cost_points, spend_transfer_id, prize_transfer_id, code, local_date, created_at)
-  VALUES (v_draw, p_wheel, p_user, v_spin, p_key, v_prize.id, v_roll, v_table::jsonb, v_hash, p_odds_version, v_cost,
-          v_spend, v_prize_transfer, v_code, p_today, p_now);
-  IF v_prize.kind = 'multiplier_card' THEN
-    INSERT INTO campaigns_multipliercard (campaign_id, user_id, percent, starts_at, ends_at, source_key, created_at)
-    VALUES (p_campaign, p_user, v_prize.multiplier_percent, p_now,
-            p_now + make_interval(hours => v_prize.multiplier_hours), 'draw:' || v_draw, now())
-    ON CONFLICT (source_key) DO NOTHING;
-  ELSIF v_prize.kind = 'physical' THEN
-    INSERT INTO lottery_fulfilment (draw_id, user_id, prize_id, status, claim_deadline, recipient, phone, province,
-                                    city, district, detail, postal_code, carrier, tracking_number, created_at)
-    VALUES (v_draw, p_user, v_prize.id, 'awaiting_address', p_now + make_interval(days => p_claim_days),
-            '', '', '', '', '', '', '', '', '', p_now);
-  END IF;
-  RETURN QUERY SELECT 'ok'::text, v_draw, v_spin, v_prize.id, v_roll, v_cost, v_code, v_spend, v_prize_transfer,
-                      v_hash, v_table;
-END $$;
-"""
-
-REVERSE = """
-DROP FUNCTION IF EXISTS lottery_spin(bigint, bigint, text, date, timestamptz, bigint, bytea, bytea, integer, integer,
-                                     integer, integer, integer, integer, text, text, timestamptz, integer, boolean);
-DROP FUNCTION IF EXISTS lottery_roll(bytea, bytea, bigint, integer, bigint);
-DROP FUNCTION IF EXISTS lottery_accept(bytea, bigint);
-DROP FUNCTION IF EXISTS lottery_hmac(bytea, bytea, text);
-"""
+from config.sqlfiles import ApplySql
 
 
 class Migration(migrations.Migration):
@@ -233,4 +15,28 @@ class Migration(migrations.Migration):
         ("tasks", "0003_event_counted_sql"),
     ]
 
-    operations = [migrations.RunSQL(SQL, REVERSE)]
+    operations = [
+        ApplySql(
+            "lottery/sql/lottery_hmac.sql",
+            sha256="dfb809ac492ca77a07483e86de02f6bb76463ddbf78f2c247ece0c8cf6c6a049",
+            reverse_sql="DROP FUNCTION IF EXISTS lottery_hmac(bytea, bytea, text)",
+        ),
+        ApplySql(
+            "lottery/sql/lottery_accept.sql",
+            sha256="f80b32a043993092aa0bfe47742d71627805e319c3eec0e39c05beb071bba395",
+            reverse_sql="DROP FUNCTION IF EXISTS lottery_accept(bytea, bigint)",
+        ),
+        ApplySql(
+            "lottery/sql/lottery_roll.sql",
+            sha256="53fbcf50eb57b91458a81da187e8e2872108deb7b86fa77e0df9ef3fea1670f4",
+            reverse_sql="DROP FUNCTION IF EXISTS lottery_roll(bytea, bytea, bigint, integer, bigint)",
+        ),
+        ApplySql(
+            "lottery/sql/lottery_spin.sql",
+            sha256="e56be4d1f6002cb175c460da495d20c26ff02a558536838e7038a3ee1b4f1d16",
+            reverse_sql=(
+                "DROP FUNCTION IF EXISTS lottery_spin(bigint, bigint, text, date, timestamptz, bigint, bytea, bytea, "
+                "integer, integer, integer, integer, integer, integer, text, text, timestamptz, integer, boolean)"
+            ),
+        ),
+    ]

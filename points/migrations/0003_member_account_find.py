@@ -1,19 +1,15 @@
 from django.db import migrations
 
-SQL = r"""
--- Find (never create) a member's wallet: debits must not create empty wallets as a side effect.
-CREATE OR REPLACE FUNCTION points_member_account_find(p_user bigint, p_asset text) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-  SELECT id FROM points_account
-   WHERE owner_type = 'member' AND kind = 'wallet' AND user_id = p_user AND asset_id = p_asset
-     AND campaign_id IS NULL AND partner_id IS NULL
-$$;
-"""
+from config.sqlfiles import ApplySql
 
 
 class Migration(migrations.Migration):
     dependencies = [("points", "0002_sql")]
 
     operations = [
-        migrations.RunSQL(SQL, "DROP FUNCTION IF EXISTS points_member_account_find(bigint, text);"),
+        ApplySql(
+            "points/sql/points_member_account_find.sql",
+            sha256="92ccd03b90ab37ab8e87975db478663690faaa5e32a5e9a584264c81dbdd12f7",
+            reverse_sql="DROP FUNCTION IF EXISTS points_member_account_find(bigint, text)",
+        ),
     ]

@@ -1,19 +1,18 @@
-"""tasks_event_counted(): whether an active task of a campaign counts an event type, for callers that work in
-SQL (the prize wheel's lottery_spin asks it before doing anything, so that spins of campaigns without spin
-tasks stay one round trip)."""
+"""tasks_event_counted() (tasks/sql/tasks_event_counted.sql): whether an active task of a campaign counts an event
+type, for callers that work in SQL."""
 
 from django.db import migrations
 
-SQL = """
-CREATE OR REPLACE FUNCTION tasks_event_counted(p_campaign bigint, p_type text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT EXISTS (SELECT 1 FROM tasks_taskdefinition t
-                  WHERE t.campaign_id = p_campaign AND t.event_type = p_type AND t.is_active)
-$$;
-"""
+from config.sqlfiles import ApplySql
 
 
 class Migration(migrations.Migration):
     dependencies = [("tasks", "0002_task_challenges")]
 
-    operations = [migrations.RunSQL(SQL, "DROP FUNCTION IF EXISTS tasks_event_counted(bigint, text);")]
+    operations = [
+        ApplySql(
+            "tasks/sql/tasks_event_counted.sql",
+            sha256="d6c67c5c9e9b75b20c84ce64fe19cc036a60699912aeccc9b1678020b3343fa8",
+            reverse_sql="DROP FUNCTION IF EXISTS tasks_event_counted(bigint, text)",
+        ),
+    ]
