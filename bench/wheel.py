@@ -129,8 +129,9 @@ def invariants(wheel_id: int) -> list[str]:
     """Stock bookkeeping of every prize and one spend transfer per paid draw; empty when all hold."""
     from django.db.models import Count
 
+    from lottery.kinds import SPIN
     from lottery.models import Draw, Prize
-    from points.models import Transfer, TransferKind
+    from points.models import Transfer
 
     problems = []
     won = dict(Draw.objects.filter(wheel_id=wheel_id).values_list("prize_id").annotate(n=Count("id")))
@@ -139,7 +140,7 @@ def invariants(wheel_id: int) -> list[str]:
         if taken != won.get(prize.pk, 0):
             problems.append(f"prize {prize.pk}: {taken} units taken, {won.get(prize.pk, 0)} draws won it")
     draws = Draw.objects.filter(wheel_id=wheel_id).count()
-    spins = Transfer.objects.filter(kind=TransferKind.SPIN).count()
+    spins = Transfer.objects.filter(kind=SPIN).count()
     if spins != draws:
         problems.append(f"{draws} draws but {spins} spin debits")
     return problems

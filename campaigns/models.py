@@ -10,8 +10,9 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from config.i18n import localized
 
 
 class Phase(models.TextChoices):
@@ -86,21 +87,17 @@ class Campaign(models.Model):
             return Phase.FOLLOWUP
         return Phase.ENDED
 
-    def _localized(self, field: str) -> str:
-        english = translation.get_language() == "en" and getattr(self, f"{field}_en")
-        return english or getattr(self, field)
-
     @property
     def display_name(self) -> str:
-        return self._localized("name")
+        return localized(self, "name")
 
     @property
     def display_theme(self) -> str:
-        return self._localized("theme")
+        return localized(self, "theme")
 
     @property
     def display_rules(self) -> str:
-        return self._localized("rules")
+        return localized(self, "rules")
 
 
 class MultiplierCard(models.Model):

@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from campaigns.kinds import BOOST
 from campaigns.models import Campaign, ExpiryRule, MultiplierCard
 from campaigns.selectors import multiplier_active
-from points.models import AccountKind, TransferKind
+from points.models import AccountKind
 from points.services import Member, Posted, System, expiry_policy_set, transfer_post
 
 FIELDS = (
@@ -37,7 +38,8 @@ FIELDS = (
 )
 
 # Earnings a multiplier card multiplies: check-ins (incl. make-up days), streak bonuses and task rewards.
-BOOSTED_KINDS = frozenset({TransferKind.CHECKIN, TransferKind.STREAK_BONUS, TransferKind.TASK_REWARD})
+# (Slugs tasks registers in tasks/kinds.py; campaigns does not import tasks, which builds on campaigns.)
+BOOSTED_KINDS = frozenset({"checkin", "streak_bonus", "task_reward"})
 
 
 def campaign_validate(campaign: Campaign) -> None:
@@ -115,7 +117,7 @@ def campaign_points_grant(
         card = multiplier_active(campaign_id=campaign.pk, user_id=user_id, now=now) if posted.created else None
         extra = amount * (card.percent - 100) // 100 if card else 0
         if card and extra > 0:
-            transfer_post(key=f"{key}:boost", amount=extra, kind=TransferKind.BOOST, reason=card.factor_label, **base)
+            transfer_post(key=f"{key}:boost", amount=extra, kind=BOOST, reason=card.factor_label, **base)
     return posted
 
 

@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import user_by_identifier
 from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
-from points import services
+from config.forms import errors_to_form
+from points import kinds, services
 from points.errors import AlreadyReversed, IdempotencyConflict
 from points.models import Account, ExpiryPolicy, Hold, ReconciliationRun, Transfer
 
@@ -84,7 +85,7 @@ class AccountAdmin(ReadOnlyAdmin):
                     campaign_id=data.get("campaign_id"),
                 )
             except DomainError as exc:
-                form.add_error(None, str(exc.message))
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("Points adjusted (transfer #%(id)s).") % {"id": posted.transfer_id})
                 return HttpResponseRedirect(reverse("admin:points_transfer_change", args=[posted.transfer_id]))
@@ -97,14 +98,40 @@ class AccountAdmin(ReadOnlyAdmin):
         return render(request, "admin/points/adjust.html", context)
 
 
+class KindFilter(admin.SimpleListFilter):
+    """Filter by the registered kinds (points.kinds), shown by their translated labels."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return kinds.choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> QuerySet[Transfer]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "kind", "amount", "asset", "debit", "credit", "campaign_id", "actor", "reason")
-    list_filter = ("kind", "asset", "created_at")
+    list_display = (
+        "id",
+        "created_at",
+        "kind_display",
+        "amount",
+        "asset",
+        "debit",
+        "credit",
+        "campaign_id",
+        "actor",
+        "reason",
+        "reason_en",
+    )
+    list_filter = (KindFilter, "asset", "created_at")
     search_fields = (
         "=id",
         "idempotency_key",
         "reason",
+        "reason_en",
         "=debit__user__phone",
         "=credit__user__phone",
         "debit__user__email",
@@ -152,6 +179,10 @@ class TransferAdmin(ReadOnlyAdmin):
 
     def has_adjust_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("points.adjust_points")
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_display(self, obj: Transfer) -> str:
+        return obj.kind_label
 
 
 @admin.register(Hold)

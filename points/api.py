@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from accounts.selectors import request_user_id
 from config.api import ErrorSerializer
-from points import selectors
-from points.models import Transfer, TransferKind
+from points import kinds, selectors
+from points.models import Transfer
 
 
 class BalanceSerializer(serializers.Serializer):
@@ -29,10 +29,14 @@ class BalanceSerializer(serializers.Serializer):
 
 
 class HistoryFilterSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=TransferKind.choices, required=False)
+    kind = serializers.ChoiceField(choices=[], required=False, help_text="A registered transfer kind.")
     campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds.choices()  # the apps' kinds are registered once all apps are ready
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -44,7 +48,9 @@ class HistoryFilterSerializer(serializers.Serializer):
 
 class HistoryEntrySerializer(serializers.ModelSerializer):
     amount = serializers.IntegerField(source="signed_amount", help_text="Positive: earned. Negative: spent.")
-    kind_label = serializers.CharField(source="get_kind_display")
+    kind = serializers.CharField(help_text="The kind's slug (registered by the app that posted it).")
+    kind_label = serializers.CharField(help_text="The kind in the request's language.")
+    reason = serializers.CharField(source="display_reason", help_text="In the request's language.")
     reversed_transfer = serializers.IntegerField(source="reverses_id", allow_null=True)
 
     class Meta:

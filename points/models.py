@@ -16,6 +16,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from config.i18n import localized
+from points import kinds
+
 
 class Asset(models.Model):
     """What a ledger amount counts: PTS (points, whole numbers) or CNY (partner rebates, counted in fen)."""
@@ -104,30 +107,6 @@ class Account(models.Model):
         return f"{self.asset_id}:{self.owner_type}:{self.kind} ({owner})"
 
 
-class TransferKind(models.TextChoices):
-    EARN = "earn", _("earned")
-    SPEND = "spend", _("spent")
-    AWARD = "award", _("bulk award")
-    ADJUST = "adjust", _("manual adjustment")
-    REVERSAL = "reversal", _("reversal")
-    EXPIRE = "expire", _("expired")
-    HOLD = "hold", _("held")
-    CAPTURE = "capture", _("hold captured")
-    VOID = "void", _("hold released")
-    CHECKIN = "checkin", _("daily check-in")
-    STREAK_BONUS = "streak_bonus", _("streak bonus")
-    MAKEUP_CHECKIN = "makeup_checkin", _("make-up check-in")
-    TASK_REWARD = "task_reward", _("task reward")
-    SPIN = "spin", _("prize wheel spin")
-    PRIZE = "prize", _("prize won")
-    BOOST = "boost", _("multiplier card bonus")
-    REDEEM = "redeem", _("mall redemption")
-    REFUND = "refund", _("refund")
-    REFERRAL = "referral", _("referral reward")
-    REBATE = "rebate", _("partner rebate")
-    PAYOUT = "payout", _("payout")
-
-
 class Transfer(models.Model):
     """One immutable double-entry posting: `amount` of `asset` leaves `debit` and arrives in `credit`."""
 
@@ -157,8 +136,12 @@ class Transfer(models.Model):
         verbose_name=_("credit"),
     )
     amount = models.BigIntegerField(_("amount"))
-    kind = models.CharField(_("kind"), max_length=24, choices=TransferKind.choices)
+    # A slug registered by the app that owns it (points.kinds), validated by points.services; no choices here, so
+    # a new kind needs no ledger migration.
+    kind = models.CharField(_("kind"), max_length=24)
+    # What the member reads, in both languages (reason_en blank: the Chinese text is shown to everyone).
     reason = models.TextField(_("reason"), blank=True)
+    reason_en = models.TextField(_("reason (English)"), blank=True, db_default="")
     campaign_id = models.BigIntegerField(_("campaign id"), null=True, blank=True)
     source_type = models.ForeignKey(
         ContentType,
@@ -210,6 +193,16 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.amount} {self.asset_id}"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind's registered label in the reader's language."""
+        return kinds.label(self.kind)
+
+    @property
+    def display_reason(self) -> str:
+        """The reason in the reader's language."""
+        return localized(self, "reason")
 
 
 class AccountDelta(models.Model):
@@ -294,6 +287,7 @@ class Hold(models.Model):
     place_transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
     settle_transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.TextField(blank=True)
+    reason_en = models.TextField(blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,7 +12,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from points.models import Account, AccountKind, Lot, OwnerType, Transfer, TransferKind
+from points import kinds
+from points.models import Account, AccountKind, Lot, OwnerType, Transfer
 
 EXPIRING_SOON = timedelta(days=30)
 
@@ -134,19 +135,19 @@ def campaign_totals(*, campaign_id: int, asset: str = "PTS") -> CampaignTotals:
     member = Q(credit__owner_type=OwnerType.MEMBER)
     qs = Transfer.objects.filter(campaign_id=campaign_id, asset_id=asset)
     agg = qs.aggregate(
-        issued=Coalesce(Sum("amount", filter=member & ~Q(kind__in=[TransferKind.REVERSAL, TransferKind.VOID])), 0),
-        returned=Coalesce(Sum("amount", filter=Q(debit__owner_type=OwnerType.MEMBER, kind=TransferKind.REVERSAL)), 0),
+        issued=Coalesce(Sum("amount", filter=member & ~Q(kind__in=[kinds.REVERSAL, kinds.VOID])), 0),
+        returned=Coalesce(Sum("amount", filter=Q(debit__owner_type=OwnerType.MEMBER, kind=kinds.REVERSAL)), 0),
         consumed=Coalesce(
             Sum(
                 "amount",
                 filter=Q(debit__owner_type=OwnerType.MEMBER)
-                & ~Q(kind__in=[TransferKind.EXPIRE, TransferKind.REVERSAL, TransferKind.HOLD]),
+                & ~Q(kind__in=[kinds.EXPIRE, kinds.REVERSAL, kinds.HOLD]),
             ),
             0,
         ),
-        captured=Coalesce(Sum("amount", filter=Q(kind=TransferKind.CAPTURE)), 0),
-        refunded=Coalesce(Sum("amount", filter=member & Q(kind=TransferKind.REVERSAL)), 0),
-        expired=Coalesce(Sum("amount", filter=Q(kind=TransferKind.EXPIRE)), 0),
+        captured=Coalesce(Sum("amount", filter=Q(kind=kinds.CAPTURE)), 0),
+        refunded=Coalesce(Sum("amount", filter=member & Q(kind=kinds.REVERSAL)), 0),
+        expired=Coalesce(Sum("amount", filter=Q(kind=kinds.EXPIRE)), 0),
     )
     issued = agg["issued"] - agg["returned"]
     consumed = agg["consumed"] + agg["captured"] - agg["refunded"]

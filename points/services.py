@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from points import errors
+from points import errors, kinds
 from points.models import (
     Account,
     AccountKind,
@@ -28,7 +28,6 @@ from points.models import (
     OwnerType,
     ReconciliationRun,
     Transfer,
-    TransferKind,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ MAX_AMOUNT = 10**15
 MAX_KEY = 200
 MAX_BATCH = 10_000
 ASSETS = frozenset({"PTS", "CNY"})
-_KINDS = frozenset(TransferKind.values)
 
 
 # --- Account references ------------------------------------------------------------------------------
@@ -97,7 +95,7 @@ def _check_amount(amount: Any) -> int:
 def _check_common(*, key: Any, kind: Any, asset: Any) -> None:
     if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY:
         raise errors.InvalidInput(details={"idempotency_key": "1-200 characters required"})
-    if kind not in _KINDS:
+    if not kinds.is_registered(kind):
         raise errors.InvalidInput(details={"kind": f"unknown kind {kind!r}"})
     if asset not in ASSETS:
         raise errors.AssetMismatch(details={"asset": f"unknown asset {asset!r}"})
@@ -311,7 +309,7 @@ def transfers_post_batch(
     *,
     awards: Sequence[Award],
     source: System,
-    kind: str = TransferKind.AWARD,
+    kind: str = kinds.AWARD,
     asset: str = "PTS",
     reason: str = "",
     campaign_id: int | None = None,
@@ -373,7 +371,7 @@ def transfer_reverse(
     original = Transfer.objects.filter(pk=transfer_id).first()
     if original is None:
         raise errors.InvalidInput(details={"transfer": "not found"})
-    if original.kind in (TransferKind.HOLD, TransferKind.CAPTURE, TransferKind.VOID):
+    if original.kind in (kinds.HOLD, kinds.CAPTURE, kinds.VOID):
         raise errors.NotReversible(details={"hint": "use hold_void / hold_capture"})
     existing = Transfer.objects.filter(reverses_id=transfer_id).first()
     if existing is not None and existing.idempotency_key != key:
@@ -383,7 +381,7 @@ def transfer_reverse(
         debit=original.credit_id,
         credit=original.debit_id,
         amount=original.amount,
-        kind=TransferKind.REVERSAL,
+        kind=kinds.REVERSAL,
         asset=original.asset_id,
         reason=reason.strip(),
         campaign_id=original.campaign_id,
@@ -417,7 +415,7 @@ def points_adjust(
         debit=debit,
         credit=credit,
         amount=abs(amount),
-        kind=TransferKind.ADJUST,
+        kind=kinds.ADJUST,
         reason=reason.strip(),
         campaign_id=campaign_id,
         actor_id=actor_id,
@@ -445,7 +443,7 @@ def hold_place(
             debit=Member(user_id),
             credit=System(AccountKind.HOLDS),
             amount=amount,
-            kind=TransferKind.HOLD,
+            kind=kinds.HOLD,
             reason=reason,
             campaign_id=campaign_id,
             now=now,
@@ -481,7 +479,7 @@ def _hold_settle(*, hold_id: int, to_state: str, now: datetime | None, credit: A
                 debit=System(AccountKind.HOLDS),
                 credit=credit or System(AccountKind.SPEND, hold.campaign_id),
                 amount=hold.amount,
-                kind=TransferKind.CAPTURE,
+                kind=kinds.CAPTURE,
                 reason=hold.reason,
                 campaign_id=hold.campaign_id,
                 now=now,
@@ -492,7 +490,7 @@ def _hold_settle(*, hold_id: int, to_state: str, now: datetime | None, credit: A
                 debit=System(AccountKind.HOLDS),
                 credit=hold.account_id,
                 amount=hold.amount,
-                kind=TransferKind.VOID,
+                kind=kinds.VOID,
                 reason=hold.reason,
                 campaign_id=hold.campaign_id,
                 reverses_id=hold.place_transfer_id,
@@ -540,7 +538,7 @@ def lots_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
                     debit=account_id,
                     credit=System(AccountKind.EXPIRY, campaign_id),
                     amount=remaining,
-                    kind=TransferKind.EXPIRE,
+                    kind=kinds.EXPIRE,
                     campaign_id=campaign_id,
                     lot_id=lot_id,
                     expires_at=None,

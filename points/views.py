@@ -1,23 +1,31 @@
-"""Member page: "My points" — balance, pending points, next expiry and a readable history."""
+"""Member page: "My points" — balance, pending points, next expiry, panels other apps register (points.panels)
+and a readable history."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import request_user_id
-from points import selectors
-from points.models import TransferKind
+from config.forms import errors_to_form
+from points import kinds, panels, selectors
 
 PAGE_SIZE = 20
 
 
+def _kind_choices() -> list[tuple[str, Any]]:
+    return [("", _("All")), *kinds.choices()]
+
+
 class HistoryFilterForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All")), *TransferKind.choices])
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=_kind_choices)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
@@ -27,17 +35,17 @@ class HistoryFilterForm(forms.Form):
         try:
             selectors.history_dates_validate(date_from=data.get("date_from"), date_to=data.get("date_to"))
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                self.add_error(field, messages)
+            errors_to_form(self, exc)
         return data
 
 
 @login_required
 def my_points(request: HttpRequest) -> HttpResponse:
+    user_id = request_user_id(request)
     form = HistoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     page = selectors.history_page(
-        user_id=request_user_id(request),
+        user_id=user_id,
         before=filters.get("before"),
         size=PAGE_SIZE,
         kind=filters.get("kind") or None,
@@ -56,7 +64,8 @@ def my_points(request: HttpRequest) -> HttpResponse:
         request,
         "points/my_points.html",
         {
-            "balance": selectors.balance_for(user_id=request_user_id(request)),
+            "balance": selectors.balance_for(user_id=user_id),
+            "panels": panels.panels_for(user_id=user_id, now=timezone.now()),
             "entries": page.entries,
             "form": form,
             "next_query": query.urlencode() if page.next_before else None,

@@ -7,8 +7,9 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from config.i18n import localized
 
 
 class CheckInRule(models.Model):
@@ -184,17 +185,13 @@ class TaskDefinition(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def _localized(self, field: str) -> str:
-        english = translation.get_language() == "en" and getattr(self, f"{field}_en")
-        return english or getattr(self, field)
-
     @property
     def display_title(self) -> str:
-        return self._localized("title")
+        return localized(self, "title")
 
     @property
     def display_description(self) -> str:
-        return self._localized("description")
+        return localized(self, "description")
 
 
 class TaskProgress(models.Model):

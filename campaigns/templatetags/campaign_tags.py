@@ -7,6 +7,8 @@ from typing import Any
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from campaigns.selectors import campaign_featured
+
 register = template.Library()
 
 
@@ -23,16 +25,4 @@ def url_if_exists(name: str, *args: Any) -> str:
 @register.simple_tag
 def featured_campaign() -> Any:
     """The featured campaign, for pages outside campaigns/ (e.g. the rules link on the sign-up form)."""
-    from campaigns.selectors import campaign_featured
-
     return campaign_featured()
-
-
-@register.simple_tag
-def multiplier_cards_active(user_id: int | None) -> list[Any]:
-    """The member's running multiplier cards, for the wallet page (points/ does not import campaigns)."""
-    from django.utils import timezone
-
-    from campaigns.selectors import multiplier_cards_active as active
-
-    return active(user_id=user_id, now=timezone.now()) if user_id else []

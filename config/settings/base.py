@@ -173,8 +173,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # Several serializers have a "kind" field; keep the ledger's existing KindEnum name stable for clients.
-    "ENUM_NAME_OVERRIDES": {"KindEnum": "points.models.TransferKind", "PrizeKindEnum": "lottery.models.PrizeKind"},
+    # Several serializers have a "kind" field; name the prize kinds' enum.
+    "ENUM_NAME_OVERRIDES": {"PrizeKindEnum": "lottery.models.PrizeKind"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"},

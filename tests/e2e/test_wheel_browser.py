@@ -21,7 +21,7 @@ from campaigns.services import campaign_points_grant, campaign_save
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel
 from lottery.services import fulfilment_transition, prize_save, wheel_save
 from points import selectors as ledger
-from points.models import TransferKind
+from points.kinds import AWARD
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +83,7 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     campaign: Campaign = wheel.campaign
     member = make_user(display_name="Xiao Hong")
     campaign_points_grant(
-        campaign=campaign, user_id=member.pk, amount=200, kind=TransferKind.AWARD, key="e2e-fund", now=timezone.now()
+        campaign=campaign, user_id=member.pk, amount=200, kind=AWARD, key="e2e-fund", now=timezone.now()
     )
     prize_name = "华为手机" if language == "zh-hans" else "Huawei phone"
     login_as(page, member)
@@ -243,7 +243,7 @@ def test_many_slices_a_coupon_code_a_saved_address_and_too_few_points(
               "district": "海淀区", "detail": "中关村大街1号", "postal_code": "100080"},
     )  # fmt: skip
     campaign_points_grant(
-        campaign=wheel.campaign, user_id=member.pk, amount=120, kind=TransferKind.AWARD, key="fund", now=timezone.now()
+        campaign=wheel.campaign, user_id=member.pk, amount=120, kind=AWARD, key="fund", now=timezone.now()
     )
     login_as(page, member)
     page.goto("/c/carnival/wheel/")

@@ -15,7 +15,7 @@ from campaigns.models import Campaign
 from campaigns.services import campaign_points_grant, campaign_save
 from lottery.models import Prize, PrizeKind, Wheel
 from lottery.services import prize_save, wheel_save
-from points.models import TransferKind
+from points.kinds import AWARD
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ADDRESS = {
@@ -84,7 +84,7 @@ def fund(campaign: Campaign) -> Callable[[int, int], None]:
             campaign=campaign,
             user_id=user_id,
             amount=points,
-            kind=TransferKind.AWARD,
+            kind=AWARD,
             key=f"test-fund:{user_id}:{next(counter)}",
             now=timezone.now(),
         )

@@ -14,11 +14,12 @@ from django.utils import timezone
 from accounts.models import User
 from campaigns.models import Campaign
 from lottery.errors import OddsChangeRefused, SpinLimitReached
+from lottery.kinds import PRIZE, SPIN
 from lottery.models import Draw, Fulfilment, Prize, PrizeKind, Wheel, WheelPlayer
 from lottery.services import SpinResult, prize_save, spin_perform
 from mall.models import Code, CodePool
 from mall.services import code_pool_import
-from points.models import Account, AccountKind, Transfer, TransferKind
+from points.models import Account, AccountKind, Transfer
 from points.selectors import balance_for
 from points.services import Award, System, ledger_reconcile, ledger_rollup, transfers_post_batch
 from tests.conftest import run_concurrently
@@ -62,7 +63,7 @@ def _assert_every_draw_debited_once(wheel: Wheel) -> None:
     draws = list(Draw.objects.filter(wheel=wheel).values("user_id", "cost_points", "spend_transfer_id"))
     spend = {
         t["id"]: t
-        for t in Transfer.objects.filter(kind=TransferKind.SPIN).values("id", "amount", "debit__user_id", "kind")
+        for t in Transfer.objects.filter(kind=SPIN).values("id", "amount", "debit__user_id", "kind")
     }
     assert all(d["spend_transfer_id"] is not None for d in draws)
     assert len({d["spend_transfer_id"] for d in draws}) == len(draws)
@@ -93,7 +94,7 @@ def test_two_hundred_spins_take_exactly_the_ten_units_in_stock(campaign, wheel, 
     assert {(f.draw_id, f.user_id, f.prize_id) for f in fulfilments} == {(d.pk, d.user_id, phone.pk) for d in wins}
 
     assert Draw.objects.filter(wheel=wheel).count() == 200
-    assert Transfer.objects.filter(kind=TransferKind.SPIN).count() == 200
+    assert Transfer.objects.filter(kind=SPIN).count() == 200
     assert Draw.objects.filter(wheel=wheel).aggregate(s=Sum("cost_points"))["s"] == 200 * wheel.cost_points
     _assert_every_draw_debited_once(wheel)
     wallets = Account.objects.filter(kind=AccountKind.WALLET, user_id__in=members)
@@ -121,9 +122,9 @@ def test_one_member_thirty_parallel_spins_respect_the_daily_cap(campaign, wheel,
     assert Counter(results) == {"ok": 5, "capped": 25}, results
     draws = Draw.objects.filter(wheel=wheel, user_id=member)
     assert sorted(draws.values_list("spin_number", flat=True)) == [1, 2, 3, 4, 5]
-    assert Transfer.objects.filter(kind=TransferKind.SPIN).count() == 5
+    assert Transfer.objects.filter(kind=SPIN).count() == 5
     _assert_every_draw_debited_once(wheel)
-    prizes = Transfer.objects.filter(kind=TransferKind.PRIZE).aggregate(s=Sum("amount"))["s"] or 0
+    prizes = Transfer.objects.filter(kind=PRIZE).aggregate(s=Sum("amount"))["s"] or 0
     assert prizes == 10 * draws.exclude(prize=none_prize(wheel)).count()
     assert balance_for(user_id=member).spendable == 25 * wheel.cost_points + prizes
     player = WheelPlayer.objects.get(wheel=wheel, user_id=member)
@@ -142,7 +143,7 @@ def test_one_request_key_from_twenty_threads_is_one_spin(campaign, wheel, add_pr
     assert sum(r.replayed for r in results) == 19
     draw = Draw.objects.get(wheel=wheel, user_id=member)
     assert (draw.spin_number, draw.request_key) == (1, "tap-once")
-    assert Transfer.objects.filter(kind=TransferKind.SPIN).count() == 1
+    assert Transfer.objects.filter(kind=SPIN).count() == 1
     assert balance_for(user_id=member).spendable == 19 * wheel.cost_points
     assert WheelPlayer.objects.get(wheel=wheel, user_id=member).spins_total == 1  # the losers' counts rolled back
     assert Fulfilment.objects.count() == (1 if draw.prize.kind == PrizeKind.PHYSICAL else 0)

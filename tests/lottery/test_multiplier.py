@@ -7,11 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from campaigns.kinds import BOOST
 from campaigns.selectors import multiplier_active, multiplier_cards_active
 from campaigns.services import campaign_points_grant, multiplier_card_issue
-from points.models import Transfer, TransferKind
+from lottery.kinds import PRIZE
+from points.models import Transfer
 from points.selectors import balance_for
 from points.services import ledger_reconcile, ledger_rollup
+from tasks.kinds import CHECKIN, STREAK_BONUS, TASK_REWARD
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +26,11 @@ def grant(campaign, user_id, amount, kind, key, now):  # noqa: PLR0917
 def test_active_card_boosts_checkins_and_tasks_but_not_prizes(campaign, member):
     now = timezone.now()
     multiplier_card_issue(campaign=campaign, user_id=member.pk, percent=200, hours=24, source_key="draw:1", now=now)
-    grant(campaign, member.pk, 5, TransferKind.CHECKIN, "c1", now)
-    grant(campaign, member.pk, 20, TransferKind.TASK_REWARD, "t1", now)
-    grant(campaign, member.pk, 10, TransferKind.STREAK_BONUS, "s1", now)
-    grant(campaign, member.pk, 100, TransferKind.PRIZE, "p1", now)  # prizes are not "earned": no boost
-    boosts = Transfer.objects.filter(kind=TransferKind.BOOST).order_by("id")
+    grant(campaign, member.pk, 5, CHECKIN, "c1", now)
+    grant(campaign, member.pk, 20, TASK_REWARD, "t1", now)
+    grant(campaign, member.pk, 10, STREAK_BONUS, "s1", now)
+    grant(campaign, member.pk, 100, PRIZE, "p1", now)  # prizes are not "earned": no boost
+    boosts = Transfer.objects.filter(kind=BOOST).order_by("id")
     assert [(b.idempotency_key, b.amount) for b in boosts] == [("c1:boost", 5), ("t1:boost", 20), ("s1:boost", 10)]
     assert balance_for(user_id=member.pk).spendable == 5 + 20 + 10 + 100 + 35
     ledger_rollup()
@@ -37,13 +40,13 @@ def test_active_card_boosts_checkins_and_tasks_but_not_prizes(campaign, member):
 def test_replayed_grant_never_boosts_twice_even_after_the_card_ends(campaign, member):
     now = timezone.now()
     multiplier_card_issue(campaign=campaign, user_id=member.pk, percent=150, hours=1, source_key="draw:1", now=now)
-    first = grant(campaign, member.pk, 11, TransferKind.CHECKIN, "c1", now)
-    again = grant(campaign, member.pk, 11, TransferKind.CHECKIN, "c1", now)
-    later = grant(campaign, member.pk, 11, TransferKind.CHECKIN, "c1", now + timedelta(hours=5))
+    first = grant(campaign, member.pk, 11, CHECKIN, "c1", now)
+    again = grant(campaign, member.pk, 11, CHECKIN, "c1", now)
+    later = grant(campaign, member.pk, 11, CHECKIN, "c1", now + timedelta(hours=5))
     assert first.created
     assert not again.created
     assert not later.created
-    assert list(Transfer.objects.filter(kind=TransferKind.BOOST).values_list("amount", flat=True)) == [5]  # 11 × 0.5
+    assert list(Transfer.objects.filter(kind=BOOST).values_list("amount", flat=True)) == [5]  # 11 × 0.5
 
 
 def test_card_only_counts_while_active_and_strongest_wins(campaign, member, make_user):
@@ -56,8 +59,8 @@ def test_card_only_counts_while_active_and_strongest_wins(campaign, member, make
     other = make_user()
     assert multiplier_active(campaign_id=campaign.pk, user_id=other.pk, now=now) is None
     assert [c.percent for c in multiplier_cards_active(user_id=member.pk, now=now)] == [300, 200]
-    grant(campaign, member.pk, 10, TransferKind.CHECKIN, "late", now + timedelta(hours=3))
-    assert not Transfer.objects.filter(kind=TransferKind.BOOST).exists()
+    grant(campaign, member.pk, 10, CHECKIN, "late", now + timedelta(hours=3))
+    assert not Transfer.objects.filter(kind=BOOST).exists()
 
 
 def test_issuing_a_card_twice_with_one_source_gives_one_card(campaign, member):

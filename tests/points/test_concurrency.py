@@ -57,7 +57,7 @@ def test_parallel_member_to_member_transfers_do_not_deadlock(make_user, now):
     def move(i: int) -> int:
         src, dst = (a, b) if i % 2 else (b, a)
         return services.transfer_post(
-            key=f"m{i}", debit=Member(src.pk), credit=Member(dst.pk), amount=7, kind="referral", now=now
+            key=f"m{i}", debit=Member(src.pk), credit=Member(dst.pk), amount=7, kind="adjust", now=now
         ).transfer_id
 
     results = run_concurrently(40, move)
@@ -105,7 +105,7 @@ def test_conservation_under_random_concurrent_load(now):
                         debit=Member(u.pk),
                         credit=Member(v.pk),
                         amount=rng.randint(1, 60),
-                        kind="referral",
+                        kind="adjust",
                         now=now,
                     )
                 elif op == "reverse":

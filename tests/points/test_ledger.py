@@ -58,7 +58,7 @@ def test_unknown_asset_and_mismatched_accounts(member, now):
     pts_wallet = earn(member, 5, key="e", now=now).credit_id
     with pytest.raises(errors.AssetMismatch):
         services.transfer_post(
-            key="y", debit=System("rebate"), credit=pts_wallet, amount=1, kind="rebate", asset="CNY", now=now
+            key="y", debit=System("rebate"), credit=pts_wallet, amount=1, kind="adjust", asset="CNY", now=now
         )
     assert Transfer.objects.count() == 1
 
