@@ -1,5 +1,4 @@
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -45,7 +44,7 @@ def task(live_campaign):
 def post(body, key_secret, *, timestamp=None, signature=None, key_id=None):
     api_key, secret = key_secret
     raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
-    ts = str(int(time.time()) if timestamp is None else timestamp)
+    ts = str(int(timezone.now().timestamp()) if timestamp is None else timestamp)
     sig = signature or events.request_signature(signing_key=events.signing_key_for(secret), timestamp=ts, body=raw)
     return APIClient().post(
         "/api/v1/events",
@@ -147,7 +146,7 @@ def test_bad_signature(key, task, member):
     assert response.json()["error"]["code"] == "invalid_signature"
     # a signature over a different body does not verify either
     _api_key, secret = key
-    ts = str(int(time.time()))
+    ts = str(int(timezone.now().timestamp()))
     other = events.request_signature(signing_key=events.signing_key_for(secret), timestamp=ts, body=b"{}")
     response = post({"events": [event(member, 1)]}, key, timestamp=ts, signature=other)
     assert response.json()["error"]["code"] == "invalid_signature"
@@ -156,7 +155,7 @@ def test_bad_signature(key, task, member):
 
 @pytest.mark.parametrize("skew", [-301, 301])
 def test_stale_timestamp_either_way(key, task, member, skew):
-    response = post({"events": [event(member, 1)]}, key, timestamp=int(time.time()) + skew)
+    response = post({"events": [event(member, 1)]}, key, timestamp=int(timezone.now().timestamp()) + skew)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "stale_timestamp"
     assert not IngestedEvent.objects.exists()
