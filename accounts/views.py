@@ -21,11 +21,7 @@ from accounts import selectors, services
 from accounts.forms import AddressForm, LoginForm, ProfileForm, RegisterForm
 from accounts.models import Address, User
 from config.api import error_body
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(None if field == "__all__" or field not in form.fields else field, errors)
+from config.forms import errors_to_form
 
 
 def _set_language(response: HttpResponse, language: str) -> HttpResponse:
@@ -44,7 +40,7 @@ def register(request: HttpRequest) -> HttpResponse:
         try:
             user = services.user_create(**data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            errors_to_form(form, exc)
         else:
             login(request, user, backend="accounts.backends.PhoneOrEmailBackend")
             messages.success(request, _("Welcome! Your account is ready."))
@@ -73,7 +69,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             user = services.user_profile_update(user=request.user, data=form.cleaned_data)  # type: ignore[arg-type]
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            errors_to_form(form, exc)
         else:
             translation.activate(user.language)
             messages.success(request, _("Profile saved."))
@@ -95,7 +91,7 @@ def address_edit(request: HttpRequest, address_id: int | None = None) -> HttpRes
         try:
             services.address_save(user=request.user, data=form.cleaned_data, address=address)  # type: ignore[arg-type]
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            errors_to_form(form, exc)
         else:
             messages.success(request, _("Address saved."))
             return redirect("accounts:addresses")

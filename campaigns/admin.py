@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns import services
 from campaigns.models import Campaign, MultiplierCard
 from config.admin import ReadOnlyAdmin
+from config.forms import errors_to_form
 
 
 class CampaignAdminForm(forms.ModelForm):
@@ -39,11 +40,7 @@ class CampaignAdminForm(forms.ModelForm):
         try:
             services.campaign_validate(candidate)
         except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                for message in messages:
-                    # A field that already failed its own validation keeps just that error.
-                    if name not in self.errors:
-                        self.add_error(name if name in self.fields else None, message)
+            errors_to_form(self, exc)
         return data
 
 

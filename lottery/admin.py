@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
+from config.forms import error_text, errors_to_form
 from lottery import selectors, services
 from lottery.errors import OddsChangeRefused
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, Wheel
@@ -37,30 +38,6 @@ WHEEL_FORM_FIELDS = (
     "claim_days",
 )
 PRIZE_FORM_FIELDS = (*services.PRIZE_FIELDS[:5], "stock_total", *services.PRIZE_FIELDS[5:])
-
-
-def _add_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> None:
-    """Put a service's refusal on the form: field errors where the field is on the form, the rest on top."""
-    if isinstance(exc, OddsChangeRefused):
-        reasons = "; ".join(str(r) for r in exc.details.get("reasons", []))
-        form.add_error(None, _("%(message)s Refused: %(reasons)s.") % {"message": exc.message, "reasons": reasons})
-    elif isinstance(exc, DomainError):
-        form.add_error(None, str(exc.message))
-    elif hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            if field in form.errors:
-                continue  # a field that failed its own validation keeps just that error
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def _problem(exc: ValidationError | DomainError) -> str:
-    if isinstance(exc, OddsChangeRefused):
-        return "; ".join(str(r) for r in exc.details.get("reasons", [])) or str(exc.message)
-    if isinstance(exc, DomainError):
-        return str(exc.message)
-    return "; ".join(exc.messages)
 
 
 class _SaveRefused(Exception):
@@ -104,7 +81,7 @@ class WheelForm(forms.ModelForm):
         try:
             services.wheel_validate(candidate)
         except ValidationError as exc:
-            _add_errors(self, exc)
+            errors_to_form(self, exc)
         return data
 
 
@@ -156,7 +133,7 @@ class PrizeForm(forms.ModelForm):
         try:
             services.prize_check(prize=candidate, data=self.prize_data())
         except (ValidationError, OddsChangeRefused) as exc:
-            _add_errors(self, exc)
+            errors_to_form(self, exc)
         return data
 
 
@@ -218,7 +195,7 @@ class WheelAdmin(_ServiceAdmin):
                 formset.deleted_objects.remove(prize)
                 messages.error(
                     request,
-                    _("“%(prize)s” was not removed: %(problem)s") % {"prize": prize.name, "problem": _problem(exc)},
+                    _("“%(prize)s” was not removed: %(problem)s") % {"prize": prize.name, "problem": error_text(exc)},
                 )
         for prize_form in formset.forms:
             if prize_form in formset.deleted_forms or not prize_form.has_changed():
@@ -229,7 +206,7 @@ class WheelAdmin(_ServiceAdmin):
                 services.prize_save(prize=prize, data=prize_form.prize_data(), now=now)
             except (ValidationError, DomainError) as exc:
                 raise _SaveRefused(
-                    _("Nothing was saved. “%(prize)s”: %(problem)s") % {"prize": prize.name, "problem": _problem(exc)}
+                    _("Nothing was saved. “%(prize)s”: %(problem)s") % {"prize": prize.name, "problem": error_text(exc)}
                 ) from exc
 
     def change_view(
@@ -268,7 +245,7 @@ class PrizeAdmin(_ServiceAdmin):
         try:
             services.prize_save(prize=obj, data=form.prize_data())
         except (ValidationError, DomainError) as exc:
-            raise _SaveRefused(_("Nothing was saved: %(problem)s") % {"problem": _problem(exc)}) from exc
+            raise _SaveRefused(_("Nothing was saved: %(problem)s") % {"problem": error_text(exc)}) from exc
 
     def delete_model(self, request: HttpRequest, obj: Prize) -> None:
         services.prize_delete(prize=obj)
@@ -279,7 +256,7 @@ class PrizeAdmin(_ServiceAdmin):
         try:
             return super().delete_view(request, object_id, extra_context)
         except (ValidationError, DomainError) as exc:  # raised by delete_model: the admin's transaction rolled back
-            self.message_user(request, _("Not removed: %(problem)s") % {"problem": _problem(exc)}, messages.ERROR)
+            self.message_user(request, _("Not removed: %(problem)s") % {"problem": error_text(exc)}, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:lottery_prize_change", args=[object_id]))
 
     def change_view(
@@ -484,7 +461,7 @@ class FulfilmentAdmin(ReadOnlyAdmin):
                     tracking_number=form.cleaned_data["tracking_number"],
                 )
             except (ValidationError, DomainError) as exc:
-                _add_errors(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("Shipment #%(id)s marked shipped.") % {"id": fulfilment.pk})
                 return HttpResponseRedirect(reverse("admin:lottery_fulfilment_change", args=[fulfilment.pk]))

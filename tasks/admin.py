@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.admin import ReadOnlyAdmin
+from config.forms import errors_to_form
 from tasks import checkins, engine, events, rules
 from tasks.models import ApiKey, CheckIn, CheckInRule, IngestedEvent, StreakReward, TaskDefinition, TaskProgress
 
@@ -36,8 +37,7 @@ class CheckInRuleForm(forms.ModelForm):
                 )
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
+            errors_to_form(self, exc)
         return data
 
 
@@ -95,8 +95,7 @@ class TaskDefinitionForm(forms.ModelForm):
         try:
             engine.task_definition_validate(candidate)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
+            errors_to_form(self, exc)
         return data
 
 
