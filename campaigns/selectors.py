@@ -38,11 +38,36 @@ def campaign_local_date(*, campaign: Campaign, now: datetime) -> date:
     return now.astimezone(zoneinfo.ZoneInfo(campaign.timezone)).date()
 
 
+# --- The phase rule: the one home of "can members act now". Services enforce it with the campaign_require_*
+# functions (CampaignNotActive, 422 `campaign_not_active`); pages and the API show the booleans.
+
+
+def campaign_open_for_members(*, campaign: Campaign, now: datetime) -> bool:
+    """Members' activities (check-ins, make-ups, task progress, partner events, spins) run in the official
+    phase only: [official_starts_at, followup_starts_at)."""
+    return campaign.phase_at(now) == Phase.OFFICIAL
+
+
+def campaign_opens_later(*, campaign: Campaign, now: datetime) -> bool:
+    """Not open yet, but will be (upcoming or warm-up): pages say when it opens instead of "closed"."""
+    return campaign.phase_at(now) in (Phase.UPCOMING, Phase.WARMUP)
+
+
+def campaign_claims_open(*, campaign: Campaign, now: datetime) -> bool:
+    """Rewards earned in the official phase can still be claimed in the follow-up."""
+    return campaign.phase_at(now) in (Phase.OFFICIAL, Phase.FOLLOWUP)
+
+
 def campaign_require_official(*, campaign: Campaign, now: datetime) -> None:
-    """Earning activities (check-in, tasks, spins) only run in the official phase."""
-    phase = campaign.phase_at(now)
-    if phase != Phase.OFFICIAL:
-        raise CampaignNotActive(details={"phase": str(phase)})
+    """Raise CampaignNotActive unless members may act now (campaign_open_for_members)."""
+    if not campaign_open_for_members(campaign=campaign, now=now):
+        raise CampaignNotActive(details={"phase": str(campaign.phase_at(now))})
+
+
+def campaign_require_claims_open(*, campaign: Campaign, now: datetime) -> None:
+    """Raise CampaignNotActive unless earned rewards may be claimed now (campaign_claims_open)."""
+    if not campaign_claims_open(campaign=campaign, now=now):
+        raise CampaignNotActive(details={"phase": str(campaign.phase_at(now))})
 
 
 def campaign_next_boundary(*, campaign: Campaign, now: datetime) -> datetime | None:

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from campaigns.errors import CampaignNotActive
-from campaigns.models import Campaign, Phase
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_require_claims_open
 from campaigns.services import campaign_points_grant
 from tasks import kinds
 from tasks.errors import TaskAlreadyClaimed, TaskLocked, TaskNotCompleted, TaskNotFound
@@ -152,9 +152,7 @@ def task_claim(*, campaign: Campaign, user_id: int, task_id: int, now: datetime 
     """Pay a completed, not yet paid task (the oldest such window first). Concurrent claims serialise on the
     progress row and the update only succeeds while `claimed_at` is NULL; the ledger key backs it up."""
     now = now or timezone.now()
-    phase = campaign.phase_at(now)
-    if phase not in (Phase.OFFICIAL, Phase.FOLLOWUP):
-        raise CampaignNotActive(details={"phase": str(phase)})
+    campaign_require_claims_open(campaign=campaign, now=now)
     if not 0 < task_id < 2**63:
         raise TaskNotFound()
     task = TaskDefinition.objects.filter(campaign=campaign, pk=task_id, is_active=True).first()

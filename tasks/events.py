@@ -18,7 +18,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
 from accounts.selectors import user_by_identifier
-from campaigns.models import Campaign, Phase
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_open_for_members
 from tasks.engine import progress_record
 from tasks.errors import (
     EventRejection,
@@ -174,7 +175,7 @@ def _event_clean(campaign: Campaign, raw: Any, now: datetime) -> _CleanEvent:
         )
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise _Reject(EventRejection.OCCURRED_IN_FUTURE, gettext("occurred_at is in the future."))
-    if campaign.phase_at(occurred_at) != Phase.OFFICIAL:
+    if not campaign_open_for_members(campaign=campaign, now=occurred_at):
         raise _Reject(
             EventRejection.OUTSIDE_OFFICIAL_PHASE,
             gettext("The event happened outside the campaign's official phase."),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import request_user_id
 from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_by_slug
+from campaigns.selectors import campaign_by_slug, campaign_open_for_members
 from config.errors import DomainError
 from tasks import checkins, engine, selectors
 
@@ -41,7 +41,7 @@ def checkin_page(request: HttpRequest, slug: str) -> HttpResponse:
             "campaign": campaign,
             "state": state,
             "leading_blanks": leading_blanks,
-            "phase": campaign.phase_at(timezone.now()),
+            "checkin_open": campaign_open_for_members(campaign=campaign, now=timezone.now()),
         },
     )
 
@@ -88,7 +88,7 @@ def tasks_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "tasks/list.html",
-        {"campaign": campaign, "groups": groups, "phase": campaign.phase_at(timezone.now())},
+        {"campaign": campaign, "groups": groups},
     )
 
 

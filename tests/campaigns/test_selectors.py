@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -61,3 +62,36 @@ def test_next_boundary_and_require_official(make_campaign: Callable[..., Campaig
     with pytest.raises(CampaignNotActive) as exc:
         selectors.campaign_require_official(campaign=c, now=c.followup_starts_at)
     assert exc.value.details == {"phase": "followup"}
+
+
+def test_the_phase_rule_at_every_boundary(make_campaign: Callable[..., Campaign]) -> None:
+    """One home for "can members act now": open exactly in [official, follow-up); "opens later" before it;
+    claims also in the follow-up. The require_* functions raise exactly when the booleans say no."""
+    c = make_campaign()
+    second = timedelta(seconds=1)
+    expected = {  # at: (open, opens later, claims open)
+        c.warmup_starts_at - DAY: (False, True, False),
+        c.official_starts_at - second: (False, True, False),
+        c.official_starts_at: (True, False, True),
+        c.followup_starts_at - second: (True, False, True),
+        c.followup_starts_at: (False, False, True),
+        c.ends_at - second: (False, False, True),
+        c.ends_at: (False, False, False),
+    }
+    for at, (is_open, later, claims) in expected.items():
+        got = (
+            selectors.campaign_open_for_members(campaign=c, now=at),
+            selectors.campaign_opens_later(campaign=c, now=at),
+            selectors.campaign_claims_open(campaign=c, now=at),
+        )
+        assert got == (is_open, later, claims), at
+        for require, allowed in (
+            (selectors.campaign_require_official, is_open),
+            (selectors.campaign_require_claims_open, claims),
+        ):
+            if allowed:
+                require(campaign=c, now=at)
+            else:
+                with pytest.raises(CampaignNotActive) as refused:
+                    require(campaign=c, now=at)
+                assert refused.value.details == {"phase": str(c.phase_at(at))}
