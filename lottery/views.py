@@ -1,19 +1,20 @@
-"""Member pages of the prize wheel: the wheel itself (spins with or without JavaScript), "My prizes", the
-shipping address of a physical prize, and the public fairness page. Thin: selectors in, services do."""
+"""Member pages of the prize wheel: the wheel itself, "My prizes", the shipping address of a physical prize, and
+the public fairness page. Thin: selectors in, services do.
+
+The wheel page spins through the public API (static/js/wheel.js posts to `POST /api/v1/campaigns/{slug}/wheel/
+spins` with the session, so the page uses the documented response); the form posts to `spin_submit` only without
+JavaScript. Texts the API does not carry (result titles, button labels) are rendered into the page here."""
 
 from __future__ import annotations
 
-import math
 import secrets
-import unicodedata
-from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,15 +27,17 @@ from accounts.models import Address, User
 from accounts.selectors import address_list, request_user_id
 from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_by_slug
-from config.api import error_body
+from campaigns.selectors import campaign_by_slug, campaign_open_for_members, campaign_opens_later
 from config.errors import DomainError
-from lottery import fairness, selectors, services
+from config.forms import errors_to_form
+from lottery import fairness, geometry, selectors, services
 from lottery.errors import AddressClosed, DrawNotFound, InvalidSpinKey, PrizeNotFound, WheelNotFound
-from lottery.models import Draw, FulfilmentStatus, PrizeKind, Wheel
+from lottery.models import FulfilmentStatus, Prize, PrizeKind, Wheel
 from points.selectors import balance_for
 
 MY_PRIZES_LIMIT = 200
+FREE_LABELS_MAX = 100  # free-spin counters the page can relabel without a reload
+_ID = 2**31 - 1  # placeholder id in the address URL wheel.js fills in
 
 
 def _wheel(slug: str) -> tuple[Campaign, Wheel]:
@@ -46,156 +49,32 @@ def _wheel(slug: str) -> tuple[Campaign, Wheel]:
     return campaign, wheel
 
 
-# --- The wheel drawing ---------------------------------------------------------------------------------
-
-RADIUS = 96
-LABEL_FROM, LABEL_TO = 24, 90  # labels run along the radius between these distances from the centre
-PALETTE = ("#e4393c", "#ff9f1c", "#d4380d", "#f7c948", "#c2185b", "#ff7a45")
-LIGHT = frozenset({"#ff9f1c", "#f7c948"})
-NONE_COLOUR = "#fff3e0"
+# --- Texts of the wheel page (also what wheel.js shows after a spin) ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One equal slice of the drawn wheel (angles in degrees, clockwise from 12 o'clock)."""
-
-    prize_id: int
-    name: str
-    label: str
-    start: float
-    end: float
-    path: str  # "" for a single prize: the whole disc
-    fill: str
-    ink: str
-    font_size: float
-
-    @property
-    def centre(self) -> float:
-        return (self.start + self.end) / 2
-
-    @property
-    def flipped(self) -> bool:
-        """Labels on the left half read towards the centre, so none is upside down while the wheel rests."""
-        return 180 < self.centre < 360
-
-    @property
-    def label_rotation(self) -> float:
-        return self.centre + 90 if self.flipped else self.centre - 90
-
-    @property
-    def label_x(self) -> int:
-        return -LABEL_FROM if self.flipped else LABEL_FROM
-
-    @property
-    def label_anchor(self) -> str:
-        return "end" if self.flipped else "start"
-
-
-def _point(angle: float) -> str:
-    rad = math.radians(angle)
-    return f"{RADIUS * math.sin(rad):.3f} {-RADIUS * math.cos(rad):.3f}"
-
-
-def _text_width(text: str) -> float:
-    """Rough width in em: CJK and other wide characters are 1em, the rest about 0.56em."""
-    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.56 for c in text)
-
-
-def _fit(name: str) -> tuple[str, float]:
-    """A label that fits along the radius: the largest font size from 10 down to 6.5, then shortened."""
-    room = LABEL_TO - LABEL_FROM
-    width = _text_width(name)
-    if width == 0:
-        return name, 10
-    size = min(10.0, room / width)
-    if size >= 6.5:
-        return name, round(size, 2)
-    label = name
-    while label and _text_width(label + "…") * 6.5 > room:
-        label = label[:-1]
-    return label.rstrip() + "…", 6.5
-
-
-def wheel_segments(rows: list[selectors.OddsRow]) -> list[Segment]:
-    """Equal slices for the prizes still in stock, in wheel order (the chances are in the odds table)."""
-    in_stock = [row.prize for row in rows if row.in_stock]
-    n = len(in_stock)
-    segments: list[Segment] = []
-    colour = 0
-    for i, prize in enumerate(in_stock):
-        start, end = 360 * i / n, 360 * (i + 1) / n
-        if prize.kind == PrizeKind.NONE:
-            fill = NONE_COLOUR
-        else:
-            fill = PALETTE[colour % len(PALETTE)]
-            if i == n - 1 and n > 2 and fill == segments[0].fill:
-                fill = PALETTE[(colour + 1) % len(PALETTE)]  # the last slice touches the first one
-            colour += 1
-        path = (
-            "" if n == 1 else f"M0 0 L{_point(start)} A{RADIUS} {RADIUS} 0 {int(end - start > 180)} 1 {_point(end)} Z"
-        )
-        label, size = _fit(prize.display_name)
-        ink = "#7a2e00" if fill == NONE_COLOUR or fill in LIGHT else "#fff"
-        segments.append(Segment(prize.pk, prize.display_name, label, start, end, path, fill, ink, size))
-    return segments
-
-
-# --- The wheel page and the spin -----------------------------------------------------------------------
-
-
-def _cost_labels(status: selectors.SpinStatus, wheel: Wheel) -> tuple[str, str]:
-    """What the next spin costs, and how many free spins are left today ("" when none)."""
-    if status.next_cost == 0:
-        cost = _("Free spin")
-    else:
-        cost = ngettext("%(points)d point", "%(points)d points", status.next_cost) % {"points": status.next_cost}
-    free = status.free_left_today
-    free_label = (
-        ngettext("%(n)d free spin left today", "%(n)d free spins left today", free) % {"n": free} if free else ""
-    )
-    return cost, free_label
-
-
-def _button_label(status: selectors.SpinStatus) -> str:
-    if not status.can_spin:
-        return _("No spins left")
-    if status.next_cost == 0:
+def _cost_label(next_cost: int) -> str:
+    if next_cost == 0:
         return _("Free spin")
-    return _("Spin · %(cost)d points") % {"cost": status.next_cost}
+    return ngettext("%(points)d point", "%(points)d points", next_cost) % {"points": next_cost}
 
 
-@login_required
-def wheel_page(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign, wheel = _wheel(slug)
-    user_id = request_user_id(request)
-    now = timezone.now()
-    odds = selectors.odds_table(wheel=wheel)
-    status = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
-    cost_label, free_label = _cost_labels(status, wheel)
-    return render(
-        request,
-        "lottery/wheel.html",
-        {
-            "campaign": campaign,
-            "wheel": wheel,
-            "phase": campaign.phase_at(now),
-            "odds": odds,
-            "segments": wheel_segments(odds),
-            "status": status,
-            "button_label": _button_label(status),
-            "cost_label": cost_label,
-            "free_label": free_label,
-            "balance": balance_for(user_id=user_id, now=now).spendable,
-            "winners": selectors.recent_winners(wheel=wheel),
-            "fairness": selectors.fairness_for(wheel=wheel, now=now),
-            "token": secrets.token_hex(16),  # one-time: a double submit replays the first spin
-        },
-    )
+def _free_label(free_left: int) -> str:
+    """How many free spins are left today ("" when none)."""
+    if not free_left:
+        return ""
+    return ngettext("%(n)d free spin left today", "%(n)d free spins left today", free_left) % {"n": free_left}
 
 
-def _result_text(draw: Draw, wheel: Wheel) -> tuple[str, str]:
-    """(title, message) of a spin's result, in the member's language."""
-    prize = draw.prize
+def _button_label(*, can_spin: bool, next_cost: int) -> str:
+    if not can_spin:
+        return _("No spins left")
+    if next_cost == 0:
+        return _("Free spin")
+    return _("Spin · %(cost)d points") % {"cost": next_cost}
+
+
+def _result_text(prize: Prize, wheel: Wheel) -> tuple[str, str]:
+    """(title, message) of winning `prize`, in the member's language."""
     name = prize.display_name
     if prize.kind == PrizeKind.NONE:
         return name, _("No prize this time. Good luck with the next spin!")
@@ -215,66 +94,80 @@ def _result_text(draw: Draw, wheel: Wheel) -> tuple[str, str]:
     return title, message
 
 
-def _spin_payload(*, wheel: Wheel, draw: Draw, replayed: bool, user_id: int) -> dict[str, Any]:
-    now = timezone.now()
-    status = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
-    title, message = _result_text(draw, wheel)
-    cost_label, free_label = _cost_labels(status, wheel)
-    prize = draw.prize
+def _page_texts(*, wheel: Wheel, odds: list[selectors.OddsRow]) -> dict[str, Any]:
+    """What wheel.js needs besides the API's spin response: the result text of every prize, the labels for each
+    possible next cost and free-spin count, and the address page of a draw. Keys are the response's values."""
+    costs = sorted({0, wheel.cost_points})
     return {
-        "draw_id": draw.pk,
-        "prize_id": prize.pk,
-        "prize_name": prize.display_name,
-        "kind": prize.kind,
-        "won": prize.is_win,
-        "code": draw.code,
-        "cost": draw.cost_points,
-        "spin_number": draw.spin_number,
-        "replayed": replayed,
-        "balance": balance_for(user_id=user_id, now=now).spendable,
-        "left_today": status.left_today,
-        "left_total": status.left_total,
-        "next_cost": status.next_cost,
-        "can_spin": status.can_spin,
-        "button_label": _button_label(status),
-        "cost_label": cost_label,
-        "free_label": free_label,
-        "title": title,
-        "message": message,
-        "address_url": reverse("lottery:prize_address", args=[draw.pk]) if prize.kind == PrizeKind.PHYSICAL else None,
-        "prizes_url": reverse("lottery:prizes"),
-        "next_token": secrets.token_hex(16),
+        "results": {
+            str(row.prize.pk): dict(zip(("title", "message"), _result_text(row.prize, wheel), strict=True))
+            for row in odds
+        },
+        "cost": {str(n): _cost_label(n) for n in costs},
+        "button": {str(n): _button_label(can_spin=True, next_cost=n) for n in costs},
+        "no_spins": _button_label(can_spin=False, next_cost=0),
+        "free": {str(n): _free_label(n) for n in range(min(wheel.free_spins_per_day, FREE_LABELS_MAX) + 1)},
+        "address_url": reverse("lottery:prize_address", args=[_ID]).replace(str(_ID), "{id}"),
     }
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
+# --- The wheel page and the spin without JavaScript ----------------------------------------------------------
+
+
+@login_required
+def wheel_page(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign, wheel = _wheel(slug)
+    user_id = request_user_id(request)
+    now = timezone.now()
+    odds = selectors.odds_table(wheel=wheel)
+    status = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
+    in_stock = [
+        geometry.Slice(r.prize.pk, r.prize.display_name, r.prize.kind == PrizeKind.NONE) for r in odds if r.in_stock
+    ]
+    return render(
+        request,
+        "lottery/wheel.html",
+        {
+            "campaign": campaign,
+            "wheel": wheel,
+            "spins_open": campaign_open_for_members(campaign=campaign, now=now),
+            "spins_later": campaign_opens_later(campaign=campaign, now=now),
+            "odds": odds,
+            "segments": geometry.wheel_segments(in_stock),
+            "status": status,
+            "button_label": _button_label(can_spin=status.can_spin, next_cost=status.next_cost),
+            "cost_label": _cost_label(status.next_cost),
+            "free_label": _free_label(status.free_left_today),
+            "texts": _page_texts(wheel=wheel, odds=odds),
+            "api_url": reverse("api-wheel-spins", args=[campaign.slug]),
+            "balance": balance_for(user_id=user_id, now=now).spendable,
+            "winners": selectors.recent_winners(wheel=wheel),
+            "fairness": selectors.fairness_for(wheel=wheel, now=now),
+            # One-time: the request key of the next spin (wheel.js sends it as the Idempotency-Key), so a double
+            # submit or a retry replays the first spin.
+            "token": secrets.token_hex(16),
+        },
+    )
 
 
 @login_required
 @require_POST
 def spin_submit(request: HttpRequest, slug: str) -> HttpResponse:
-    """One spin. The page's one-time token is the request key, so a double submit replays the first spin.
-    wheel.js asks for JSON (Accept: application/json) and animates; without JavaScript: redirect + message."""
+    """One spin without JavaScript: the page's one-time token is the request key, so a double submit replays the
+    first spin; the result comes back as a message on the wheel page."""
     _campaign, wheel = _wheel(slug)
-    user_id = request_user_id(request)
-    wants_json = _wants_json(request)
     try:
         token = request.POST.get("token", "")
         if not token:
             raise InvalidSpinKey()
-        result = services.spin_perform(wheel=wheel, user_id=user_id, request_key=token)
+        result = services.spin_perform(wheel=wheel, user_id=request_user_id(request), request_key=token)
     except DomainError as exc:
-        if wants_json:
-            return JsonResponse(error_body(exc.code, exc.message, exc.details), status=exc.status)
         messages.error(request, str(exc.message))
         return redirect("lottery:wheel", slug=slug)
-    payload = _spin_payload(wheel=wheel, draw=result.draw, replayed=result.replayed, user_id=user_id)
-    if wants_json:
-        return JsonResponse(payload)
     if result.replayed:
         messages.info(request, _("This spin was already submitted; here is its result again."))
-    text = f"{payload['title']} {payload['message']}"
+    title, message = _result_text(result.draw.prize, wheel)
+    text = f"{title} {message}"
     if result.draw.code:
         text += " " + _("Code: %(code)s") % {"code": result.draw.code}
     messages.success(request, text)
@@ -336,12 +229,10 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
             else:
                 services.fulfilment_address_set(user=user, draw_id=draw.pk, address_id=int(picked))
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-            for field, problems in errors.items():
-                if picked == NEW:
-                    new.add_error(field if field in new.fields else None, problems)
-                else:
-                    choice.add_error("address", problems)
+            if picked == NEW:
+                errors_to_form(new, exc)
+            else:
+                errors_to_form(choice, exc, fallback_field="address")
         except AddressClosed as exc:
             messages.error(request, str(exc.message))
             return redirect("lottery:prizes")
@@ -397,6 +288,5 @@ def fairness_page(request: HttpRequest, slug: str) -> HttpResponse:
             "check": report.check,
             "my_draws": report.my_draws or [],
             "snippet": fairness.VERIFY_SNIPPET,
-            "phase": campaign.phase_at(timezone.now()),
         },
     )

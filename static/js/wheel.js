@@ -1,13 +1,19 @@
-// The prize wheel: sends the spin with fetch, turns the wheel so it stops on the prize the SERVER drew, then
-// shows the result. The server decides everything (and renders every text in the member's language); this
-// file only animates. Without JavaScript the form posts normally and the page reloads with a message.
+// The prize wheel: sends the spin to the public API (POST /api/v1/campaigns/{slug}/wheel/spins, signed in by the
+// session, documented in the OpenAPI schema), turns the wheel so it stops on the prize the SERVER drew, then
+// shows the result. The server decides everything; this file only animates. It reads only fields the API's
+// SpinSerializer declares (tests/lottery/test_views.py checks that); the texts around them (result titles, button
+// labels) come translated from the page (#wheel-texts). Without JavaScript the form posts normally and the page
+// reloads with a message.
 (function () {
   "use strict";
   var form = document.querySelector("[data-spin-form]");
   var disc = document.querySelector("[data-wheel-disc]");
-  if (!form || !disc || !window.fetch || !window.FormData) { return; }
+  var textsNode = document.getElementById("wheel-texts");
+  if (!form || !disc || !textsNode || !window.fetch) { return; }
+  var texts = JSON.parse(textsNode.textContent);
   var button = form.querySelector("button[type=submit]");
   var token = form.querySelector("input[name=token]");
+  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]");
   var errorBox = document.querySelector("[data-testid=spin-error]");
   var dialog = document.querySelector("[data-spin-result]");
   var segments = Array.prototype.slice.call(disc.querySelectorAll("[data-prize-id]"));
@@ -16,6 +22,14 @@
   var TURNS = reduced ? 1 : 6;
   var rotation = 0;
   var busy = false;
+
+  // The Idempotency-Key of the next spin: the page's one-time token first, then a fresh random one after each
+  // answered attempt. A retry after a lost answer keeps its key, so the server replays instead of spinning twice.
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
 
   function mod(a, n) { return ((a % n) + n) % n; }
 
@@ -77,24 +91,43 @@
     errorBox.hidden = false;
   }
 
-  function showResult(data) {
-    dialog.querySelector("[data-result-title]").textContent = data.title;
-    dialog.querySelector("[data-result-message]").textContent = data.message;
-    dialog.dataset.prizeId = String(data.prize_id);
-    dialog.dataset.won = data.won ? "1" : "0";
+  // `spin` is the API's Spin response.
+  function showResult(spin) {
+    var text = texts.results[String(spin.prize.id)] || { title: spin.prize.name, message: "" };
+    dialog.querySelector("[data-result-title]").textContent = text.title;
+    dialog.querySelector("[data-result-message]").textContent = text.message;
+    dialog.dataset.prizeId = String(spin.prize.id);
+    dialog.dataset.drawId = String(spin.id);
+    dialog.dataset.won = spin.won ? "1" : "0";
     var codeBox = dialog.querySelector("[data-result-code-box]");
-    dialog.querySelector("[data-result-code]").textContent = data.code || "";
-    codeBox.hidden = !data.code;
+    dialog.querySelector("[data-result-code]").textContent = spin.code || "";
+    codeBox.hidden = !spin.code;
+    var ships = spin.prize.kind === "physical";
     var address = dialog.querySelector("[data-result-address]");
-    address.hidden = !data.address_url;
-    if (data.address_url) { address.href = data.address_url; }
-    var prizes = dialog.querySelector("[data-result-prizes]");
-    prizes.hidden = !data.won;
-    prizes.href = data.prizes_url;
-    dialog.classList.toggle("spin-result-won", !!data.won);
+    address.hidden = !ships;
+    if (ships) { address.href = texts.address_url.replace("{id}", String(spin.id)); }
+    dialog.querySelector("[data-result-prizes]").hidden = !spin.won;
+    dialog.classList.toggle("spin-result-won", !!spin.won);
     dialog.hidden = false;
     document.body.classList.add("guide-open");
-    (data.address_url ? address : dialog.querySelector("[data-result-close]")).focus();
+    (ships ? address : dialog.querySelector("[data-result-close]")).focus();
+  }
+
+  // `me` is the API's MemberSpinStatus after the spin.
+  function showStatus(me) {
+    setStat("balance", me.spendable);
+    setStat("left_today", me.left_today);
+    setStat("left_total", me.left_total);
+    setStat("cost", texts.cost[String(me.next_cost)]);
+    var free = document.querySelector("[data-stat=free]");
+    var freeLabel = texts.free[String(me.free_left_today)];
+    if (free) {
+      free.textContent = freeLabel || "";
+      free.hidden = !freeLabel;
+    }
+    var label = me.can_spin ? texts.button[String(me.next_cost)] : texts.no_spins;
+    if (label) { button.textContent = label; }
+    button.disabled = !me.can_spin;
   }
 
   function closeResult() {
@@ -107,47 +140,44 @@
   dialog.addEventListener("click", function (e) { if (e.target === dialog) { closeResult(); } });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape" && !dialog.hidden) { closeResult(); } });
 
+  function failed(message) {
+    showError(message || form.dataset.errorNetwork);
+    busy = false;
+    button.disabled = false;
+  }
+
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     if (busy) { return; }
     busy = true;
     button.disabled = true;
     errorBox.hidden = true;
-    fetch(form.action, {
+    fetch(form.dataset.api, {
       method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
+      headers: { Accept: "application/json", "X-CSRFToken": csrf.value, "Idempotency-Key": token.value },
       credentials: "same-origin",
     })
       .then(function (response) {
-        return response.json().then(function (data) { return data; }, function () { return null; });
+        return response.json().then(
+          function (body) { return { status: response.status, body: body }; },
+          function () { return { status: response.status, body: null }; }
+        );
       })
-      .then(function (data) {
-        if (!data || data.error) {
-          showError(data && data.error ? data.error.message : form.dataset.errorNetwork);
-          busy = false;
-          button.disabled = false;
+      .then(function (answer) {
+        var spin = answer.body;
+        // Answered for good (a spin, or a refusal such as too few points): the next attempt is a new spin. Still
+        // in flight (409) or a server error: keep the key, so trying again cannot spin twice.
+        if (answer.status < 500 && answer.status !== 409) { token.value = newKey(); }
+        if (answer.status !== 201 || !spin || !spin.prize) {
+          failed(spin && spin.error ? spin.error.message : null);
           return;
         }
-        token.value = data.next_token || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : token.value);
-        spinTo(targetFor(data.prize_id), function () {
-          setStat("balance", data.balance);
-          setStat("left_today", data.left_today);
-          setStat("left_total", data.left_total);
-          setStat("cost", data.cost_label);
-          setStat("free", data.free_label);
-          var free = document.querySelector("[data-stat=free]");
-          if (free) { free.hidden = !data.free_label; }
-          button.textContent = data.button_label;
+        spinTo(targetFor(spin.prize.id), function () {
           busy = false;
-          button.disabled = !data.can_spin;
-          showResult(data);
+          showStatus(spin.me);
+          showResult(spin);
         });
       })
-      .catch(function () {
-        showError(form.dataset.errorNetwork);
-        busy = false;
-        button.disabled = false;
-      });
+      .catch(function () { failed(null); });
   });
 })();

@@ -1,8 +1,9 @@
-"""Member pages of the prize wheel through Django's test client: the wheel page, spins with and without
-JavaScript (JSON), My prizes, the shipping-address form and the public fairness page."""
+"""Member pages of the prize wheel through Django's test client: the wheel page, spins with JavaScript (through
+the public API, as wheel.js does) and without, My prizes, the shipping-address form and the public fairness page."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -10,10 +11,13 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone, translation
+from rest_framework import serializers
 
 from accounts.models import Address
 from accounts.services import address_save
 from campaigns.models import Campaign
+from config.api import ErrorSerializer
+from lottery.api import SpinSerializer
 from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, WheelPlayer
 from lottery.services import fulfilment_address_set, fulfilment_transition, spin_perform
 from points.selectors import balance_for
@@ -223,57 +227,185 @@ def test_spin_message_names_the_prize_and_its_code(wheel, member, fund, add_priz
     assert f"Code: {draw.code}" in message
 
 
-def test_spin_with_javascript_returns_the_draw_as_json(wheel, member, fund, add_prize):
+# --- Spins with JavaScript: wheel.js posts to the public API with the session ---------------------------------
+
+
+def page_of(client: Client) -> tuple[str, dict]:
+    """The wheel page's HTML and the texts it renders for wheel.js (#wheel-texts)."""
+    html = client.get(WHEEL).content.decode()
+    match = re.search(r'<script id="wheel-texts" type="application/json">(.*?)</script>', html, re.S)
+    assert match, "the page renders the texts wheel.js shows"
+    return html, json.loads(match.group(1))
+
+
+def js_spin(client: Client, html: str, key: str | None = None):
+    """What wheel.js sends: POST to the form's data-api URL, the form's CSRF token, the token as Idempotency-Key."""
+    api = re.search(r'data-api="([^"]+)"', html)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert api
+    assert csrf
+    return client.post(
+        api.group(1),
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+        HTTP_X_CSRFTOKEN=csrf.group(1),
+        HTTP_IDEMPOTENCY_KEY=key or token_of(html),
+    )
+
+
+def csrf_client_for(user, language: str = "en") -> Client:
+    """A browser-like client: CSRF is checked, as for the real page."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(user, backend="accounts.backends.PhoneOrEmailBackend")
+    return client
+
+
+def test_the_page_spins_through_the_api_with_the_session(wheel, member, fund, add_prize):
     phone = add_prize(PrizeKind.PHYSICAL, name="Phone", weight=CERTAIN)
     wheel.daily_cap = 5
     wheel.save()
     fund(member.pk, 130)
-    response = client_for(member).post(SPIN, {"token": "js-1"}, HTTP_ACCEPT="application/json")
-    assert response.status_code == 200
-    data = response.json()
+    client = csrf_client_for(member)
+    html, texts = page_of(client)
+    assert re.search(r'data-api="/api/v1/campaigns/carnival/wheel/spins"', html)
+    response = js_spin(client, html)
+    assert response.status_code == 201
+    spin = response.json()
     draw = Draw.objects.get()
-    assert data["draw_id"] == draw.pk
-    assert data["prize_id"] == phone.pk
-    assert data["prize_name"] == "Phone"
-    assert data["kind"] == "physical"
-    assert data["won"] is True
-    assert data["code"] == ""
-    assert data["cost"] == 50
-    assert data["balance"] == 80
-    assert data["left_today"] == 4
-    assert data["left_total"] is None
-    assert data["replayed"] is False
-    assert data["title"] == "You won Phone!"
-    assert data["address_url"] == f"/me/prizes/{draw.pk}/address/"
-    assert data["button_label"] == "Spin · 50 points"
-    assert re.fullmatch(r"[0-9a-f]{32}", data["next_token"])
+    assert draw.request_key == token_of(html)  # the page's one-time token is the spin's request key
+    assert (spin["id"], spin["prize"]["id"], spin["won"]) == (draw.pk, phone.pk, True)
+    assert spin["prize"]["kind"] == "physical"
+    assert spin["me"] == {
+        "spins_today": 1, "spins_total": 1, "left_today": 4, "left_total": None, "free_left_today": 0,
+        "next_cost": 50, "can_spin": True, "spendable": 80,
+    }  # fmt: skip
+    # The page's texts for what the API returned.
+    assert texts["results"][str(phone.pk)]["title"] == "You won Phone!"
+    assert texts["cost"][str(spin["me"]["next_cost"])] == "50 points"
+    assert texts["button"][str(spin["me"]["next_cost"])] == "Spin · 50 points"
+    assert texts["free"][str(spin["me"]["free_left_today"])] == ""
+    assert texts["no_spins"] == "No spins left"
+    assert texts["address_url"].replace("{id}", str(spin["id"])) == f"/me/prizes/{draw.pk}/address/"
     assert Fulfilment.objects.get(draw=draw).status == FulfilmentStatus.AWAITING_ADDRESS
 
 
-def test_json_result_is_in_the_members_language(wheel, member, fund):
+def test_a_spin_without_the_csrf_token_is_refused(wheel, member, fund):
+    fund(member.pk, 100)
+    client = csrf_client_for(member)
+    response = client.post(
+        "/api/v1/campaigns/carnival/wheel/spins", content_type="application/json", HTTP_IDEMPOTENCY_KEY="no-csrf"
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert not Draw.objects.exists()
+    assert spendable(member.pk) == 100
+
+
+def test_page_texts_are_in_the_members_language(wheel, member, fund, add_prize):
+    points = add_prize(PrizeKind.POINTS, name="100积分", name_en="100 points", weight=1, points_amount=100)
+    wheel.free_spins_per_day = 2
+    wheel.save()
     fund(member.pk, 50)
-    data = client_for(member, "zh-hans").post(SPIN, {"token": "zh"}, HTTP_ACCEPT="application/json").json()
-    assert data["prize_name"] == "谢谢参与"
-    assert data["won"] is False
-    assert data["message"] == t("zh-hans", "No prize this time. Good luck with the next spin!")
+    client = csrf_client_for(member, "zh-hans")
+    html, texts = page_of(client)
+    spin = js_spin(client, html).json()
+    assert spin["prize"]["name"] == "谢谢参与"  # the API answers in the session's language too
+    none_id = str(none_prize(wheel).pk)
+    with translation.override("zh-hans"):
+        assert texts["results"][none_id] == {
+            "title": "谢谢参与",
+            "message": translation.gettext("No prize this time. Good luck with the next spin!"),
+        }
+        assert texts["results"][str(points.pk)]["message"] == translation.gettext(
+            "%(points)d points have been added to your balance."
+        ) % {"points": 100}
+        assert texts["cost"] == {"0": translation.gettext("Free spin"), "50": "50 " + translation.gettext("points")}
+        assert texts["free"]["1"] == translation.ngettext(
+            "%(n)d free spin left today", "%(n)d free spins left today", 1
+        ) % {"n": 1}
+    assert set(texts["free"]) == {"0", "1", "2"}
 
 
-@pytest.mark.parametrize("accept", ["text/html", "application/json"])
-def test_double_submit_with_the_same_token_spins_once(wheel, member, fund, accept):
+def test_page_texts_cover_free_spin_counts_and_plurals(wheel, member):
+    wheel.free_spins_per_day = 2
+    wheel.save()
+    _html, texts = page_of(client_for(member))
+    assert texts["free"] == {"0": "", "1": "1 free spin left today", "2": "2 free spins left today"}
+    assert texts["button"] == {"0": "Free spin", "50": "Spin · 50 points"}
+
+
+def test_double_click_spins_once(wheel, member, fund):
+    """wheel.js sends the same Idempotency-Key until an attempt is answered: the second request replays."""
     fund(member.pk, 200)
-    client = client_for(member)
-    token = token_of(client.get(WHEEL).content.decode())
-    first = client.post(SPIN, {"token": token}, HTTP_ACCEPT=accept)
-    second = client.post(SPIN, {"token": token}, HTTP_ACCEPT=accept, follow=True)
+    client = csrf_client_for(member)
+    html, _texts = page_of(client)
+    first, second = js_spin(client, html), js_spin(client, html)
     assert Draw.objects.count() == 1
     assert WheelPlayer.objects.get(user=member).spins_total == 1
     assert spendable(member.pk) == 150
-    if accept == "application/json":
-        assert first.json()["replayed"] is False
-        assert second.json()["replayed"] is True
-        assert second.json()["draw_id"] == first.json()["draw_id"]
-    else:
-        assert "This spin was already submitted; here is its result again." in messages_of(second)
+    assert first.json()["id"] == second.json()["id"]
+    assert second["Idempotent-Replayed"] == "true"
+    # A new key (wheel.js makes one after each answer) is a new spin.
+    assert js_spin(client, html, key="next-attempt").json()["id"] != first.json()["id"]
+    assert Draw.objects.count() == 2
+
+
+def test_api_refusals_carry_the_message_the_page_shows(wheel, member, fund):
+    wheel.daily_cap = 1
+    wheel.save()
+    fund(member.pk, 49)
+    client = csrf_client_for(member)
+    html, _texts = page_of(client)
+    response = js_spin(client, html, key="poor")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("insufficient_points", "Not enough points.")
+    fund(member.pk, 100)
+    assert js_spin(client, html, key="a").status_code == 201
+    response = js_spin(client, html, key="b")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "spin_limit_reached")
+    assert Draw.objects.count() == 1
+
+
+def _declared(serializer: serializers.Serializer) -> dict:
+    """The field tree a serializer declares: {name: subtree or None}."""
+    return {
+        name: _declared(field) if isinstance(field, serializers.Serializer) else None
+        for name, field in serializer.fields.items()
+    }
+
+
+def test_wheel_js_reads_only_fields_the_api_declares():
+    """The page's JavaScript uses the public contract: every `spin.<path>` (the Spin response, or its error) and
+    `me.<field>` (its `me`) that static/js/wheel.js reads is declared by the API serializers in the schema."""
+    source = (settings.BASE_DIR / "static" / "js" / "wheel.js").read_text()
+    spin_tree = {**_declared(SpinSerializer()), **_declared(ErrorSerializer())}
+    used = {("spin", path) for path in re.findall(r"\bspin\.([a-z_]+(?:\.[a-z_]+)*)", source)}
+    used |= {("me", path) for path in re.findall(r"\bme\.([a-z_]+(?:\.[a-z_]+)*)", source)}
+    assert {path for root, path in used if root == "spin"} >= {"id", "prize.id", "prize.kind", "won", "code", "me"}
+    assert {path for root, path in used if root == "me"} >= {"spendable", "next_cost", "can_spin"}
+    for root, path in used:
+        node: dict | None = spin_tree if root == "spin" else spin_tree["me"]
+        for part in path.split("."):
+            assert node is not None
+            assert part in node, f"wheel.js reads {root}.{path}, which the API does not declare"
+            node = node[part]
+
+
+# --- Spins without JavaScript ----------------------------------------------------------------------------
+
+
+def test_double_submit_of_the_form_spins_once(wheel, member, fund):
+    fund(member.pk, 200)
+    client = client_for(member)
+    token = token_of(client.get(WHEEL).content.decode())
+    client.post(SPIN, {"token": token})
+    second = client.post(SPIN, {"token": token}, follow=True)
+    assert Draw.objects.count() == 1
+    assert WheelPlayer.objects.get(user=member).spins_total == 1
+    assert spendable(member.pk) == 150
+    assert "This spin was already submitted; here is its result again." in messages_of(second)
 
 
 def test_insufficient_points_shows_the_error_and_changes_nothing(wheel, member, fund):
@@ -282,10 +414,6 @@ def test_insufficient_points_shows_the_error_and_changes_nothing(wheel, member, 
     response = client.post(SPIN, {"token": "poor"}, follow=True)
     assert messages_of(response) == ["Not enough points."]
     assert 'class="msg msg-error"' in response.content.decode()
-    response = client.post(SPIN, {"token": "poor-js"}, HTTP_ACCEPT="application/json")
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "insufficient_points"
-    assert response.json()["error"]["message"] == "Not enough points."
     assert spendable(member.pk) == 49
     assert not Draw.objects.exists()
     assert not WheelPlayer.objects.filter(user=member, spins_total__gt=0).exists()
@@ -296,12 +424,12 @@ def test_spin_limit_and_closed_campaign_are_errors(wheel, member, fund):
     wheel.save()
     fund(member.pk, 200)
     client = client_for(member)
-    assert client.post(SPIN, {"token": "a"}, HTTP_ACCEPT="application/json").status_code == 200
-    response = client.post(SPIN, {"token": "b"}, HTTP_ACCEPT="application/json")
-    assert (response.status_code, response.json()["error"]["code"]) == (422, "spin_limit_reached")
+    client.post(SPIN, {"token": "a"}, follow=True)
+    response = client.post(SPIN, {"token": "b"}, follow=True)
+    assert messages_of(response) == [t("en", "You have used all your spins for now.")]
     end_campaign(wheel.campaign)
-    response = client.post(SPIN, {"token": "c"}, HTTP_ACCEPT="application/json")
-    assert response.json()["error"]["code"] == "campaign_not_active"
+    response = client.post(SPIN, {"token": "c"}, follow=True)
+    assert messages_of(response) == [t("en", "This activity is only open during the campaign's official phase.")]
     assert Draw.objects.count() == 1
     assert spendable(member.pk) == 150
 
@@ -309,8 +437,8 @@ def test_spin_limit_and_closed_campaign_are_errors(wheel, member, fund):
 def test_spin_needs_a_token_and_a_post(wheel, member, fund):
     fund(member.pk, 100)
     client = client_for(member)
-    response = client.post(SPIN, {}, HTTP_ACCEPT="application/json")
-    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_idempotency_key")
+    response = client.post(SPIN, {}, follow=True)
+    assert messages_of(response) == ["The request key must be 1-120 printable characters."]
     assert client.get(SPIN).status_code == 405
     assert not Draw.objects.exists()
     assert spendable(member.pk) == 100
