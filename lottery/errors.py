@@ -44,6 +44,16 @@ class OddsChangeRefused(DomainError):
     default_message = _("The wheel is live: its odds and prizes may only change in members' favour.")
 
 
+class PrizeKeepsBlankSlot(Conflict):
+    code = "prize_blank_slot_required"
+    default_message = _("A wheel always keeps its “thanks for playing” slot.")
+
+
+class PrizeAlreadyWon(Conflict):
+    code = "prize_already_won"
+    default_message = _("This prize has been won; it cannot be removed.")
+
+
 class DrawNotFound(NotFound):
     code = "draw_not_found"
     default_message = _("No such draw on this wheel.")

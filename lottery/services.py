@@ -34,6 +34,8 @@ from lottery.errors import (
     AddressClosed,
     InvalidSpinKey,
     OddsChangeRefused,
+    PrizeAlreadyWon,
+    PrizeKeepsBlankSlot,
     PrizeNotFound,
     ShipmentStateInvalid,
     SpinLimitReached,
@@ -245,14 +247,15 @@ def prize_save(*, prize: Prize, data: dict[str, Any], now: datetime | None = Non
 
 
 def prize_delete(*, prize: Prize, now: datetime | None = None) -> None:
-    """Remove a prize that was never won, from a wheel members cannot see yet."""
+    """Remove a prize that was never won, from a wheel members cannot see yet. Refusals: PrizeKeepsBlankSlot,
+    OddsChangeRefused (live wheel), PrizeAlreadyWon."""
     now = now or timezone.now()
     if prize.kind == PrizeKind.NONE:
-        raise ValidationError(_("A wheel always keeps its “thanks for playing” slot."))
+        raise PrizeKeepsBlankSlot()
     if wheel_is_live(wheel=prize.wheel, now=now):
         raise OddsChangeRefused(details={"reasons": [_("prizes cannot be removed from a live wheel")]})
     if Draw.objects.filter(prize=prize).exists():
-        raise ValidationError(_("This prize has been won; it cannot be removed."))
+        raise PrizeAlreadyWon()
     with transaction.atomic():
         prize.delete()
         Wheel.objects.filter(pk=prize.wheel_id).update(odds_version=F("odds_version") + 1)

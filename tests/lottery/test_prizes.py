@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns.services import campaign_save
 from lottery import fairness
-from lottery.errors import OddsChangeRefused
+from lottery.errors import OddsChangeRefused, PrizeAlreadyWon, PrizeKeepsBlankSlot
 from lottery.models import Prize, PrizeKind, Wheel
 from lottery.selectors import odds_table, wheel_is_live
 from lottery.services import prize_delete, prize_save, spin_perform, wheel_save
@@ -142,8 +142,19 @@ def test_unlive_wheel_allows_any_change_and_deleting_unwon_prizes(wheel, add_pri
     prize_save(prize=Prize.objects.get(pk=phone.pk), data={"weight": 1, "stock_total": 1})
     prize_delete(prize=Prize.objects.get(pk=phone.pk))
     assert not Prize.objects.filter(pk=phone.pk).exists()
-    with pytest.raises(ValidationError):
+    with pytest.raises(PrizeKeepsBlankSlot):
         prize_delete(prize=none_prize(wheel))
+
+
+def test_a_won_prize_cannot_be_removed(wheel, add_prize, member, fund):
+    phone = add_prize(weight=10**9, stock=5)
+    fund(member.pk, 50)
+    assert spin_perform(wheel=wheel, user_id=member.pk, request_key="won").draw.prize_id == phone.pk
+    campaign_save(campaign=wheel.campaign, data={"is_published": False})
+    with pytest.raises(PrizeAlreadyWon) as refused:
+        prize_delete(prize=Prize.objects.get(pk=phone.pk))
+    assert (refused.value.code, refused.value.status) == ("prize_already_won", 409)
+    assert Prize.objects.filter(pk=phone.pk).exists()
 
 
 def test_rules_page_publishes_the_wheel_terms_and_odds(wheel, add_prize, client):
