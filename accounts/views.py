@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from accounts.errors import AccountLocked
 from accounts.forms import AddressForm, LoginForm, ProfileForm, RegisterForm
 from accounts.models import Address, User
 from config.api import error_body
@@ -127,5 +128,5 @@ def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, 
     """django-axes calls this once too many logins failed: JSON for the API, a page for people."""
     message = _("Too many failed login attempts. Try again later.")
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("account_locked", message), status=429)
+        return JsonResponse(error_body(AccountLocked.code, message), status=AccountLocked.status)
     return render(request, "accounts/locked.html", {"message": message}, status=429)

@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
-from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
 from rest_framework import exceptions, serializers, status
@@ -24,7 +23,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from config.errors import DomainError
+from config.errors import (
+    DomainError,
+    IdempotencyInFlight,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +60,10 @@ def error_response(code: str, message: Any, status_code: int, details: dict[str,
     return Response(error_body(code, message, details), status=status_code)
 
 
+def domain_error_response(exc: DomainError) -> Response:
+    return error_response(exc.code, exc.message, exc.status, exc.details)
+
+
 class ErrorSerializer(serializers.Serializer):
     """Documented shape of every API error."""
 
@@ -74,8 +86,8 @@ def _flatten(detail: Any) -> Any:
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.AuthenticationFailed: "authentication_failed",
-    exceptions.PermissionDenied: "permission_denied",
-    exceptions.NotFound: "not_found",
+    exceptions.PermissionDenied: PermissionDenied.code,
+    exceptions.NotFound: NotFound.code,
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
@@ -87,17 +99,17 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler: every error, ours or the framework's, leaves in one shape."""
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.message, exc.status, exc.details)
+        return domain_error_response(exc)
     if isinstance(exc, DjangoValidationError):
         django_details: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return error_response("validation_error", _("Invalid input."), 400, _flatten(django_details))
+        return error_response(InvalidInput.code, InvalidInput.default_message, 400, _flatten(django_details))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         drf_details: Any = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return error_response("validation_error", _("Invalid input."), 400, _flatten(drf_details))
+        return error_response(InvalidInput.code, InvalidInput.default_message, 400, _flatten(drf_details))
     if isinstance(exc, exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
         if code is None:
@@ -119,7 +131,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             response["Retry-After"] = str(int(wait))
         return response
     logger.exception("Unhandled API error", exc_info=exc)
-    return error_response("server_error", _("Something went wrong on our side."), 500)
+    return domain_error_response(ServerError())
 
 
 def json_error_view(code: str, message: Any, status_code: int) -> Callable[..., JsonResponse]:
@@ -163,9 +175,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if key is None or not request.user.is_authenticated:
             return view_method(self, request, *args, **kwargs)
         if not (0 < len(key) <= IDEMPOTENCY_MAX_KEY) or not key.isprintable():
-            return error_response(
-                "invalid_idempotency_key", _("The Idempotency-Key header must be 1-255 printable characters."), 400
-            )
+            return domain_error_response(IdempotencyKeyInvalid())
         digest = _request_digest(request)
         try:
             with transaction.atomic():
@@ -179,11 +189,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         except IntegrityError:
             record = IdempotencyRecord.objects.get(user=request.user, key=key)
             if record.request_digest != digest:
-                return error_response(
-                    "idempotency_key_reused",
-                    _("This Idempotency-Key was already used with a different request."),
-                    422,
-                )
+                return domain_error_response(IdempotencyKeyReused())
             if record.state == IdempotencyRecord.State.DONE:
                 response = Response(record.response_body, status=record.response_status)
                 response["Idempotent-Replayed"] = "true"
@@ -193,11 +199,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=cutoff
             ).update(created_at=timezone.now())
             if not taken:
-                return error_response(
-                    "idempotency_in_flight",
-                    _("A request with this Idempotency-Key is still being processed. Retry shortly."),
-                    409,
-                )
+                return domain_error_response(IdempotencyInFlight())
         try:
             response = view_method(self, request, *args, **kwargs)
         except Exception as exc:
@@ -217,6 +219,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
 
 __all__ = [
     "IdempotencyKeyParameter",
+    "domain_error_response",
     "error_response",
     "exception_handler",
     "idempotent",

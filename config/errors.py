@@ -55,3 +55,31 @@ class Conflict(DomainError):
     code = "conflict"
     status = 409
     default_message = _("The request conflicts with the current state.")
+
+
+# --- The API's own refusals (config/api.py) ----------------------------------------------------------------------
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "invalid_idempotency_key"
+    status = 400
+    default_message = _("The Idempotency-Key header must be 1-255 printable characters.")
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 422
+    default_message = _("This Idempotency-Key was already used with a different request.")
+
+
+class IdempotencyInFlight(Conflict):
+    code = "idempotency_in_flight"
+    default_message = _("A request with this Idempotency-Key is still being processed. Retry shortly.")
+
+
+class ServerError(DomainError):
+    """Never raised by services: the code and message of an unexpected failure (500)."""
+
+    code = "server_error"
+    status = 500
+    default_message = _("Something went wrong on our side.")

@@ -8,6 +8,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import json_error_view
+from config.errors import NotFound, ServerError
 
 admin.site.site_header = settings.ADMIN_SITE_HEADER
 admin.site.site_title = _("Points Mall admin")
@@ -26,10 +27,10 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]
 
-_api_404 = json_error_view("not_found", _("Not found."), 404)
+_api_404 = json_error_view(NotFound.code, NotFound.default_message, NotFound.status)
 # Anything else under /api/ is a JSON 404 in the error shape (never an HTML page, even with DEBUG on).
 urlpatterns.append(re_path(r"^api/", _api_404))
-_api_500 = json_error_view("server_error", _("Something went wrong on our side."), 500)
+_api_500 = json_error_view(ServerError.code, ServerError.default_message, ServerError.status)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import Conflict, DomainError, NotFound
+from config.errors import Conflict, DomainError, IdempotencyKeyInvalid, NotFound
 
 
 class WheelNotFound(NotFound):
@@ -16,9 +16,7 @@ class SpinLimitReached(DomainError):
     default_message = _("You have used all your spins for now.")
 
 
-class InvalidSpinKey(DomainError):
-    code = "invalid_idempotency_key"
-    status = 400
+class InvalidSpinKey(IdempotencyKeyInvalid):
     default_message = _("The request key must be 1-120 printable characters.")
 
 
