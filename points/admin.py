@@ -201,10 +201,32 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
 
 @admin.register(ExpiryPolicy)
 class ExpiryPolicyAdmin(admin.ModelAdmin):
-    list_display = ("campaign_id", "asset", "rule", "days", "timezone")
+    """One place to edit each policy. The default policy (no campaign) is edited here. A campaign's policy mirrors
+    the campaign's own "points expire" fields, is written only when the campaign is saved and is read-only here."""
+
+    list_display = ("__str__", "edited_in", "asset", "rule", "days", "timezone")
+    list_filter = ("rule",)
+    fields = ("asset", "rule", "days", "timezone")  # never campaign_id: this page only writes the default policy
+
+    @admin.display(description=_("edited in"))
+    def edited_in(self, obj: ExpiryPolicy) -> str:
+        if obj.campaign_id is None:
+            return str(_("here (default for points outside campaigns and campaigns without a policy)"))
+        return str(_("the campaign's settings (campaign #%(id)s)") % {"id": obj.campaign_id})
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ExpiryPolicy | None = None) -> tuple[str, ...]:
+        return ("asset",) if obj is not None else ()
+
+    def has_change_permission(self, request: HttpRequest, obj: ExpiryPolicy | None = None) -> bool:
+        if obj is not None and obj.campaign_id is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ExpiryPolicy | None = None) -> bool:
+        return False  # a policy is changed (e.g. to "never"), not removed
 
     def save_model(self, request: HttpRequest, obj: ExpiryPolicy, form: Any, change: bool) -> None:
         saved = services.expiry_policy_set(
-            campaign_id=obj.campaign_id, rule=obj.rule, days=obj.days, asset=obj.asset_id or "PTS", tz=obj.timezone
+            campaign_id=None, rule=obj.rule, days=obj.days, asset=obj.asset_id or "PTS", tz=obj.timezone
         )
         obj.pk = saved.pk

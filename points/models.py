@@ -308,7 +308,11 @@ class Hold(models.Model):
 
 
 class ExpiryPolicy(models.Model):
-    """When points earned in a campaign expire. `campaign_id` NULL is the default for campaigns without one."""
+    """When points earned in a campaign expire. `campaign_id` NULL is the default for campaigns without one.
+
+    One source of truth per policy: a campaign's row mirrors the campaign's own fields and is written only by
+    campaigns.services.campaign_save (the ledger admin shows it read-only); the default row is edited in the ledger
+    admin. The rule is applied by the SQL function points_expiry_at(), which reads this table at posting time."""
 
     class Rule(models.TextChoices):
         NEVER = "never", _("never")
@@ -328,6 +332,9 @@ class ExpiryPolicy(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["campaign_id", "asset"], name="expiry_policy_unique", nulls_distinct=False),
             models.CheckConstraint(condition=~Q(rule="days") | Q(days__gt=0), name="expiry_policy_days"),
+            models.CheckConstraint(
+                condition=Q(rule__in=["never", "days", "month_end", "year_end"]), name="expiry_policy_rule_known"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -140,8 +140,7 @@ def campaign_totals(*, campaign_id: int, asset: str = "PTS") -> CampaignTotals:
         consumed=Coalesce(
             Sum(
                 "amount",
-                filter=Q(debit__owner_type=OwnerType.MEMBER)
-                & ~Q(kind__in=[kinds.EXPIRE, kinds.REVERSAL, kinds.HOLD]),
+                filter=Q(debit__owner_type=OwnerType.MEMBER) & ~Q(kind__in=[kinds.EXPIRE, kinds.REVERSAL, kinds.HOLD]),
             ),
             0,
         ),

@@ -4,11 +4,10 @@ idempotent by key, race-safe under row locks taken in a fixed order, and all-or-
 from __future__ import annotations
 
 import logging
-import time
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -141,15 +140,20 @@ def _execute(sql: str, params: Sequence[Any], *, prepared: bool = False) -> list
 
 
 # --- Expiry policies ---------------------------------------------------------------------------------
+# The rule lives in one place, the SQL function points_expiry_at() (points/sql/points_expiry_at.sql), which reads
+# the policy table where the posting happens: no per-process cache, so a changed policy applies to the next posting
+# everywhere. Campaign policies are written only by campaigns.services.campaign_save from the campaign's fields
+# (the ledger admin shows them read-only); the default policy (campaign_id NULL) is the ledger admin's.
 
-_policy_cache: dict[tuple[int | None, str], tuple[float, ExpiryPolicy | None]] = {}
-_POLICY_TTL = 30.0
+# points_post's p_expires_at when the caller leaves expiry to the policy (params: campaign id, asset, earned at).
+EXPIRY_AT_SQL = "points_expiry_at(%s::bigint, %s::text, %s::timestamptz)"
 
 
 def expiry_policy_set(
     *, campaign_id: int | None, rule: str, days: int | None = None, asset: str = "PTS", tz: str = "Asia/Shanghai"
 ) -> ExpiryPolicy:
-    """Set how points earned in a campaign (or by default) expire."""
+    """Set how points earned in a campaign (or by default) expire. Campaign policies mirror the campaign's fields:
+    only campaigns.services.campaign_save calls this with a campaign id."""
     if rule not in ExpiryPolicy.Rule.values:
         raise errors.InvalidInput(details={"rule": rule})
     if rule == ExpiryPolicy.Rule.DAYS and (type(days) is not int or days <= 0):
@@ -163,50 +167,13 @@ def expiry_policy_set(
         asset_id=asset,
         defaults={"rule": rule, "days": days if rule == ExpiryPolicy.Rule.DAYS else None, "timezone": tz},
     )
-    _policy_cache.clear()
     return policy
 
 
-def _policy(campaign_id: int | None, asset: str) -> ExpiryPolicy | None:
-    key = (campaign_id, asset)
-    hit = _policy_cache.get(key)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
-    found = ExpiryPolicy.objects.filter(campaign_id=campaign_id, asset_id=asset).first()
-    if found is None and campaign_id is not None:
-        found = ExpiryPolicy.objects.filter(campaign_id=None, asset_id=asset).first()
-    _policy_cache[key] = (time.monotonic() + _POLICY_TTL, found)
-    return found
-
-
-def expiry_compute(*, rule: str, earned_at: datetime, tz: str, days: int | None = None) -> datetime | None:
-    """When a lot earned at `earned_at` expires: the first instant it is no longer spendable (local midnight)."""
-    if rule == ExpiryPolicy.Rule.NEVER:
-        return None
-    zone = zoneinfo.ZoneInfo(tz)
-    local = earned_at.astimezone(zone).date()
-    if rule == ExpiryPolicy.Rule.DAYS:
-        end = local + timedelta(days=(days or 0) + 1)
-    elif rule == ExpiryPolicy.Rule.MONTH_END:
-        end = (local.replace(day=1) + timedelta(days=32)).replace(day=1)
-    elif rule == ExpiryPolicy.Rule.YEAR_END:
-        end = local.replace(year=local.year + 1, month=1, day=1)
-    else:
-        raise errors.InvalidInput(details={"rule": rule})
-    return datetime(end.year, end.month, end.day, tzinfo=zone)
-
-
-def _auto_expiry(campaign_id: int | None, asset: str, now: datetime) -> datetime | None:
-    policy = _policy(campaign_id, asset)
-    if policy is None:
-        return None
-    return expiry_compute(rule=policy.rule, earned_at=now, tz=policy.timezone, days=policy.days)
-
-
 def expiry_for(*, campaign_id: int | None, now: datetime, asset: str = "PTS") -> datetime | None:
-    """When points a member earns now in this campaign expire (the campaign's policy, else the default one).
-    For callers that post through SQL of their own (the prize wheel's lottery_spin)."""
-    return _auto_expiry(campaign_id, asset, now)
+    """When points a member earns now in this campaign expire (the campaign's policy, else the default one, else
+    never). One query; postings need not call it — transfer_post computes it inside the posting's statement."""
+    return _execute(f"SELECT {EXPIRY_AT_SQL}", [campaign_id, asset, now])[0][0]
 
 
 # --- Postings ----------------------------------------------------------------------------------------
@@ -237,6 +204,7 @@ def transfer_post(
     kind: str,
     asset: str = "PTS",
     reason: str = "",
+    reason_en: str = "",
     campaign_id: int | None = None,
     source: Model | None = None,
     actor_id: int | None = None,
@@ -249,19 +217,22 @@ def transfer_post(
     """Post one transfer. Replaying a key with the same content returns the original (created=False); the same
     key with other content raises IdempotencyConflict. Debiting a member beyond their spendable points raises
     InsufficientPoints and writes nothing. Credits to a member create a lot; `expires_at` defaults to the
-    campaign's expiry policy, `available_at` in the future makes the points pending."""
+    campaign's expiry policy (read in the same statement), `available_at` in the future makes the points pending.
+    `reason` / `reason_en`: what the member reads, in Chinese and English (blank English: the Chinese for all)."""
     _check_common(key=key, kind=kind, asset=asset)
     _check_amount(amount)
     now = now or timezone.now()
-    if expires_at is _AUTO:
-        expires_at = _auto_expiry(campaign_id, asset, now) if isinstance(credit, Member) else None
+    if expires_at is _AUTO and isinstance(credit, Member):
+        expires_sql, expires_params = EXPIRY_AT_SQL, [campaign_id, asset, now]
+    else:
+        expires_sql, expires_params = "%s::timestamptz", [None if expires_at is _AUTO else expires_at]
     debit_sql, debit_params = _account_sql(debit, asset, create=False)
     credit_sql, credit_params = _account_sql(credit, asset)
     source_type = ContentType.objects.get_for_model(source).pk if source is not None else None
     rows = _execute(
         f"SELECT * FROM points_post(%s::text, %s::text, {debit_sql}, {credit_sql}, %s::bigint, %s::text, %s::text, "  # noqa: S608
-        "%s::bigint, %s::integer, %s::text, %s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz, "
-        "%s::timestamptz, %s::bigint)",
+        f"%s::bigint, %s::integer, %s::text, %s::bigint, %s::bigint, %s::timestamptz, {expires_sql}, "
+        "%s::timestamptz, %s::bigint, %s::text)",
         [
             key,
             asset,
@@ -276,9 +247,10 @@ def transfer_post(
             actor_id,
             reverses_id,
             available_at,
-            expires_at,
+            *expires_params,
             now,
             lot_id,
+            reason_en,
         ],
         prepared=True,
     )
@@ -312,6 +284,7 @@ def transfers_post_batch(
     kind: str = kinds.AWARD,
     asset: str = "PTS",
     reason: str = "",
+    reason_en: str = "",
     campaign_id: int | None = None,
     actor_id: int | None = None,
     now: datetime | None = None,
@@ -331,16 +304,16 @@ def transfers_post_batch(
         _check_amount(award.amount)
         if type(award.user_id) is not int:
             raise errors.InvalidInput(details={"user_id": repr(award.user_id)[:40]})
-    default_expiry = _auto_expiry(campaign_id, asset, now)
     source_sql, source_params = _account_sql(source, asset)
     users = sorted({a.user_id for a in awards})
     # One transaction (a savepoint inside the caller's): a conflicting line rolls the whole batch back.
     with transaction.atomic():
+        default_expiry = expiry_for(campaign_id=campaign_id, now=now, asset=asset)
         wallets = dict(_execute("SELECT * FROM points_member_accounts(%s::bigint[], %s::text)", [users, asset]))
         debit_id = _execute(f"SELECT {source_sql}", source_params)[0][0]
         rows = _execute(
             "SELECT * FROM points_post_batch(%s, %s, %s, %s, %s::timestamptz[], %s::timestamptz[], %s, %s, %s, %s, "
-            "%s, %s)",
+            "%s, %s, %s)",
             [
                 keys,
                 [debit_id] * len(awards),
@@ -354,6 +327,7 @@ def transfers_post_batch(
                 campaign_id,
                 actor_id,
                 now,
+                reason_en,
             ],
         )
     return [
@@ -362,7 +336,13 @@ def transfers_post_batch(
 
 
 def transfer_reverse(
-    *, transfer_id: int, key: str, reason: str, actor_id: int | None = None, now: datetime | None = None
+    *,
+    transfer_id: int,
+    key: str,
+    reason: str,
+    reason_en: str = "",
+    actor_id: int | None = None,
+    now: datetime | None = None,
 ) -> Posted:
     """Undo a transfer with a mirror-image transfer that points at it. At most one reversal per transfer.
     Reversing a member's spend gives the points back with their original expiry dates."""
@@ -384,6 +364,7 @@ def transfer_reverse(
         kind=kinds.REVERSAL,
         asset=original.asset_id,
         reason=reason.strip(),
+        reason_en=(reason_en or "").strip(),
         campaign_id=original.campaign_id,
         actor_id=actor_id,
         reverses_id=original.pk,
@@ -401,6 +382,7 @@ def points_adjust(
     key: str,
     campaign_id: int | None = None,
     now: datetime | None = None,
+    reason_en: str = "",
 ) -> Posted:
     """An operator's correction: positive adds points, negative removes them. A reason is mandatory."""
     if not (reason or "").strip():
@@ -417,6 +399,7 @@ def points_adjust(
         amount=abs(amount),
         kind=kinds.ADJUST,
         reason=reason.strip(),
+        reason_en=(reason_en or "").strip(),
         campaign_id=campaign_id,
         actor_id=actor_id,
         now=now,
@@ -433,6 +416,7 @@ def hold_place(
     key: str,
     campaign_id: int | None = None,
     reason: str = "",
+    reason_en: str = "",
     now: datetime | None = None,
 ) -> Hold:
     """Set points aside for a redemption that waits on someone else; capture or void it later."""
@@ -445,6 +429,7 @@ def hold_place(
             amount=amount,
             kind=kinds.HOLD,
             reason=reason,
+            reason_en=reason_en,
             campaign_id=campaign_id,
             now=now,
         )
@@ -460,6 +445,7 @@ def hold_place(
             campaign_id=campaign_id,
             place_transfer_id=posted.transfer_id,
             reason=reason,
+            reason_en=reason_en,
         )
 
 
@@ -481,6 +467,7 @@ def _hold_settle(*, hold_id: int, to_state: str, now: datetime | None, credit: A
                 amount=hold.amount,
                 kind=kinds.CAPTURE,
                 reason=hold.reason,
+                reason_en=hold.reason_en,
                 campaign_id=hold.campaign_id,
                 now=now,
             )
@@ -492,6 +479,7 @@ def _hold_settle(*, hold_id: int, to_state: str, now: datetime | None, credit: A
                 amount=hold.amount,
                 kind=kinds.VOID,
                 reason=hold.reason,
+                reason_en=hold.reason_en,
                 campaign_id=hold.campaign_id,
                 reverses_id=hold.place_transfer_id,
                 expires_at=None,

@@ -20,10 +20,7 @@ pytest_plugins = ["tests.clock"]  # PM_TEST_CLOCK=<ISO instant> runs the session
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    from points.services import _policy_cache
-
     cache.clear()
-    _policy_cache.clear()  # a policy cached by an earlier (rolled back) test must not leak into this one
 
 
 @pytest.fixture(autouse=True)

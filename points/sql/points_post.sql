@@ -3,11 +3,14 @@
 -- deferred (system) accounts and create the credit lot. Refusals come back as a status (see below); errors are
 -- raised with SQLSTATEs PM001..PM099 that points.services maps onto domain errors, and a raise rolls the whole
 -- posting back.
+--
+-- p_reason / p_reason_en: what the member reads, in Chinese and in English (blank: the Chinese is shown to all).
+-- p_reason_en comes last with a default, so callers written before it (other functions) still work.
 
 CREATE OR REPLACE FUNCTION points_post(
   p_key text, p_asset text, p_debit bigint, p_credit bigint, p_amount bigint, p_kind text, p_reason text,
   p_campaign bigint, p_source_type integer, p_source_id text, p_actor bigint, p_reverses bigint,
-  p_available_at timestamptz, p_expires_at timestamptz, p_now timestamptz, p_lot bigint
+  p_available_at timestamptz, p_expires_at timestamptz, p_now timestamptz, p_lot bigint, p_reason_en text DEFAULT ''
 ) RETURNS TABLE (transfer_id bigint, status text, debit_id bigint, credit_id bigint, detail bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -113,10 +116,10 @@ BEGIN
     END IF;
   END IF;
 
-  INSERT INTO points_transfer (idempotency_key, asset_id, debit_id, credit_id, amount, kind, reason, campaign_id,
-                               source_type_id, source_id, actor_id, reverses_id, created_at)
-  VALUES (p_key, p_asset, p_debit, p_credit, p_amount, p_kind, coalesce(p_reason, ''), p_campaign,
-          p_source_type, coalesce(p_source_id, ''), p_actor, p_reverses, p_now)
+  INSERT INTO points_transfer (idempotency_key, asset_id, debit_id, credit_id, amount, kind, reason, reason_en,
+                               campaign_id, source_type_id, source_id, actor_id, reverses_id, created_at)
+  VALUES (p_key, p_asset, p_debit, p_credit, p_amount, p_kind, coalesce(p_reason, ''), coalesce(p_reason_en, ''),
+          p_campaign, p_source_type, coalesce(p_source_id, ''), p_actor, p_reverses, p_now)
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id INTO v_id;
   IF v_id IS NULL THEN  -- a concurrent posting with this key committed after our look-up: report it, undo ours

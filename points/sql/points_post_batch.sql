@@ -7,7 +7,7 @@
 CREATE OR REPLACE FUNCTION points_post_batch(
   p_keys text[], p_debits bigint[], p_credits bigint[], p_amounts bigint[], p_available timestamptz[],
   p_expires timestamptz[], p_asset text, p_kind text, p_reason text, p_campaign bigint, p_actor bigint,
-  p_now timestamptz
+  p_now timestamptz, p_reason_en text DEFAULT ''
 ) RETURNS TABLE (key text, transfer_id bigint, created boolean) LANGUAGE plpgsql
 SET plan_cache_mode = force_custom_plan AS $$
 #variable_conflict use_column
@@ -43,9 +43,10 @@ BEGIN
     SELECT * FROM unnest(p_keys, p_debits, p_credits, p_amounts, p_available, p_expires)
       AS t(k, dr, cr, amount, avail, expires)
   ), ins AS (
-    INSERT INTO points_transfer (idempotency_key, asset_id, debit_id, credit_id, amount, kind, reason, campaign_id,
-                                 source_type_id, source_id, actor_id, reverses_id, created_at)
-    SELECT k, p_asset, dr, cr, amount, p_kind, coalesce(p_reason, ''), p_campaign, NULL, '', p_actor, NULL, p_now
+    INSERT INTO points_transfer (idempotency_key, asset_id, debit_id, credit_id, amount, kind, reason, reason_en,
+                                 campaign_id, source_type_id, source_id, actor_id, reverses_id, created_at)
+    SELECT k, p_asset, dr, cr, amount, p_kind, coalesce(p_reason, ''), coalesce(p_reason_en, ''), p_campaign, NULL,
+           '', p_actor, NULL, p_now
       FROM input
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, idempotency_key, debit_id, credit_id, amount
