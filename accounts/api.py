@@ -6,7 +6,6 @@ from typing import Any, cast
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import authenticate
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,7 +16,8 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.errors import AccountLocked, InvalidCredentials
-from accounts.models import Address, ApiToken, User
+from accounts.models import ADDRESS_FIELDS, Address, ApiToken, User
+from accounts.serializers import AddressFieldsSerializer
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
 
 
@@ -172,21 +172,9 @@ class MeApi(APIView):
         return Response(UserSerializer(user).data)
 
 
-class AddressSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Address
-        fields = (
-            "id",
-            "recipient",
-            "phone",
-            "province",
-            "city",
-            "district",
-            "detail",
-            "postal_code",
-            "is_default",
-            "created_at",
-        )
+class AddressSerializer(AddressFieldsSerializer):
+    class Meta(AddressFieldsSerializer.Meta):
+        fields = ("id", *ADDRESS_FIELDS, "is_default", "created_at")
         read_only_fields = ("id", "created_at")
 
 
@@ -217,7 +205,7 @@ class AddressListApi(APIView):
 
 class AddressDetailApi(APIView):
     def _get(self, request: Request, address_id: int) -> Address:
-        return get_object_or_404(Address, pk=address_id, user_id=request.user.pk)
+        return selectors.address_of(user=cast(User, request.user), address_id=address_id)
 
     @extend_schema(responses={200: AddressSerializer, 401: ErrorSerializer, 404: ErrorSerializer}, tags=["me"])
     def get(self, request: Request, address_id: int) -> Response:
@@ -237,6 +225,5 @@ class AddressDetailApi(APIView):
 
     @extend_schema(responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer}, tags=["me"])
     def delete(self, request: Request, address_id: int) -> Response:
-        self._get(request, address_id)
-        services.address_delete(user=request.user, address_id=address_id)  # type: ignore[arg-type]
+        services.address_delete(user=cast(User, request.user), address_id=address_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

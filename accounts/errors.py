@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from config.errors import DomainError, NotFound
 
 
 class InvalidCredentials(DomainError):
@@ -19,3 +19,10 @@ class AccountLocked(DomainError):
     code = "account_locked"
     status = 429
     default_message = _("Too many failed login attempts. Try again later.")
+
+
+class AddressNotFound(NotFound):
+    """Not in the member's address book (someone else's address looks the same: it does not exist for them)."""
+
+    code = "address_not_found"
+    default_message = _("No such address in your address book.")

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Address, User
+from accounts.models import ADDRESS_FIELDS, Address, User
 
 
 class LoginForm(AuthenticationForm):
@@ -53,4 +53,4 @@ class ProfileForm(forms.ModelForm):
 class AddressForm(forms.ModelForm):
     class Meta:
         model = Address
-        fields = ("recipient", "phone", "province", "city", "district", "detail", "postal_code", "is_default")
+        fields = (*ADDRESS_FIELDS, "is_default")

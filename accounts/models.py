@@ -79,10 +79,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         return (local[:1] or "*") + "***"
 
 
-class Address(models.Model):
-    """A shipping address for physical prizes and goods (mainland China format)."""
+# The fields of a postal address (mainland China format), in the order forms, serializers and CSV sheets show
+# them. AddressFields declares them once; everything that lists address fields uses this tuple.
+ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("user"))
+
+class AddressFields(models.Model):
+    """The postal address columns, declared once: the member's address book (Address) and the copy a shipment
+    keeps (shipments.Shipment) both inherit them. `blank` says what a complete address needs; accounts.services.
+    address_save is the one validator (phone normalised to E.164, 6-digit postal code)."""
+
     recipient = models.CharField(_("recipient"), max_length=40)
     phone = models.CharField(_("phone number"), max_length=20)
     province = models.CharField(_("province"), max_length=40)
@@ -90,6 +96,23 @@ class Address(models.Model):
     district = models.CharField(_("district"), max_length=40, blank=True)
     detail = models.CharField(_("street address"), max_length=200)
     postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def address_line(self) -> str:
+        """Province, city, district and street as one line (empty for an empty address)."""
+        return " ".join(part for part in (self.province, self.city, self.district, self.detail) if part)
+
+    def address_values(self) -> dict[str, str]:
+        return {field: getattr(self, field) for field in ADDRESS_FIELDS}
+
+
+class Address(AddressFields):
+    """A shipping address for physical prizes and goods (mainland China format)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("user"))
     is_default = models.BooleanField(_("default address"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -3,11 +3,20 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
+from accounts.errors import AddressNotFound
 from accounts.models import Address, User
 
 
 def address_list(*, user: User) -> QuerySet[Address]:
     return Address.objects.filter(user=user)
+
+
+def address_of(*, user: User, address_id: int) -> Address:
+    """One of the member's addresses; AddressNotFound for an unknown id or anyone else's address."""
+    found = Address.objects.filter(user=user, pk=address_id).first() if 0 < address_id < 2**63 else None
+    if found is None:
+        raise AddressNotFound()
+    return found
 
 
 def user_by_identifier(*, identifier: str) -> User | None:

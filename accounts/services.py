@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.errors import InvalidToken
-from accounts.models import Address, ApiToken, User
+from accounts.errors import AddressNotFound, InvalidToken
+from accounts.models import ADDRESS_FIELDS, Address, ApiToken, User
 
 ACCESS_TTL = timedelta(hours=1)
 REFRESH_TTL = timedelta(days=30)
@@ -118,12 +118,13 @@ def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
 
 
 def address_save(*, user: User, data: dict[str, Any], address: Address | None = None) -> Address:
-    """Create or edit one of the user's shipping addresses; keeps exactly one default."""
+    """Create or edit one of the user's shipping addresses; keeps exactly one default. Field errors are a
+    ValidationError by field; `address` of another member raises AddressNotFound."""
     address = address or Address(user=user)
     if address.user_id != user.pk:
-        raise ValidationError(_("Not your address."))
-    for field in ("recipient", "province", "city", "district", "detail", "postal_code"):
-        if field in data:
+        raise AddressNotFound()
+    for field in ADDRESS_FIELDS:
+        if field in data and field != "phone":  # the phone number is normalised below
             setattr(address, field, (data[field] or "").strip())
     errors: dict[str, list[ValidationError]] = {}
     if "phone" in data:
@@ -152,10 +153,12 @@ def address_save(*, user: User, data: dict[str, Any], address: Address | None = 
 
 
 def address_delete(*, user: User, address_id: int) -> None:
+    """Remove one of the member's addresses (AddressNotFound for anyone else's); the newest left becomes the
+    default if the default went."""
     with transaction.atomic():
-        deleted = Address.objects.filter(user=user, pk=address_id).first()
+        deleted = Address.objects.filter(user=user, pk=address_id).first() if 0 < address_id < 2**63 else None
         if deleted is None:
-            return
+            raise AddressNotFound()
         deleted.delete()
         if deleted.is_default:
             nxt = Address.objects.filter(user=user).order_by("-created_at").first()
@@ -243,19 +246,22 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "tasks": ("add", "change", "delete", "view"),
         "lottery": ("add", "change", "delete", "view"),
         "mall": ("add", "change", "delete", "view"),
+        "shipments": ("change", "view"),
         "referrals": ("add", "change", "view"),
         "points": ("view", "adjust"),
         "accounts": ("view", "change"),
         "django_celery_beat": ("view",),
     },
     "analyst": dict.fromkeys(
-        ("campaigns", "tasks", "lottery", "mall", "referrals", "partners", "reports", "points"), ("view", "export")
+        ("campaigns", "tasks", "lottery", "mall", "shipments", "referrals", "partners", "reports", "points"),
+        ("view", "export"),
     ),
     "finance": {
         "points": ("view", "export"),
         "mall": ("view", "export"),
         "lottery": ("view", "export"),
         "partners": ("view", "change", "export"),
+        "shipments": ("view", "export"),
         "reports": ("view", "export"),
     },
 }

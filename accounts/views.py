@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.errors import AccountLocked
+from accounts.errors import AccountLocked, AddressNotFound
 from accounts.forms import AddressForm, LoginForm, ProfileForm, RegisterForm
 from accounts.models import Address, User
 from config.api import error_body
@@ -102,8 +102,12 @@ def address_edit(request: HttpRequest, address_id: int | None = None) -> HttpRes
 @login_required
 @require_POST
 def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
-    services.address_delete(user=request.user, address_id=address_id)  # type: ignore[arg-type]
-    messages.success(request, _("Address deleted."))
+    try:
+        services.address_delete(user=cast(User, request.user), address_id=address_id)
+    except AddressNotFound as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Address deleted."))
     return redirect("accounts:addresses")
 
 

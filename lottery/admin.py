@@ -1,7 +1,6 @@
-"""Operators' side of the prize wheel: wheels with their prizes (inline), prizes, draws (read-only) and the
-shipping queue of physical prizes (CSV export for the logistics company, CSV import of what it shipped, status
-actions). Every write goes through lottery.services; wheel and prize changes are audited by django-auditlog and
-the history is shown on their change pages."""
+"""Operators' side of the prize wheel: wheels with their prizes (inline), prizes and draws (read-only); physical
+prizes ship through the shipments queue (shipments/admin.py). Every write goes through lottery.services; wheel
+and prize changes are audited by django-auditlog and the history is shown on their change pages."""
 
 from __future__ import annotations
 
@@ -11,21 +10,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.urls import path, reverse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
 from config.forms import error_text, errors_to_form
 from lottery import selectors, services
 from lottery.errors import OddsChangeRefused
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, Wheel
+from lottery.models import Draw, Prize, Wheel
 
 WHEEL_FORM_FIELDS = (
     "name",
@@ -277,220 +274,3 @@ class DrawAdmin(ReadOnlyAdmin):
     list_select_related = ("wheel__campaign", "user", "prize")
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-
-# --- Shipping physical prizes -----------------------------------------------------------------------------
-
-
-class ShipmentStatusFilter(admin.SimpleListFilter):
-    """By status; without a choice the queue shows what is ready to ship (a search looks through all)."""
-
-    title = gettext_lazy("status")
-    parameter_name = "status"
-    ALL = "all"
-
-    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
-        super().__init__(request, params, model, model_admin)
-        self.searching = bool(request.GET.get("q"))
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return FulfilmentStatus.choices
-
-    def current(self) -> str:
-        value = self.value()
-        if value is None:
-            return self.ALL if self.searching else FulfilmentStatus.READY
-        return str(value)
-
-    def choices(self, changelist: Any) -> Any:
-        current = self.current()
-        yield {
-            "selected": current == self.ALL,
-            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
-            "display": _("All"),
-        }
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        current = self.current()
-        return queryset if current == self.ALL else queryset.filter(status=current)
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("CSV file"),
-        help_text=gettext_lazy(
-            "The exported sheet with carrier and tracking_number filled in (columns shipment_id, carrier, "
-            "tracking_number; others are ignored). UTF-8 or GBK, at most 2 MB."
-        ),
-    )
-
-    def clean_file(self) -> str:
-        try:
-            return services.shipment_csv_decode(raw=self.cleaned_data["file"].read(services.MAX_IMPORT_BYTES + 1))
-        except ValidationError as exc:
-            raise forms.ValidationError(exc.messages) from exc
-
-
-class ShipForm(forms.Form):
-    carrier = forms.CharField(label=gettext_lazy("carrier"), max_length=40)
-    tracking_number = forms.CharField(label=gettext_lazy("tracking number"), max_length=40)
-
-
-@admin.register(Fulfilment)
-class FulfilmentAdmin(ReadOnlyAdmin):
-    """The operators' shipping queue. Analysts may look and export; only operators (change permission) import
-    shipments and move statuses."""
-
-    list_display = (
-        "id",
-        "prize",
-        "user",
-        "status",
-        "recipient",
-        "city",
-        "claim_deadline",
-        "carrier",
-        "tracking_number",
-        "created_at",
-    )
-    list_filter = (ShipmentStatusFilter, "prize__wheel")
-    search_fields = ("user__phone", "user__email", "recipient", "tracking_number")
-    list_select_related = ("prize", "user")
-    change_list_template = "admin/lottery/fulfilment/change_list.html"
-    change_form_template = "admin/lottery/fulfilment/change_form.html"
-    actions = ("export_selected", "mark_delivered", "mark_returned")
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
-    def has_ship_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("lottery.change_fulfilment")
-
-    def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view
-        return [
-            path("export/", view(self.export_view), name="lottery_fulfilment_export"),
-            path("import/", view(self.import_view), name="lottery_fulfilment_import"),
-            path("<path:object_id>/ship/", view(self.ship_view), name="lottery_fulfilment_ship"),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra = {
-            **(extra_context or {}),
-            "can_export": self.has_export_permission(request),
-            "can_ship": self.has_ship_permission(request),
-        }
-        return super().changelist_view(request, extra)
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {**(extra_context or {}), "can_ship": self.has_ship_permission(request)}
-        return super().change_view(request, object_id, form_url, extra)
-
-    # CSV out
-
-    def _csv_response(self, fulfilments: Any) -> HttpResponse:
-        response = HttpResponse(selectors.fulfilments_csv(fulfilments), content_type="text/csv; charset=utf-8")
-        name = f"shipments-{timezone.localdate():%Y%m%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
-
-    def export_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_export_permission(request):
-            raise PermissionDenied
-        return self._csv_response(selectors.fulfilment_queue().order_by("created_at", "id"))
-
-    @admin.action(description=gettext_lazy("Export selected as CSV"), permissions=["export"])
-    def export_selected(self, request: HttpRequest, queryset: QuerySet[Fulfilment]) -> HttpResponse:
-        return self._csv_response(
-            queryset.select_related("prize", "draw__wheel__campaign").order_by("created_at", "id")
-        )
-
-    # CSV in
-
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_ship_permission(request):
-            raise PermissionDenied
-        form = ImportForm(request.POST or None, request.FILES or None)
-        problems: list[str] = []
-        if request.method == "POST" and form.is_valid():
-            result = services.fulfilments_ship_csv(text=form.cleaned_data["file"])
-            if not result.errors:
-                messages.success(
-                    request,
-                    ngettext(
-                        "%(count)d shipment marked shipped.", "%(count)d shipments marked shipped.", result.shipped
-                    )
-                    % {"count": result.shipped},
-                )
-                return HttpResponseRedirect(reverse("admin:lottery_fulfilment_changelist") + "?status=shipped")
-            problems = result.errors
-        context = {
-            **self.admin_site.each_context(request),
-            "form": form,
-            "problems": problems,
-            "title": _("Import shipped (CSV)"),
-            "opts": self.model._meta,
-        }
-        return render(request, "admin/lottery/fulfilment/import.html", context)
-
-    # One shipment
-
-    def ship_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_ship_permission(request):
-            raise PermissionDenied
-        fulfilment = self.get_object(request, unquote(object_id))
-        if fulfilment is None:
-            raise Http404
-        initial = {"carrier": fulfilment.carrier, "tracking_number": fulfilment.tracking_number}
-        form = ShipForm(request.POST or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.fulfilment_transition(
-                    fulfilment_id=fulfilment.pk,
-                    to=FulfilmentStatus.SHIPPED,
-                    carrier=form.cleaned_data["carrier"],
-                    tracking_number=form.cleaned_data["tracking_number"],
-                )
-            except (ValidationError, DomainError) as exc:
-                errors_to_form(form, exc)
-            else:
-                messages.success(request, _("Shipment #%(id)s marked shipped.") % {"id": fulfilment.pk})
-                return HttpResponseRedirect(reverse("admin:lottery_fulfilment_change", args=[fulfilment.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "form": form,
-            "fulfilment": fulfilment,
-            "title": _("Ship prize #%(id)s") % {"id": fulfilment.pk},
-            "opts": self.model._meta,
-            "original": fulfilment,
-        }
-        return render(request, "admin/lottery/fulfilment/ship.html", context)
-
-    # Status actions
-
-    def _transition(self, request: HttpRequest, queryset: QuerySet[Fulfilment], to: str, done: str) -> None:
-        result = services.fulfilments_transition(fulfilment_ids=queryset.values_list("pk", flat=True), to=to)
-        level = messages.SUCCESS if result.changed else messages.INFO
-        self.message_user(request, done % {"count": result.changed}, level)
-        if result.wrong_state:
-            wrong = ", ".join(f"#{f.pk} ({f.get_status_display()})" for f in result.wrong_state)
-            self.message_user(
-                request, _("Not changed, in the wrong state: %(shipments)s") % {"shipments": wrong}, messages.WARNING
-            )
-
-    @admin.action(description=gettext_lazy("Mark delivered"), permissions=["ship"])
-    def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Fulfilment]) -> None:
-        self._transition(request, queryset, FulfilmentStatus.DELIVERED, _("%(count)d shipment(s) marked delivered."))
-
-    @admin.action(description=gettext_lazy("Mark returned"), permissions=["ship"])
-    def mark_returned(self, request: HttpRequest, queryset: QuerySet[Fulfilment]) -> None:
-        self._transition(request, queryset, FulfilmentStatus.RETURNED, _("%(count)d shipment(s) marked returned."))

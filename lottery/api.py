@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,13 +18,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.models import ADDRESS_FIELDS, User
 from accounts.selectors import request_user_id
+from accounts.serializers import AddressFieldsSerializer
 from campaigns.selectors import campaign_by_slug, campaign_open_for_members
 from config.api import IDEMPOTENCY_HEADER, ErrorSerializer, IdempotencyKeyParameter, idempotent
 from lottery import fairness, selectors, services
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, PrizeKind, Wheel
+from lottery.models import Draw, PrizeKind, Wheel
 from points.selectors import balance_for
+from shipments.models import Shipment
+from shipments.rules import ShipmentStatus
+from shipments.selectors import shipment_address_open
 
 MAX_ID = 2**63 - 1
 
@@ -199,18 +203,12 @@ class SpinsApi(APIView):
 # --- The member's prizes -------------------------------------------------------------------------------------
 
 
-class ShippingAddressSerializer(serializers.Serializer):
-    recipient = serializers.CharField()
-    phone = serializers.CharField()
-    province = serializers.CharField()
-    city = serializers.CharField()
-    district = serializers.CharField(allow_blank=True)
-    detail = serializers.CharField()
-    postal_code = serializers.CharField(allow_blank=True)
+class ShippingAddressSerializer(AddressFieldsSerializer):
+    """Where the prize is sent (the copy on its shipment)."""
 
 
 class ShipmentSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=FulfilmentStatus.choices)
+    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
     claim_deadline = serializers.DateTimeField(help_text="Without an address by then, the prize expires.")
     address = serializers.SerializerMethodField()
@@ -220,11 +218,11 @@ class ShipmentSerializer(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
     address_open = serializers.SerializerMethodField(help_text="The address can still be given or changed.")
 
-    def get_address_open(self, obj: Fulfilment) -> bool:
-        return selectors.fulfilment_address_open(fulfilment=obj, now=timezone.now())
+    def get_address_open(self, obj: Shipment) -> bool:
+        return shipment_address_open(shipment=obj, now=timezone.now())
 
     @extend_schema_field(ShippingAddressSerializer(allow_null=True))
-    def get_address(self, obj: Fulfilment) -> dict[str, Any] | None:
+    def get_address(self, obj: Shipment) -> dict[str, Any] | None:
         if not obj.recipient:
             return None
         return dict(ShippingAddressSerializer(obj).data)
@@ -241,9 +239,13 @@ class MyPrizeSerializer(serializers.Serializer):
     prize = PrizeBriefSerializer()
     won_at = serializers.DateTimeField(source="created_at")
     code = serializers.CharField(allow_blank=True)
-    shipment = ShipmentSerializer(
-        source="fulfilment", allow_null=True, help_text="Physical prizes only (null for the others)."
-    )
+    shipment = serializers.SerializerMethodField(help_text="Physical prizes only (null for the others).")
+
+    @extend_schema_field(ShipmentSerializer(allow_null=True))
+    def get_shipment(self, obj: Draw) -> dict[str, Any] | None:
+        """From the context's {draw id: shipment} (selectors.prize_shipments, one query per page)."""
+        shipment = self.context["shipments"].get(obj.pk)
+        return None if shipment is None else dict(ShipmentSerializer(shipment).data)
 
 
 class PrizePagination(CursorPagination):
@@ -277,20 +279,24 @@ class MyPrizesApi(APIView):
         """Everything the member has won on any wheel, newest first; physical prizes with their shipment."""
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.prizes_of(user_id=request_user_id(request)), request, view=self)
-        return paginator.get_paginated_response(MyPrizeSerializer(page, many=True, context={"request": request}).data)
+        context = {"request": request, "shipments": selectors.prize_shipments(draws=page or [])}
+        return paginator.get_paginated_response(MyPrizeSerializer(page, many=True, context=context).data)
 
 
-class PrizeAddressSerializer(serializers.Serializer):
+class PrizeAddressSerializer(AddressFieldsSerializer):
+    """`address_id`, or the address fields (each optional here: accounts.services.address_save validates them and
+    answers 400 with every field's error)."""
+
     address_id = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="One of the member's addresses…"
     )
-    recipient = serializers.CharField(required=False, allow_blank=True, help_text="…or a new address.")
-    phone = serializers.CharField(required=False, allow_blank=True)
-    province = serializers.CharField(required=False, allow_blank=True)
-    city = serializers.CharField(required=False, allow_blank=True)
-    district = serializers.CharField(required=False, allow_blank=True)
-    detail = serializers.CharField(required=False, allow_blank=True)
-    postal_code = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta(AddressFieldsSerializer.Meta):
+        fields = ("address_id", *ADDRESS_FIELDS)
+        extra_kwargs: ClassVar = {
+            field: {"required": False, "allow_blank": True, **({"help_text": "…or a new address."} if i == 0 else {})}
+            for i, field in enumerate(ADDRESS_FIELDS)
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "address_id" in attrs and len(attrs) > 1:
@@ -315,11 +321,12 @@ class MyPrizeAddressApi(APIView):
         fields = dict(data.validated_data)
         address_id = fields.pop("address_id", None)
         user = cast(User, request.user)
-        fulfilment = services.fulfilment_address_set(
+        shipment = services.prize_address_set(
             user=user, draw_id=draw_id, address_id=address_id, data=None if address_id is not None else fields
         )
-        draw = selectors.prizes_of(user_id=user.pk).get(pk=fulfilment.draw_id)
-        return Response(MyPrizeSerializer(draw, context={"request": request}).data)
+        draw = selectors.prizes_of(user_id=user.pk).get(pk=shipment.owner_id)
+        context = {"request": request, "shipments": {draw.pk: shipment}}
+        return Response(MyPrizeSerializer(draw, context=context).data)
 
 
 # --- Fairness -----------------------------------------------------------------------------------------------

@@ -31,11 +31,6 @@ class AddressClosed(DomainError):
     default_message = _("The shipping address of this prize can no longer be changed.")
 
 
-class ShipmentStateInvalid(Conflict):
-    code = "shipment_state_invalid"
-    default_message = _("The shipment is not in a state that allows this.")
-
-
 class OddsChangeRefused(DomainError):
     code = "odds_change_refused"
     status = 422

@@ -1,5 +1,5 @@
-"""The prize wheel: wheels, prizes (with published odds and guarded stock), draws with fairness proofs, the
-per-member spin counters that enforce caps, and fulfilment of physical prizes."""
+"""The prize wheel: wheels, prizes (with published odds and guarded stock), draws with fairness proofs and the
+per-member spin counters that enforce caps. Physical prizes ship through shipments (ADR 0005)."""
 
 from __future__ import annotations
 
@@ -154,9 +154,9 @@ class Prize(models.Model):
 
 
 class WheelPlayer(models.Model):
-    """A member's spin counters on one wheel. Every spin updates this row with one conditional UPDATE, which
-    enforces the daily and total caps, numbers the member's spins (the fairness input) and serialises one
-    member's spins — without touching any row other members use."""
+    """A member's spin counters on one wheel. Every spin locks this row (serialising one member's spins without
+    touching any row other members use), checks the daily and total caps with lottery_spin_allowance() and
+    updates it, which numbers the member's spins (the fairness input)."""
 
     wheel = models.ForeignKey(Wheel, on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -227,66 +227,9 @@ class Draw(models.Model):
         return f"{self.user_id}@{self.wheel_id} #{self.spin_number}: {self.prize_id}"
 
 
-class FulfilmentStatus(models.TextChoices):
-    AWAITING_ADDRESS = "awaiting_address", _("waiting for an address")
-    READY = "ready", _("ready to ship")
-    SHIPPED = "shipped", _("shipped")
-    DELIVERED = "delivered", _("delivered")
-    RETURNED = "returned", _("returned")
-    EXPIRED = "expired", _("expired (unclaimed)")
-
-
-class Fulfilment(models.Model):
-    """Shipping a physical prize: the winner gives an address (copied here, so later edits of their address
-    book do not change a shipment), operators ship it and record carrier and tracking number."""
-
-    draw = models.OneToOneField(Draw, on_delete=models.PROTECT, related_name="fulfilment", verbose_name=_("draw"))
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fulfilments", verbose_name=_("member")
-    )
-    prize = models.ForeignKey(Prize, on_delete=models.PROTECT, related_name="+", verbose_name=_("prize"))
-    status = models.CharField(
-        _("status"), max_length=20, choices=FulfilmentStatus.choices, default=FulfilmentStatus.AWAITING_ADDRESS
-    )
-    claim_deadline = models.DateTimeField(_("claim by"))
-    recipient = models.CharField(_("recipient"), max_length=40, blank=True)
-    phone = models.CharField(_("phone number"), max_length=20, blank=True)
-    province = models.CharField(_("province"), max_length=40, blank=True)
-    city = models.CharField(_("city"), max_length=40, blank=True)
-    district = models.CharField(_("district"), max_length=40, blank=True)
-    detail = models.CharField(_("street address"), max_length=200, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
-    carrier = models.CharField(_("carrier"), max_length=40, blank=True)
-    tracking_number = models.CharField(_("tracking number"), max_length=40, blank=True)
-    address_at = models.DateTimeField(_("address given"), null=True, blank=True)
-    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
-    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
-    returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
-    expired_at = models.DateTimeField(_("expired"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"))
-
-    class Meta:
-        verbose_name = _("prize shipment")
-        verbose_name_plural = _("prize shipments")
-        ordering = ("created_at", "id")
-        constraints: ClassVar = [
-            models.CheckConstraint(
-                condition=Q(status__in=["awaiting_address", "expired"]) | ~Q(recipient=""),
-                name="fulfilment_address_before_shipping",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status__in=["shipped", "delivered"]) | (~Q(carrier="") & ~Q(tracking_number="")),
-                name="fulfilment_tracking_when_shipped",
-            ),
-        ]
-        indexes: ClassVar = [models.Index(fields=["status", "claim_deadline"], name="fulfilment_queue_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.prize} → {self.user_id} ({self.status})"
-
-    @property
-    def address_line(self) -> str:
-        return f"{self.province}{self.city}{self.district}{self.detail}"
+# A physical prize ships as a shipments.Shipment of this owner kind, owner id = the draw's id, idempotency key
+# "draw:<draw id>"; lottery_spin() creates it (lottery/sql/lottery_spin.sql) and lottery/shipping.py registers it.
+PRIZE_SHIPMENT = "lottery.prize"
 
 
 # Every change operators make to a wheel or a prize is audited (who, when, old → new). Stock taken by draws

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +16,9 @@ from campaigns.models import Campaign, Phase
 from campaigns.selectors import campaign_local_date
 from lottery import fairness
 from lottery.errors import DrawNotFound, WheelNotFound
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel, WheelPlayer
+from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel, WheelPlayer
+from shipments.models import Shipment
+from shipments.selectors import shipment_address_open, shipments_of
 
 
 def wheel_for(*, campaign: Campaign) -> Wheel:
@@ -114,17 +113,23 @@ def recent_winners(*, wheel: Wheel, limit: int = 10) -> list[tuple[str, Prize, d
 
 
 def prizes_of(*, user_id: int) -> QuerySet[Draw]:
-    """Everything a member has won (not "thanks for playing"), newest first, with shipment if any."""
+    """Everything a member has won (not "thanks for playing"), newest first (shipments: prize_shipments)."""
     return (
         Draw.objects.filter(user_id=user_id)
         .exclude(prize__kind=PrizeKind.NONE)
-        .select_related("prize", "wheel__campaign", "fulfilment")
+        .select_related("prize", "wheel__campaign")
         .order_by("-created_at", "-id")
     )
 
 
 def draws_of(*, wheel: Wheel, user_id: int) -> QuerySet[Draw]:
     return Draw.objects.filter(wheel=wheel, user_id=user_id).select_related("prize").order_by("-spin_number")
+
+def prize_shipments(*, draws: Iterable[Draw]) -> dict[int, Shipment]:
+    """The shipments of these draws' physical prizes, by draw id (one query)."""
+    physical = [draw.pk for draw in draws if draw.prize.kind == PrizeKind.PHYSICAL]
+    return shipments_of(owner_kind=PRIZE_SHIPMENT, owner_ids=physical)
+
 
 
 @dataclass(frozen=True)
@@ -252,91 +257,32 @@ def audit_entries(*, wheel: Wheel | None = None, prize: Prize | None = None, lim
     )
 
 
-def fulfilment_address_open(*, fulfilment: Fulfilment, now: datetime) -> bool:
-    """Whether the winner may still give or change the shipping address: until it ships, and (without one) until
-    the claim deadline. fulfilment_address_set enforces it; pages and the API show the button by it."""
-    if fulfilment.status == FulfilmentStatus.READY:
-        return True
-    return fulfilment.status == FulfilmentStatus.AWAITING_ADDRESS and fulfilment.claim_deadline > now
-
-
 @dataclass(frozen=True)
 class PrizeRow:
     draw: Draw
-    fulfilment: Fulfilment | None
+    shipment: Shipment | None  # physical prizes only
     address_open: bool
 
 
-def prize_rows(*, user_id: int, now: datetime, limit: int) -> list[PrizeRow]:
-    """The member's latest wins for "My prizes", each with whether its address can still be given or changed."""
+def _rows(draws: list[Draw], now: datetime) -> list[PrizeRow]:
+    shipments = prize_shipments(draws=draws)
     rows = []
-    for draw in prizes_of(user_id=user_id)[:limit]:
-        fulfilment = getattr(draw, "fulfilment", None)
-        open_ = fulfilment is not None and fulfilment_address_open(fulfilment=fulfilment, now=now)
-        rows.append(PrizeRow(draw, fulfilment, open_))
+    for draw in draws:
+        shipment = shipments.get(draw.pk)
+        open_ = shipment is not None and shipment_address_open(shipment=shipment, now=now)
+        rows.append(PrizeRow(draw, shipment, open_))
     return rows
 
 
-# --- Fulfilment queue ------------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = (
-    "shipment_id",
-    "carrier",
-    "tracking_number",
-    "prize",
-    "recipient",
-    "phone",
-    "province",
-    "city",
-    "district",
-    "detail",
-    "postal_code",
-    "campaign",
-    "won_at",
-    "status",
-)
+def prize_rows(*, user_id: int, now: datetime, limit: int) -> list[PrizeRow]:
+    """The member's latest wins for "My prizes", each with its shipment and whether its address can still be
+    given or changed (shipments.selectors.shipment_address_open, the rule prize_address_set enforces)."""
+    return _rows(list(prizes_of(user_id=user_id)[:limit]), now)
 
 
-def fulfilment_queue() -> QuerySet[Fulfilment]:
-    """Shipments operators still have to send (an address is known, not shipped yet), oldest first."""
-    return Fulfilment.objects.filter(status=FulfilmentStatus.READY).select_related("prize", "draw__wheel__campaign")
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-E164_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
-
-
-def csv_safe(value: object) -> object:
-    """A text cell a spreadsheet could run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe,
-    so Excel shows it as text (CSV/formula injection: members type their own recipient and address). A plain
-    E.164 phone number (+ and digits only, as address_save stores it) cannot carry a formula and stays as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not E164_PHONE.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def fulfilments_csv(fulfilments: Iterable[Fulfilment]) -> str:
-    """The logistics company's sheet. `carrier` and `tracking_number` are left for them to fill in; the same
-    file comes back through the import (bulk "shipped"). Text cells are guarded against formula injection."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for f in fulfilments:
-        row = [
-            f.pk,
-            f.carrier,
-            f.tracking_number,
-            f.prize.name,
-            f.recipient,
-            f.phone,
-            f.province,
-            f.city,
-            f.district,
-            f.detail,
-            f.postal_code,
-            f.draw.wheel.campaign.name,
-            f.created_at.isoformat(),
-            f.status,
-        ]
-        writer.writerow([csv_safe(cell) for cell in row])
-    return "\ufeff" + out.getvalue()  # BOM: Excel opens Chinese UTF-8 correctly
+def prize_row(*, user_id: int, draw_id: int, now: datetime) -> PrizeRow | None:
+    """One of the member's physical prizes with its shipment; None for anything else (someone else's, unknown,
+    or a prize that is not shipped)."""
+    draw = prizes_of(user_id=user_id).filter(pk=draw_id).first() if 0 < draw_id < 2**63 else None
+    row = _rows([draw], now)[0] if draw is not None else None
+    return row if row is not None and row.shipment is not None else None

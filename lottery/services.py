@@ -1,15 +1,13 @@
 """Every write of the prize wheel: wheels and prizes (with the "only in members' favour once live" rule),
-spins, and the fulfilment of physical prizes. Points move only through campaigns.services."""
+spins, and the winner's side of shipping physical prizes (the shipments themselves are shipments.services').
+Points move only through campaigns.services."""
 
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import logging
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +22,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Address, User
+from accounts.errors import AddressNotFound
+from accounts.models import User
+from accounts.selectors import address_of
 from accounts.services import address_save
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
@@ -37,21 +37,23 @@ from lottery.errors import (
     PrizeAlreadyWon,
     PrizeKeepsBlankSlot,
     PrizeNotFound,
-    ShipmentStateInvalid,
     SpinLimitReached,
 )
 from lottery.models import (
     MAX_PRIZE_VALUE_CNY,
+    PRIZE_SHIPMENT,
     Draw,
-    Fulfilment,
-    FulfilmentStatus,
     Prize,
     PrizeKind,
     Wheel,
 )
-from lottery.selectors import fulfilment_address_open, wheel_is_live
+from lottery.selectors import wheel_is_live
 from points.errors import IdempotencyConflict, InsufficientPoints
 from points.services import expiry_for
+from shipments.models import Shipment
+from shipments.rules import ShipmentStatus
+from shipments.selectors import shipment_address_open
+from shipments.services import shipment_address_set
 from tasks.engine import progress_record
 
 logger = logging.getLogger(__name__)
@@ -332,8 +334,8 @@ def spin_perform(
     *, wheel: Wheel, user_id: int, request_key: str | None = None, now: datetime | None = None
 ) -> SpinResult:
     """One spin, one transaction — one SQL call, lottery_spin() (lottery/sql/lottery_spin.sql): count
-    it against the caps (a conditional UPDATE of the member's counter row, which also numbers the spin), debit
-    the cost through the ledger, draw fairly among the prizes in stock (lottery/fairness.py), take the unit
+    it against the caps (lottery_spin_allowance() on the member's locked counter row, which also numbers the
+    spin), charge the cost through the campaigns' value gate (campaign_charge), draw fairly among the prizes in stock (lottery/fairness.py), take the unit
     with a guarded update (a slot sold out under us drops out and the draw is recomputed), record the draw
     and hand over points, a multiplier card, a coupon or voucher code, or a shipment for goods. If the
     campaign has tasks counting spins, their progress is recorded in the same transaction.
@@ -406,201 +408,57 @@ def spin_perform(
     return SpinResult(draw, replayed=False)
 
 
-# --- Fulfilment ---------------------------------------------------------------------------------------
+# --- Shipping physical prizes -------------------------------------------------------------------------
+# A physical prize's shipment (shipments.Shipment, owner PRIZE_SHIPMENT / the draw) is created by lottery_spin().
 
-_ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
 
-
-def _fulfilment_of(*, user_id: int, draw_id: int) -> Fulfilment:
+def _prize_shipment(*, user_id: int, draw_id: int) -> Shipment:
+    """The member's prize shipment, locked until the transaction ends; PrizeNotFound for anyone else's."""
     if not 0 < draw_id < 2**63:
         raise PrizeNotFound()
-    found = Fulfilment.objects.select_for_update().filter(draw_id=draw_id, user_id=user_id).first()
+    found = (
+        Shipment.objects.select_for_update()
+        .filter(owner_kind=PRIZE_SHIPMENT, owner_id=draw_id, member_id=user_id)
+        .first()
+    )
     if found is None:
         raise PrizeNotFound()
     return found
 
 
-def fulfilment_address_set(
+def prize_address_set(
     *,
     user: User,
     draw_id: int,
     address_id: int | None = None,
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
-) -> Fulfilment:
+) -> Shipment:
     """The winner of a physical prize picks one of their addresses (`address_id`) or enters a new one (`data`,
     validated like the address book and saved there). The address is copied onto the shipment. Possible
-    until the prize ships; not for someone else's prize (404) or an expired one."""
+    until the prize ships (AddressClosed after that or after the claim deadline); not for someone else's prize
+    (PrizeNotFound). Another member's `address_id` is a field error of `address_id`."""
     now = now or timezone.now()
     with transaction.atomic():
-        fulfilment = _fulfilment_of(user_id=user.pk, draw_id=draw_id)
-        if not fulfilment_address_open(fulfilment=fulfilment, now=now):
-            late = fulfilment.status == FulfilmentStatus.AWAITING_ADDRESS
-            raise AddressClosed(details={"status": "expired" if late else fulfilment.status})
+        shipment = _prize_shipment(user_id=user.pk, draw_id=draw_id)
+        if not shipment_address_open(shipment=shipment, now=now):
+            late = shipment.status == ShipmentStatus.AWAITING_ADDRESS
+            raise AddressClosed(details={"status": "expired" if late else shipment.status})
         if address_id is not None:
-            address = Address.objects.filter(pk=address_id, user=user).first() if 0 < address_id < 2**63 else None
-            if address is None:
-                raise ValidationError({"address_id": [_("Choose one of your addresses.")]})
+            try:
+                address = address_of(user=user, address_id=address_id)
+            except AddressNotFound as exc:
+                raise ValidationError({"address_id": [_("Choose one of your addresses.")]}) from exc
         else:
             address = address_save(user=user, data=data or {})
-        for field in _ADDRESS_FIELDS:
-            setattr(fulfilment, field, getattr(address, field))
-        fulfilment.status, fulfilment.address_at = FulfilmentStatus.READY, now
-        fulfilment.save(update_fields=[*_ADDRESS_FIELDS, "status", "address_at"])
-    return fulfilment
+        return shipment_address_set(shipment_id=shipment.pk, address=address, now=now)
 
 
-_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    # to status: (allowed from, timestamp field)
-    FulfilmentStatus.SHIPPED: ((FulfilmentStatus.READY, FulfilmentStatus.SHIPPED), "shipped_at"),
-    FulfilmentStatus.DELIVERED: ((FulfilmentStatus.SHIPPED,), "delivered_at"),
-    FulfilmentStatus.RETURNED: ((FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED), "returned_at"),
-}
-
-
-def fulfilment_transition(
-    *, fulfilment_id: int, to: str, carrier: str = "", tracking_number: str = "", now: datetime | None = None
-) -> Fulfilment:
-    """Move a shipment on: ready → shipped (carrier + tracking number; shipping again corrects them) →
-    delivered, or shipped/delivered → returned. A conditional UPDATE on the current status decides races."""
-    now = now or timezone.now()
-    allowed, stamp = _TRANSITIONS[to]
-    changes: dict[str, Any] = {"status": to, stamp: now}
-    if to == FulfilmentStatus.SHIPPED:
-        carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
-        errors = {}
-        if not carrier or len(carrier) > 40:
-            errors["carrier"] = [_("Give the carrier (at most 40 characters).")]
-        if not tracking_number or len(tracking_number) > 40 or not tracking_number.isprintable():
-            errors["tracking_number"] = [_("Give the tracking number (at most 40 characters).")]
-        if errors:
-            raise ValidationError(errors)
-        changes.update(carrier=carrier, tracking_number=tracking_number)
-    updated = Fulfilment.objects.filter(pk=fulfilment_id, status__in=allowed).update(**changes)
-    if not updated:
-        current = Fulfilment.objects.filter(pk=fulfilment_id).values_list("status", flat=True).first()
-        if current is None:
-            raise PrizeNotFound()
-        raise ShipmentStateInvalid(details={"status": current, "to": to})
-    return Fulfilment.objects.get(pk=fulfilment_id)
-
-
-@dataclass(frozen=True)
-class BulkTransition:
-    changed: int
-    wrong_state: list[Fulfilment]
-
-
-def fulfilments_transition(*, fulfilment_ids: Iterable[int], to: str, now: datetime | None = None) -> BulkTransition:
-    """Move many shipments on (operators' "mark delivered / returned"); those in another state stay as they are
-    and are reported back."""
-    now = now or timezone.now()
-    changed, wrong = 0, []
-    for fulfilment_id in sorted(fulfilment_ids):
-        try:
-            fulfilment_transition(fulfilment_id=fulfilment_id, to=to, now=now)
-        except ShipmentStateInvalid:
-            wrong.append(Fulfilment.objects.get(pk=fulfilment_id))
-        except PrizeNotFound:
-            continue
-        else:
-            changed += 1
-    return BulkTransition(changed, wrong)
-
-
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
-
-
-def shipment_csv_decode(*, raw: bytes) -> str:
-    """The text of an uploaded shipment sheet (UTF-8 or GBK, at most 2 MB), or a ValidationError saying why not."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ValidationError(_("The file is larger than 2 MB. Split it into smaller files."))
-    for encoding in IMPORT_ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError(_("The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8) and retry."))
-
-
-@dataclass(frozen=True)
-class ShipmentImport:
-    shipped: int
-    errors: list[str]
-
-
-SHIPMENT_COLUMNS = ("shipment_id", "carrier", "tracking_number")
-
-
-def fulfilments_ship_csv(*, text: str, now: datetime | None = None) -> ShipmentImport:
-    """Bulk "shipped" from the logistics company's CSV (columns shipment_id, carrier, tracking_number; the
-    export's other columns are ignored). All or nothing: any bad row and no shipment changes."""
-    now = now or timezone.now()
-    reader = csv.DictReader(io.StringIO((text or "").lstrip("\ufeff")))
-    missing = [c for c in SHIPMENT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        return ShipmentImport(0, [_("Missing columns: %(cols)s") % {"cols": ", ".join(missing)}])
-    rows = list(reader)
-    errors: list[str] = []
-    seen: set[int] = set()
-    planned: list[tuple[int, str, str]] = []
-    for line, row in enumerate(rows, start=2):
-        raw_id = (row.get("shipment_id") or "").strip()
-        if not raw_id.isdigit() or not 0 < int(raw_id) < 2**63:
-            errors.append(_("Line %(line)d: “%(id)s” is not a shipment id.") % {"line": line, "id": raw_id[:20]})
-            continue
-        if int(raw_id) in seen:
-            errors.append(_("Line %(line)d: shipment %(id)s appears twice.") % {"line": line, "id": raw_id})
-            continue
-        seen.add(int(raw_id))
-        planned.append((int(raw_id), row.get("carrier") or "", row.get("tracking_number") or ""))
-    if not planned and not errors:
-        errors.append(_("The file has no shipments."))
-    if errors:
-        return ShipmentImport(0, errors)
-    try:
-        with transaction.atomic():
-            for line, (shipment_id, carrier, tracking) in enumerate(planned, start=2):
-                try:
-                    fulfilment_transition(
-                        fulfilment_id=shipment_id,
-                        to=FulfilmentStatus.SHIPPED,
-                        carrier=carrier,
-                        tracking_number=tracking,
-                        now=now,
-                    )
-                except (ValidationError, PrizeNotFound, ShipmentStateInvalid) as exc:
-                    message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc.message)
-                    errors.append(
-                        _("Line %(line)d (shipment %(id)d): %(problem)s")
-                        % {"line": line, "id": shipment_id, "problem": message}
-                    )
-            if errors:
-                raise _RollBack()
-    except _RollBack:
-        return ShipmentImport(0, errors)
-    return ShipmentImport(len(planned), [])
-
-
-class _RollBack(Exception):
-    pass
-
-
-def fulfilments_expire(*, now: datetime | None = None) -> int:
-    """Physical prizes still without an address after their claim deadline expire; their unit goes back into
-    the prize's stock. Safe to run twice or concurrently (conditional update per shipment)."""
-    now = now or timezone.now()
-    expired = 0
-    due = Fulfilment.objects.filter(status=FulfilmentStatus.AWAITING_ADDRESS, claim_deadline__lte=now)
-    for fulfilment_id, prize_id in due.values_list("id", "prize_id")[:1000]:
-        with transaction.atomic():
-            done = Fulfilment.objects.filter(
-                pk=fulfilment_id, status=FulfilmentStatus.AWAITING_ADDRESS, claim_deadline__lte=now
-            ).update(status=FulfilmentStatus.EXPIRED, expired_at=now)
-            if done:
-                Prize.objects.filter(pk=prize_id, stock_remaining__lt=F("stock_total")).update(
-                    stock_remaining=F("stock_remaining") + 1
-                )
-                expired += 1
-    return expired
+def prize_shipment_expired(shipment: Shipment, now: datetime) -> None:
+    """The wheel's reaction to an expired prize shipment (registered in lottery/shipping.py, called by
+    shipments.services.shipments_expire inside the transaction that expired it): the unit goes back into the
+    prize's stock, exactly once per expired shipment."""
+    prize_id = Draw.objects.filter(pk=shipment.owner_id).values_list("prize_id", flat=True).get()
+    Prize.objects.filter(pk=prize_id, stock_remaining__lt=F("stock_total")).update(
+        stock_remaining=F("stock_remaining") + 1
+    )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.forms import AddressForm
-from accounts.models import Address, User
+from accounts.models import ADDRESS_FIELDS, Address, User
 from accounts.selectors import address_list, request_user_id
 from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign
@@ -32,8 +32,9 @@ from config.errors import DomainError
 from config.forms import errors_to_form
 from lottery import fairness, geometry, selectors, services
 from lottery.errors import AddressClosed, DrawNotFound, InvalidSpinKey, PrizeNotFound, WheelNotFound
-from lottery.models import FulfilmentStatus, Prize, PrizeKind, Wheel
+from lottery.models import Prize, PrizeKind, Wheel
 from points.selectors import balance_for
+from shipments.rules import ShipmentStatus
 
 MY_PRIZES_LIMIT = 200
 FREE_LABELS_MAX = 100  # free-spin counters the page can relabel without a reload
@@ -180,7 +181,7 @@ def spin_submit(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def my_prizes(request: HttpRequest) -> HttpResponse:
     rows = selectors.prize_rows(user_id=request_user_id(request), now=timezone.now(), limit=MY_PRIZES_LIMIT)
-    return render(request, "lottery/my_prizes.html", {"rows": rows, "statuses": FulfilmentStatus})
+    return render(request, "lottery/my_prizes.html", {"rows": rows, "statuses": ShipmentStatus})
 
 
 class ShippingAddressForm(AddressForm):
@@ -188,7 +189,7 @@ class ShippingAddressForm(AddressForm):
 
     class Meta:
         model = Address
-        fields = ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
+        fields = ADDRESS_FIELDS
 
 
 NEW = "new"
@@ -207,11 +208,11 @@ class AddressChoiceForm(forms.Form):
 def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
     """Pick a saved address or enter a new one for a physical prize; errors stay on the form, nothing changes."""
     user = cast(User, request.user)
-    draw = selectors.prizes_of(user_id=user.pk).filter(pk=draw_id, fulfilment__isnull=False).first()
-    if draw is None:
+    row = selectors.prize_row(user_id=user.pk, draw_id=draw_id, now=timezone.now())
+    if row is None:
         raise Http404
-    fulfilment = draw.fulfilment
-    if not selectors.fulfilment_address_open(fulfilment=fulfilment, now=timezone.now()):
+    draw, shipment = row.draw, row.shipment
+    if not row.address_open:
         messages.error(request, str(AddressClosed.default_message))
         return redirect("lottery:prizes")
     addresses = list(address_list(user=user))
@@ -225,9 +226,9 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
         picked = choice.cleaned_data["address"]
         try:
             if picked == NEW:
-                services.fulfilment_address_set(user=user, draw_id=draw.pk, data=new.cleaned_data)
+                services.prize_address_set(user=user, draw_id=draw.pk, data=new.cleaned_data)
             else:
-                services.fulfilment_address_set(user=user, draw_id=draw.pk, address_id=int(picked))
+                services.prize_address_set(user=user, draw_id=draw.pk, address_id=int(picked))
         except ValidationError as exc:
             if picked == NEW:
                 errors_to_form(new, exc)
@@ -247,7 +248,7 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
         "lottery/address.html",
         {
             "draw": draw,
-            "fulfilment": fulfilment,
+            "shipment": shipment,
             "addresses": addresses,
             "choice": choice,
             "picked": choice["address"].value(),

@@ -28,7 +28,7 @@ EXPECTED = {
     "points.expire_lots",
     "points.reconcile",
     "accounts.idempotency_prune",
-    "lottery.fulfilments_expire",
+    "shipments.expire",
 }
 
 DISCOVER = """

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tasks",
     "lottery",
     "mall",
+    "shipments",
     "referrals",
     "partners",
     "reports",
@@ -208,7 +209,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "points-reconcile": {"task": "points.reconcile", "schedule": crontab(hour=19, minute=30)},  # 03:30 Shanghai
     "tasks-streak-rewards-sweep": {"task": "tasks.streak_rewards_sweep", "schedule": 300.0},
     "accounts-idempotency-prune": {"task": "accounts.idempotency_prune", "schedule": crontab(hour=20, minute=0)},
-    "lottery-fulfilments-expire": {"task": "lottery.fulfilments_expire", "schedule": crontab(minute=15)},
+    "shipments-expire": {"task": "shipments.expire", "schedule": crontab(minute=15)},
 }
 
 # --- Admin branding ---

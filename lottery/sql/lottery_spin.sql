@@ -156,10 +156,10 @@ BEGIN
             p_now + make_interval(hours => v_prize.multiplier_hours), 'draw:' || v_draw, now())
     ON CONFLICT (source_key) DO NOTHING;
   ELSIF v_prize.kind = 'physical' THEN
-    INSERT INTO lottery_fulfilment (draw_id, user_id, prize_id, status, claim_deadline, recipient, phone, province,
-                                    city, district, detail, postal_code, carrier, tracking_number, created_at)
-    VALUES (v_draw, p_user, v_prize.id, 'awaiting_address', p_now + make_interval(days => p_claim_days),
-            '', '', '', '', '', '', '', '', '', p_now);
+    -- A shipment waiting for the winner's address (shipments/sql/shipment_create.sql): owner kind
+    -- lottery.models.PRIZE_SHIPMENT, owner id = the draw, key draw:<id>.
+    PERFORM shipment_create('lottery.prize', v_draw, 'draw:' || v_draw, p_user, v_prize.name, v_prize.name_en,
+                            p_now + make_interval(days => p_claim_days), p_now);
   END IF;
   RETURN QUERY SELECT 'ok'::text, v_draw, v_spin, v_prize.id, v_roll, v_cost, v_code, v_spend, v_prize_transfer,
                       v_hash, v_table;

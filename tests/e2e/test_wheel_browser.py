@@ -18,10 +18,13 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.services import campaign_points_grant, campaign_save
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel
-from lottery.services import fulfilment_transition, prize_save, wheel_save
+from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel
+from lottery.services import prize_save, wheel_save
 from points import selectors as ledger
 from points.kinds import AWARD
+from shipments.models import Shipment
+from shipments.rules import ShipmentStatus
+from shipments.services import shipment_transition
 
 pytestmark = pytest.mark.browser
 
@@ -173,7 +176,7 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     form.locator("[name=postal_code]").fill("abc")  # wrong first: the error shows, nothing changes
     page.get_by_test_id("address-submit").click()
     expect(form.locator('[data-field="postal_code"]')).to_be_visible()
-    assert Fulfilment.objects.get(draw=draw).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert Shipment.objects.get(owner_kind=PRIZE_SHIPMENT, owner_id=draw.pk).status == ShipmentStatus.AWAITING_ADDRESS
     screenshot(page, f"wheel-address-error-{language}")
     form.locator("[name=postal_code]").fill("310012")
     page.get_by_test_id("address-submit").click()
@@ -186,9 +189,13 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     expect(card.get_by_test_id("address-button")).to_have_text(t(language, "Change address"))
 
     # An operator ships it; the member reloads and sees the carrier and tracking number.
-    fulfilment = Fulfilment.objects.get(draw=draw)
-    fulfilment_transition(
-        fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="顺丰速运", tracking_number="SF1234567890"
+    shipment = Shipment.objects.get(owner_kind=PRIZE_SHIPMENT, owner_id=draw.pk)
+    shipment_transition(
+        shipment_id=shipment.pk,
+        to=ShipmentStatus.SHIPPED,
+        carrier="顺丰速运",
+        tracking_number="SF1234567890",
+        now=timezone.now(),
     )
     page.reload()
     card = page.get_by_test_id("prize")

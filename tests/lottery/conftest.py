@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_points_grant, campaign_save
-from lottery.models import Prize, PrizeKind, Wheel
+from lottery.models import PRIZE_SHIPMENT, Prize, PrizeKind, Wheel
 from lottery.services import prize_save, wheel_save
 from points.kinds import AWARD
+from shipments.models import Shipment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ADDRESS = {
@@ -94,3 +95,8 @@ def fund(campaign: Campaign) -> Callable[[int, int], None]:
 
 def none_prize(wheel: Wheel) -> Prize:
     return Prize.objects.get(wheel=wheel, kind=PrizeKind.NONE)
+
+
+def shipment_of(draw: Any) -> Shipment:
+    """The shipment of a physical prize's draw (or draw id), fresh from the database."""
+    return Shipment.objects.get(owner_kind=PRIZE_SHIPMENT, owner_id=getattr(draw, "pk", draw))

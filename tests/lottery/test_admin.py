@@ -1,5 +1,5 @@
 """Operators' side of the prize wheel in the Django admin: wheels and prizes (through lottery.services, audited),
-the shipping queue (CSV out and in, status actions, staff permissions), code pools and multiplier cards."""
+won prizes in the shipments queue, code pools and multiplier cards."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -24,8 +22,8 @@ from campaigns.models import Campaign
 from campaigns.services import multiplier_card_issue
 from lottery import fairness, selectors
 from lottery.errors import OddsChangeRefused
-from lottery.models import Draw, Fulfilment, Prize, PrizeKind, Wheel
-from lottery.services import fulfilment_address_set, fulfilment_transition, prize_check, spin_perform
+from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel
+from lottery.services import prize_address_set, prize_check, spin_perform
 from mall.models import Code, CodePool
 from tests.conftest import staff_client
 
@@ -35,9 +33,8 @@ pytestmark = pytest.mark.django_db
 
 WHEELS = "/admin/lottery/wheel/"
 PRIZES = "/admin/lottery/prize/"
-SHIPMENTS = "/admin/lottery/fulfilment/"
+SHIPMENTS = "/admin/shipments/shipment/"
 EXPORT = f"{SHIPMENTS}export/"
-IMPORT = f"{SHIPMENTS}import/"
 POOLS = "/admin/mall/codepool/"
 
 
@@ -503,243 +500,22 @@ def test_analysts_cannot_change_wheels_or_prizes(analyst, wheel, add_prize):
     assert Prize.objects.get(pk=phone.pk).weight == 10
 
 
-# --- Shipping queue -----------------------------------------------------------------------------------------
+# --- Shipping queue (the queue itself: tests/shipments/test_admin.py) ----------------------------------------
 
 
-@pytest.fixture
-def shipments(wheel, add_prize, member, fund) -> Callable[..., list[Fulfilment]]:
-    """shipments(n, ready=True) -> n physical prizes the member won (with an address when ready)."""
-    phone = add_prize(weight=10**9, stock=50)
-    counter = iter(range(10**6))
-
-    def make(n: int, *, ready: bool = True) -> list[Fulfilment]:
-        made = []
-        for _ in range(n):
-            fund(member.pk, 50)
-            draw = spin_perform(wheel=wheel, user_id=member.pk, request_key=f"ship-{next(counter)}").draw
-            assert draw.prize_id == phone.pk
-            if ready:
-                fulfilment_address_set(user=member, draw_id=draw.pk, data=ADDRESS)
-            made.append(Fulfilment.objects.get(draw=draw))
-        return made
-
-    return make
-
-
-def parse_csv(response: Any) -> list[dict[str, str]]:
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-
-
-def statuses(items: list[Fulfilment]) -> list[str]:
-    return [Fulfilment.objects.get(pk=f.pk).status for f in items]
-
-
-def test_queue_shows_ready_to_ship_by_default(operator, shipments):
+def test_a_won_prize_waits_in_the_shipments_queue_under_the_prize_wheel(operator, wheel, add_prize, member, fund):
     _user, client = operator
-    ready = shipments(2)
-    waiting = shipments(1, ready=False)
-    response = client.get(SHIPMENTS)
-    assert response.status_code == 200
-    assert sorted(f.pk for f in response.context["cl"].result_list) == sorted(f.pk for f in ready)
-    assert client.get(SHIPMENTS, {"_facets": "True"}).status_code == 200
-    everything = client.get(SHIPMENTS, {"status": "all"}).context["cl"].result_list
-    assert {f.pk for f in everything} == {f.pk for f in ready + waiting}
-    only_waiting = client.get(SHIPMENTS, {"status": "awaiting_address"}).context["cl"].result_list
-    assert [f.pk for f in only_waiting] == [waiting[0].pk]
-
-    fulfilment_transition(fulfilment_id=ready[0].pk, to="shipped", carrier="顺丰", tracking_number="SF123456")
-    found = client.get(SHIPMENTS, {"q": "SF123456"}).context["cl"].result_list  # a search looks through all
-    assert [f.pk for f in found] == [ready[0].pk]
-    page = response.content.decode()
-    assert EXPORT in page
-    assert IMPORT in page
-
-
-def test_export_ready_to_ship_csv_guards_against_formulas(operator, shipments):
-    _user, client = operator
-    ready = shipments(2)
-    shipments(1, ready=False)
-    Fulfilment.objects.filter(pk=ready[0].pk).update(recipient='=HYPERLINK("http://x")', detail="@SUM(A1)")
-    Fulfilment.objects.filter(pk=ready[1].pk).update(recipient="-2+3", district="+cmd|' /C calc'!A0")
-
-    response = client.get(EXPORT)
-    assert response["Content-Disposition"] == f'attachment; filename="shipments-{timezone.localdate():%Y%m%d}.csv"'
-    rows = parse_csv(response)
-    assert [int(r["shipment_id"]) for r in rows] == [f.pk for f in ready]
-    first, second = rows
-    assert first["recipient"] == '\'=HYPERLINK("http://x")'
-    assert first["detail"] == "'@SUM(A1)"
-    assert second["recipient"] == "'-2+3"
-    assert second["district"] == "'+cmd|' /C calc'!A0"
-    assert first["phone"] == "+8613800138000"  # a plain phone number stays usable
-    assert first["city"] == "上海市"
-    assert (first["carrier"], first["tracking_number"], first["status"]) == ("", "", "ready")
-
-
-def test_csv_cell_guard() -> None:
-    assert selectors.csv_safe("=1+1") == "'=1+1"
-    assert selectors.csv_safe("+1+cmd") == "'+1+cmd"
-    assert selectors.csv_safe("-5") == "'-5"
-    assert selectors.csv_safe("@x") == "'@x"
-    assert selectors.csv_safe("\t=x") == "'\t=x"
-    assert selectors.csv_safe("+8613800138000") == "+8613800138000"
-    assert selectors.csv_safe("王小明 = 1") == "王小明 = 1"
-    assert selectors.csv_safe(42) == 42
-
-
-def test_export_selected_action(analyst, shipments):
-    _user, client = analyst
-    ready = shipments(2)
-    waiting = shipments(1, ready=False)
-    response = client.post(
-        f"{SHIPMENTS}?status=all",
-        {"action": "export_selected", ACTION_CHECKBOX_NAME: [str(ready[1].pk), str(waiting[0].pk)]},
-    )
-    rows = parse_csv(response)
-    assert sorted(int(r["shipment_id"]) for r in rows) == sorted([ready[1].pk, waiting[0].pk])
-    assert 'attachment; filename="shipments-' in response["Content-Disposition"]
-
-
-def _filled_sheet(client: Client, tracking: dict[int, tuple[str, str]]) -> str:
-    sheet = client.get(EXPORT).content.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(sheet)))
-    for row in rows[1:]:
-        carrier, number = tracking.get(int(row[0]), ("", ""))
-        row[1], row[2] = carrier, number
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
-
-
-def test_import_shipped_csv_from_a_gbk_excel_file(operator, shipments):
-    _user, client = operator
-    a, b = shipments(2)
-    text = _filled_sheet(client, {a.pk: ("顺丰速运", "SF1001"), b.pk: ("中通快递", "ZT2002")})
-    assert client.get(IMPORT).status_code == 200
-    upload = SimpleUploadedFile("shipments.csv", text.encode("gbk"), content_type="text/csv")
-
-    response = client.post(IMPORT, {"file": upload}, follow=True)
-    assert "2 shipments marked shipped." in messages_of(response)
-    for f, (carrier, number) in ((a, ("顺丰速运", "SF1001")), (b, ("中通快递", "ZT2002"))):
-        f.refresh_from_db()
-        assert (f.status, f.carrier, f.tracking_number) == ("shipped", carrier, number)
-        assert f.shipped_at is not None
-
-
-def test_import_with_a_bad_line_lists_every_error_and_changes_nothing(operator, shipments):
-    _user, client = operator
-    a, b = shipments(2)
-    waiting = shipments(1, ready=False)[0]
-    text = (
-        "\ufeffshipment_id,carrier,tracking_number\n"
-        f"{a.pk},顺丰,SF1\n"
-        f"{b.pk},顺丰,\n"  # no tracking number
-        f"{waiting.pk},顺丰,SF3\n"  # no address yet
-    )
-    upload = SimpleUploadedFile("s.csv", text.encode("utf-8"), content_type="text/csv")
-    response = client.post(IMPORT, {"file": upload})
-    assert response.status_code == 200
-    problems = response.context["problems"]
-    assert len(problems) == 2
-    assert problems[0].startswith(f"Line 3 (shipment {b.pk}): Give the tracking number")
-    assert problems[1].startswith(f"Line 4 (shipment {waiting.pk}): The shipment is not in a state")
-    assert 'data-testid="import-errors"' in response.content.decode()
-    assert statuses([a, b, waiting]) == ["ready", "ready", "awaiting_address"]
-    assert Fulfilment.objects.get(pk=a.pk).tracking_number == ""
-
-
-def test_import_refuses_oversized_and_unreadable_files(operator, shipments):
-    _user, client = operator
-    (a,) = shipments(1)
-    good_line = f"{a.pk},顺丰,SF1\n"
-    big = ("shipment_id,carrier,tracking_number\n" + good_line + "#" * (2 * 1024 * 1024)).encode()
-    response = client.post(IMPORT, {"file": SimpleUploadedFile("big.csv", big)})
-    assert response.status_code == 200
-    assert response.context["form"].errors["file"] == ["The file is larger than 2 MB. Split it into smaller files."]
-
-    garbage = b"shipment_id,carrier,tracking_number\n\x80\xff\xfe\n"
-    response = client.post(IMPORT, {"file": SimpleUploadedFile("bad.csv", garbage)})
-    assert "neither UTF-8 nor GBK" in response.context["form"].errors["file"][0]
-
-    response = client.post(IMPORT, {"file": SimpleUploadedFile("cols.csv", b"id,x\n1,2\n")})
-    assert response.context["problems"] == ["Missing columns: shipment_id, carrier, tracking_number"]
-    assert statuses([a]) == ["ready"]
-
-
-def test_deliver_and_return_actions_report_wrong_states(operator, shipments):
-    _user, client = operator
-    shipped, still_ready = shipments(2)
-    fulfilment_transition(fulfilment_id=shipped.pk, to="shipped", carrier="顺丰", tracking_number="SF1")
-    ids = [str(shipped.pk), str(still_ready.pk)]
-
-    response = client.post(f"{SHIPMENTS}?status=all", {"action": "mark_delivered", ACTION_CHECKBOX_NAME: ids},
-                           follow=True)  # fmt: skip
-    shown = messages_of(response)
-    assert "1 shipment(s) marked delivered." in shown
-    assert f"Not changed, in the wrong state: #{still_ready.pk} (ready to ship)" in shown
-    assert statuses([shipped, still_ready]) == ["delivered", "ready"]
-
-    response = client.post(f"{SHIPMENTS}?status=all", {"action": "mark_returned", ACTION_CHECKBOX_NAME: ids},
-                           follow=True)  # fmt: skip
-    assert "1 shipment(s) marked returned." in messages_of(response)
-    assert statuses([shipped, still_ready]) == ["returned", "ready"]
-    assert Fulfilment.objects.get(pk=shipped.pk).returned_at is not None
-
-
-def test_ship_one_shipment_by_hand(operator, shipments):
-    _user, client = operator
-    (f,) = shipments(1)
-    view = client.get(f"{SHIPMENTS}{f.pk}/change/").content.decode()
-    ship_url = f"{SHIPMENTS}{f.pk}/ship/"
-    assert ship_url in view
-    response = client.post(ship_url, {"carrier": "顺丰", "tracking_number": "   "})
-    assert response.status_code == 200
-    assert "tracking_number" in response.context["form"].errors
-    assert statuses([f]) == ["ready"]
-
-    response = client.post(ship_url, {"carrier": "顺丰", "tracking_number": "SF77"}, follow=True)
-    assert f"Shipment #{f.pk} marked shipped." in messages_of(response)
-    f.refresh_from_db()
-    assert (f.status, f.carrier, f.tracking_number) == ("shipped", "顺丰", "SF77")
-
-    fulfilment_transition(fulfilment_id=f.pk, to="delivered")
-    response = client.post(ship_url, {"carrier": "顺丰", "tracking_number": "SF78"})
-    assert any("not in a state" in e for e in response.context["form"].non_field_errors())
-    assert Fulfilment.objects.get(pk=f.pk).tracking_number == "SF77"
-
-
-def test_analysts_can_view_and_export_but_not_import_or_change_status(analyst, shipments):
-    _user, client = analyst
-    shipped, ready = shipments(2)
-    fulfilment_transition(fulfilment_id=shipped.pk, to="shipped", carrier="顺丰", tracking_number="SF1")
-
-    page = client.get(SHIPMENTS)
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert EXPORT in html
-    assert IMPORT not in html
-    actions = [name for name, _label in page.context["action_form"].fields["action"].choices]
-    assert "export_selected" in actions
-    assert not {"mark_delivered", "mark_returned", "delete_selected"} & set(actions)
-    assert [int(r["shipment_id"]) for r in parse_csv(client.get(EXPORT))] == [ready.pk]
-
-    assert client.get(IMPORT).status_code == 403
-    sheet = f"shipment_id,carrier,tracking_number\n{ready.pk},顺丰,SF2\n".encode()
-    assert client.post(IMPORT, {"file": SimpleUploadedFile("s.csv", sheet)}).status_code == 403
-    assert client.get(f"{SHIPMENTS}{ready.pk}/ship/").status_code == 403
-    assert client.post(f"{SHIPMENTS}{ready.pk}/ship/", {"carrier": "x", "tracking_number": "y"}).status_code == 403
-    client.post(f"{SHIPMENTS}?status=all", {"action": "mark_delivered", ACTION_CHECKBOX_NAME: [str(shipped.pk)]})
-    assert statuses([shipped, ready]) == ["shipped", "ready"]
-    assert f"{SHIPMENTS}{ready.pk}/ship/" not in client.get(f"{SHIPMENTS}{ready.pk}/change/").content.decode()
-
-
-def test_members_without_staff_rights_cannot_export(member):
-    client = staff_client(member)
-    response = client.get(EXPORT)
-    assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    add_prize(weight=10**9, stock=5, name="耳机", name_en="Headphones")
+    fund(member.pk, 50)
+    draw = spin_perform(wheel=wheel, user_id=member.pk, request_key="ship-me").draw
+    shipment = prize_address_set(user=member, draw_id=draw.pk, data=ADDRESS)
+    response = client.get(SHIPMENTS, {"source": PRIZE_SHIPMENT})
+    assert [s.pk for s in response.context["cl"].result_list] == [shipment.pk]
+    assert f"Prize wheel #{draw.pk}" in response.content.decode()
+    rows = list(csv.DictReader(io.StringIO(client.get(EXPORT, {"source": PRIZE_SHIPMENT}).content.decode("utf-8-sig"))))
+    assert [(r["shipment_id"], r["item"], r["source"], r["recipient"]) for r in rows] == [
+        (str(shipment.pk), "耳机", "Prize wheel", "王小明")
+    ]
 
 
 # --- Code pools and multiplier cards ------------------------------------------------------------------------

@@ -14,12 +14,14 @@ from rest_framework.test import APIClient
 from accounts.models import Address, IdempotencyRecord
 from accounts.services import address_save
 from campaigns.services import campaign_save
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, Wheel, WheelPlayer
-from lottery.services import fulfilment_transition, spin_perform, wheel_save
+from lottery.models import Draw, Prize, PrizeKind, Wheel, WheelPlayer
+from lottery.services import spin_perform, wheel_save
 from points.selectors import balance_for
 from points.services import ledger_reconcile, ledger_rollup
+from shipments.rules import ShipmentStatus
+from shipments.services import shipment_transition
 
-from .conftest import none_prize
+from .conftest import none_prize, shipment_of
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +168,7 @@ def test_spin_of_a_physical_prize_says_won(wheel, member, member_api, fund, phon
     assert body["won"] is True
     assert body["prize"]["id"] == phone.pk
     assert body["prize"]["kind"] == "physical"
-    assert Fulfilment.objects.get(draw_id=body["id"]).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(body["id"]).status == ShipmentStatus.AWAITING_ADDRESS
 
 
 def test_same_idempotency_key_replays_the_draw_and_debits_once(wheel, member, member_api, fund):
@@ -319,8 +321,8 @@ def test_address_for_a_physical_prize_and_after_shipping(member, member_api, won
     assert response.json()["id"] == won_phone.pk
     assert shipment["status"] == "ready"
     assert shipment["address"] == {**ADDRESS, "phone": "+8613800138000"}
-    fulfilment = Fulfilment.objects.get(draw=won_phone)
-    assert (fulfilment.status, fulfilment.recipient, fulfilment.city) == ("ready", "张三", "杭州市")
+    shipment = shipment_of(won_phone)
+    assert (shipment.status, shipment.recipient, shipment.city) == ("ready", "张三", "杭州市")
     saved = Address.objects.get(user=member)  # the new address went into the address book too
     assert saved.detail == "文三路 1 号"
 
@@ -329,7 +331,9 @@ def test_address_for_a_physical_prize_and_after_shipping(member, member_api, won
     assert switched.status_code == 200, switched.content
     assert switched.json()["shipment"]["address"]["recipient"] == "李四"
 
-    fulfilment_transition(fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="SF", tracking_number="SF1")
+    shipment_transition(
+        shipment_id=shipment.pk, to=ShipmentStatus.SHIPPED, carrier="SF", tracking_number="SF1", now=timezone.now()
+    )
     listed = member_api.get(MY_PRIZES).json()["results"][0]["shipment"]
     assert (listed["status"], listed["carrier"], listed["tracking_number"]) == ("shipped", "SF", "SF1")
     assert listed["address_open"] is False
@@ -337,7 +341,7 @@ def test_address_for_a_physical_prize_and_after_shipping(member, member_api, won
     closed = member_api.post(address_url(won_phone.pk), {"address_id": saved.pk}, format="json")
     assert closed.status_code == 422
     assert error_code(closed) == "prize_address_closed"
-    assert Fulfilment.objects.get(draw=won_phone).recipient == "李四"
+    assert shipment_of(won_phone).recipient == "李四"
 
 
 def test_address_for_someone_elses_or_a_non_physical_prize_is_not_found(
@@ -359,7 +363,7 @@ def test_address_for_someone_elses_or_a_non_physical_prize_is_not_found(
     assert error_code(member_api.post(address_url(points_draw.pk), ADDRESS, format="json")) == "prize_not_found"
     huge = member_api.post(address_url(2**70), ADDRESS, format="json")
     assert huge.status_code == 404
-    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(won_phone).status == ShipmentStatus.AWAITING_ADDRESS
 
 
 def test_invalid_address_fields_are_400_with_details_and_change_nothing(member, member_api, won_phone):
@@ -370,8 +374,8 @@ def test_invalid_address_fields_are_400_with_details_and_change_nothing(member, 
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert {"phone", "postal_code", "city"} <= set(error["details"])
-    fulfilment = Fulfilment.objects.get(draw=won_phone)
-    assert (fulfilment.status, fulfilment.recipient) == (FulfilmentStatus.AWAITING_ADDRESS, "")
+    shipment = shipment_of(won_phone)
+    assert (shipment.status, shipment.recipient) == (ShipmentStatus.AWAITING_ADDRESS, "")
     assert not Address.objects.filter(user=member).exists()
 
 
@@ -381,10 +385,10 @@ def test_address_id_of_another_members_address_is_400(member, member_api, make_u
     response = member_api.post(address_url(won_phone.pk), {"address_id": theirs.pk}, format="json")
     assert response.status_code == 400
     assert "address_id" in response.json()["error"]["details"]
-    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(won_phone).status == ShipmentStatus.AWAITING_ADDRESS
     both = member_api.post(address_url(won_phone.pk), {"address_id": theirs.pk, **ADDRESS}, format="json")
     assert both.status_code == 400
-    assert Fulfilment.objects.get(draw=won_phone).recipient == ""
+    assert shipment_of(won_phone).recipient == ""
 
 
 # --- GET fairness ------------------------------------------------------------------------------------------------

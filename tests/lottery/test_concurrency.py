@@ -15,13 +15,15 @@ from accounts.models import User
 from campaigns.models import Campaign
 from lottery.errors import OddsChangeRefused, SpinLimitReached
 from lottery.kinds import PRIZE, SPIN
-from lottery.models import Draw, Fulfilment, Prize, PrizeKind, Wheel, WheelPlayer
+from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel, WheelPlayer
 from lottery.services import SpinResult, prize_save, spin_perform
 from mall.models import Code, CodePool
 from mall.services import code_pool_import
 from points.models import Account, AccountKind, Transfer
 from points.selectors import balance_for
 from points.services import Award, System, ledger_reconcile, ledger_rollup, transfers_post_batch
+from shipments.models import Shipment
+from shipments.services import shipments_expire
 from tests.conftest import run_concurrently
 
 from .conftest import none_prize
@@ -89,9 +91,11 @@ def test_two_hundred_spins_take_exactly_the_ten_units_in_stock(campaign, wheel, 
     assert wins.count() == 10
     assert sum(r.draw.prize_id == phone.pk for r in results) == 10
     assert Draw.objects.filter(wheel=wheel).exclude(prize=phone).exclude(prize=none_prize(wheel)).count() == 0
-    fulfilments = Fulfilment.objects.all()
-    assert fulfilments.count() == 10
-    assert {(f.draw_id, f.user_id, f.prize_id) for f in fulfilments} == {(d.pk, d.user_id, phone.pk) for d in wins}
+    shipments = Shipment.objects.all()
+    assert shipments.count() == 10
+    assert {(s.owner_kind, s.owner_id, s.member_id, s.item_name) for s in shipments} == {
+        (PRIZE_SHIPMENT, d.pk, d.user_id, phone.name) for d in wins
+    }
 
     assert Draw.objects.filter(wheel=wheel).count() == 200
     assert Transfer.objects.filter(kind=SPIN).count() == 200
@@ -146,7 +150,7 @@ def test_one_request_key_from_twenty_threads_is_one_spin(campaign, wheel, add_pr
     assert Transfer.objects.filter(kind=SPIN).count() == 1
     assert balance_for(user_id=member).spendable == 19 * wheel.cost_points
     assert WheelPlayer.objects.get(wheel=wheel, user_id=member).spins_total == 1  # the losers' counts rolled back
-    assert Fulfilment.objects.count() == (1 if draw.prize.kind == PrizeKind.PHYSICAL else 0)
+    assert Shipment.objects.count() == (1 if draw.prize.kind == PrizeKind.PHYSICAL else 0)
     _assert_ledger_consistent()
 
 
@@ -198,7 +202,7 @@ def test_stock_top_ups_while_members_spin_lose_no_unit(campaign, wheel, add_priz
     assert phone.stock_total - phone.stock_remaining == wins
     assert sum(s.draw.prize_id == phone.pk for s in spins) == wins
     assert wins >= 5  # the first five units certainly went
-    assert Fulfilment.objects.filter(prize=phone).count() == wins
+    assert Shipment.objects.filter(owner_id__in=Draw.objects.filter(prize=phone).values("pk")).count() == wins
     assert Wheel.objects.get(pk=wheel.pk).odds_version == version + top_ups
     _assert_every_draw_debited_once(wheel)
     _assert_ledger_consistent()
@@ -224,9 +228,6 @@ def test_operators_setting_stock_at_once_apply_one_after_the_other(wheel, add_pr
 def test_expiry_job_run_twice_at_once_returns_each_unit_once(wheel, add_prize, make_user, fund):
     """The hourly expiry job overlapping itself (a slow run, a re-delivered task): every unclaimed prize expires
     once and its unit goes back to stock once."""
-    from lottery.models import FulfilmentStatus
-    from lottery.services import fulfilments_expire
-
     phone = add_prize(weight=10**9, stock=10)
     for i in range(6):
         user = make_user()
@@ -234,7 +235,7 @@ def test_expiry_job_run_twice_at_once_returns_each_unit_once(wheel, add_prize, m
         spin_perform(wheel=wheel, user_id=user.pk, request_key=f"expire-{i}")
     assert Prize.objects.get(pk=phone.pk).stock_remaining == 4
     later = timezone.now() + timedelta(days=wheel.claim_days + 1)
-    expired = run_concurrently(6, lambda _i: fulfilments_expire(now=later))
-    assert sum(expired) == 6
-    assert Fulfilment.objects.filter(status=FulfilmentStatus.EXPIRED).count() == 6
+    expired = run_concurrently(6, lambda _i: shipments_expire(now=later))
+    assert sum(len(e) for e in expired) == 6
+    assert Shipment.objects.filter(status="expired").count() == 6
     assert Prize.objects.get(pk=phone.pk).stock_remaining == 10

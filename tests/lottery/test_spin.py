@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns.errors import CampaignNotActive
 from campaigns.models import MultiplierCard
 from lottery.errors import InvalidSpinKey, SpinLimitReached
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, WheelPlayer
+from lottery.models import Draw, Prize, PrizeKind, WheelPlayer
 from lottery.services import spin_perform
 from mall.models import Code, CodePool
 from mall.services import code_pool_import
@@ -18,7 +18,7 @@ from points.errors import InsufficientPoints
 from points.selectors import balance_for
 from points.services import ledger_reconcile, ledger_rollup
 
-from .conftest import none_prize
+from .conftest import none_prize, shipment_of
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_each_prize_kind_is_handed_over(wheel, member, fund, add_prize):
     assert by_kind[PrizeKind.COUPON].code in {"COUPON-0001", "COUPON-0002"}
     assert Code.objects.filter(assigned_to=member).count() == 1
     assert by_kind[PrizeKind.MEMBERSHIP_VOUCHER].code.startswith("MV-")
-    assert Fulfilment.objects.get(draw=by_kind[PrizeKind.PHYSICAL]).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(by_kind[PrizeKind.PHYSICAL]).status == "awaiting_address"
     assert Prize.objects.get(pk=kinds[PrizeKind.PHYSICAL].pk).stock_remaining == 4
     assert spendable(member.pk) == 100  # 5 × 50 funded, 5 × 50 spent, +100 points prize
     ledger_rollup()

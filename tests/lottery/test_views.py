@@ -18,11 +18,14 @@ from accounts.services import address_save
 from campaigns.models import Campaign
 from config.api import ErrorSerializer
 from lottery.api import SpinSerializer
-from lottery.models import Draw, Fulfilment, FulfilmentStatus, Prize, PrizeKind, WheelPlayer
-from lottery.services import fulfilment_address_set, fulfilment_transition, spin_perform
+from lottery.models import Draw, Prize, PrizeKind, WheelPlayer
+from lottery.services import prize_address_set, spin_perform
 from points.selectors import balance_for
+from shipments.models import Shipment
+from shipments.rules import ShipmentStatus
+from shipments.services import shipment_transition
 
-from .conftest import none_prize
+from .conftest import none_prize, shipment_of
 
 pytestmark = pytest.mark.django_db
 
@@ -287,7 +290,7 @@ def test_the_page_spins_through_the_api_with_the_session(wheel, member, fund, ad
     assert texts["free"][str(spin["me"]["free_left_today"])] == ""
     assert texts["no_spins"] == "No spins left"
     assert texts["address_url"].replace("{id}", str(spin["id"])) == f"/me/prizes/{draw.pk}/address/"
-    assert Fulfilment.objects.get(draw=draw).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(draw).status == ShipmentStatus.AWAITING_ADDRESS
 
 
 def test_a_spin_without_the_csrf_token_is_refused(wheel, member, fund):
@@ -485,14 +488,14 @@ def test_my_prizes_lists_wins_newest_first_with_shipment_state(*, wheel, member,
 
 
 def test_my_prizes_shows_the_address_and_tracking_once_shipped(wheel, member, won_phone):
-    fulfilment = fulfilment_address_set(user=member, draw_id=won_phone.pk, data=dict(ADDRESS))
+    shipment = prize_address_set(user=member, draw_id=won_phone.pk, data=dict(ADDRESS))
     html = client_for(member).get(PRIZES).content.decode()
     assert ">Ready to ship<" in html
     assert "王小明" in html
     assert "世纪大道100号" in html
     assert ">Change address<" in html
-    fulfilment_transition(
-        fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="SF", tracking_number="SF123"
+    shipment_transition(
+        shipment_id=shipment.pk, to=ShipmentStatus.SHIPPED, carrier="SF", tracking_number="SF123", now=timezone.now()
     )
     html = client_for(member).get(PRIZES).content.decode()
     assert ">Shipped<" in html
@@ -518,9 +521,9 @@ def test_address_form_saves_a_new_address(member, won_phone):
     response = client.post(url, ADDRESS, follow=True)
     assert response.redirect_chain == [(PRIZES, 302)]
     assert messages_of(response) == ["Shipping address saved. We will send “Phone” soon."]
-    fulfilment = Fulfilment.objects.get(draw=won_phone)
-    assert fulfilment.status == FulfilmentStatus.READY
-    assert (fulfilment.recipient, fulfilment.phone, fulfilment.detail) == ("王小明", "+8613800138000", "世纪大道100号")
+    shipment = shipment_of(won_phone)
+    assert shipment.status == ShipmentStatus.READY
+    assert (shipment.recipient, shipment.phone, shipment.detail) == ("王小明", "+8613800138000", "世纪大道100号")
     assert Address.objects.filter(user=member, recipient="王小明").count() == 1  # kept in the address book
 
 
@@ -535,7 +538,7 @@ def test_address_form_errors_are_shown_and_nothing_changes(member, won_phone):
     assert response.status_code == 200
     assert 'data-field="phone"' in response.content.decode()
     assert "Enter a valid phone number." in response.content.decode()
-    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(won_phone).status == ShipmentStatus.AWAITING_ADDRESS
     assert not Address.objects.filter(user=member).exists()
 
 
@@ -550,11 +553,11 @@ def test_address_form_uses_a_saved_address(member, make_user, won_phone):
     response = client.post(url, {"address": str(stranger.pk)})
     assert response.status_code == 200
     assert 'data-field="address"' in response.content.decode()
-    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(won_phone).status == ShipmentStatus.AWAITING_ADDRESS
     response = client.post(url, {"address": str(home.pk)})
     assert response.status_code == 302
-    fulfilment = Fulfilment.objects.get(draw=won_phone)
-    assert (fulfilment.status, fulfilment.recipient, fulfilment.detail) == (FulfilmentStatus.READY, "李雷", "人民路1号")
+    shipment = shipment_of(won_phone)
+    assert (shipment.status, shipment.recipient, shipment.detail) == (ShipmentStatus.READY, "李雷", "人民路1号")
     assert Address.objects.filter(user=member).count() == 1  # no copy made
 
 
@@ -564,7 +567,7 @@ def test_address_form_of_someone_elses_prize_is_404(make_user, won_phone):
     client = client_for(other)
     assert client.get(url).status_code == 404
     assert client.post(url, ADDRESS).status_code == 404
-    assert Fulfilment.objects.get(draw=won_phone).status == FulfilmentStatus.AWAITING_ADDRESS
+    assert shipment_of(won_phone).status == ShipmentStatus.AWAITING_ADDRESS
     assert client.get("/me/prizes/999999999/address/").status_code == 404
 
 
@@ -575,13 +578,15 @@ def test_address_form_of_a_prize_without_shipping_is_404(wheel, member, fund):
 
 
 def test_address_cannot_change_after_shipping(member, won_phone):
-    fulfilment = fulfilment_address_set(user=member, draw_id=won_phone.pk, data=dict(ADDRESS))
-    fulfilment_transition(fulfilment_id=fulfilment.pk, to=FulfilmentStatus.SHIPPED, carrier="SF", tracking_number="S1")
+    shipment = prize_address_set(user=member, draw_id=won_phone.pk, data=dict(ADDRESS))
+    shipment_transition(
+        shipment_id=shipment.pk, to=ShipmentStatus.SHIPPED, carrier="SF", tracking_number="S1", now=timezone.now()
+    )
     url = f"/me/prizes/{won_phone.pk}/address/"
     response = client_for(member).post(url, {**ADDRESS, "recipient": "Changed"}, follow=True)
     assert response.redirect_chain == [(PRIZES, 302)]
     assert messages_of(response) == ["The shipping address of this prize can no longer be changed."]
-    assert Fulfilment.objects.get(pk=fulfilment.pk).recipient == "王小明"
+    assert Shipment.objects.get(pk=shipment.pk).recipient == "王小明"
 
 
 # --- Fairness ------------------------------------------------------------------------------------------
