@@ -248,6 +248,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "mall": ("add", "change", "delete", "view"),
         "shipments": ("change", "view"),
         "referrals": ("add", "change", "view"),
+        "partners": ("view", "issue", "revoke"),  # partner systems' API keys
         "points": ("view", "adjust"),
         "accounts": ("view", "change"),
         "django_celery_beat": ("view",),

@@ -100,6 +100,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler: every error, ours or the framework's, leaves in one shape."""
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
+    if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.__cause__, DomainError):
+        # An authentication class refused with a domain error (`raise AuthenticationFailed(...) from error`):
+        # DRF settles the status (401 with WWW-Authenticate), the domain error its code, message and details.
+        cause = exc.__cause__
+        response = error_response(cause.code, cause.message, exc.status_code, cause.details)
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        return response
     if isinstance(exc, DjangoValidationError):
         django_details: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return error_response(InvalidInput.code, InvalidInput.default_message, 400, _flatten(django_details))

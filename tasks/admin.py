@@ -1,18 +1,14 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from config.admin import ReadOnlyAdmin
 from config.forms import errors_to_form
-from tasks import checkins, engine, events, rules
-from tasks.models import ApiKey, CheckIn, CheckInRule, IngestedEvent, StreakReward, TaskDefinition, TaskProgress
+from tasks import checkins, engine, rules
+from tasks.models import CheckIn, CheckInRule, IngestedEvent, StreakReward, TaskDefinition, TaskProgress
 
 
 class CheckInRuleForm(forms.ModelForm):
@@ -112,63 +108,12 @@ class TaskDefinitionAdmin(admin.ModelAdmin):
         engine.task_definition_save(task=obj)
 
 
-class ApiKeyForm(forms.ModelForm):
-    class Meta:
-        model = ApiKey
-        fields = ("name", "campaign")
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    form = ApiKeyForm
-    list_display = ("name", "key_id", "campaign", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("campaign",)
-    search_fields = ("name", "key_id")
-    actions = ("revoke",)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
-        if obj is None:
-            return ()
-        return ("campaign", "key_id", "created_by", "created_at", "last_used_at", "revoked_at")
-
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
-        if obj is None:
-            return ("name", "campaign")
-        return ("name", "campaign", "key_id", "created_by", "created_at", "last_used_at", "revoked_at")
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
-        if change:
-            ApiKey.objects.filter(pk=obj.pk).update(name=obj.name)
-            return
-        key, secret = events.api_key_create(name=obj.name, campaign=obj.campaign, created_by_id=request.user.pk)
-        for model_field in ApiKey._meta.concrete_fields:
-            setattr(obj, model_field.attname, getattr(key, model_field.attname))
-        obj._state.adding = False
-        messages.warning(
-            request,
-            _(
-                "Key id: %(key_id)s  Secret: %(secret)s  — copy the secret now, it is shown only once. "
-                "Partners sign with sha256(secret) as the HMAC key."
-            )
-            % {"key_id": key.key_id, "secret": secret},
-        )
-
-    @admin.action(description=gettext_lazy("Revoke selected keys"))
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        now = timezone.now()
-        count = sum(events.api_key_revoke(api_key=key, now=now) for key in queryset)
-        self.message_user(request, _("%(count)d key(s) revoked.") % {"count": count})
-
-
 @admin.register(IngestedEvent)
 class IngestedEventAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "event_id", "api_key", "user", "type", "amount", "occurred_at")
-    list_filter = ("api_key", "type")
+    list_display = ("received_at", "event_id", "api_key", "campaign", "user", "type", "amount", "occurred_at")
+    list_filter = ("api_key", "campaign", "type")
     search_fields = ("event_id", "user__phone", "user__email")
-    list_select_related = ("api_key", "user")
+    list_select_related = ("api_key", "campaign", "user")
 
 
 @admin.register(TaskProgress)

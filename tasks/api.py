@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,8 +13,16 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user_id
 from campaigns.selectors import campaign_by_slug
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+from partners.authentication import (
+    KEY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    IsPartnerSystem,
+    PartnerSignatureAuthentication,
+    request_api_key,
+)
 from tasks import checkins, engine, events, selectors
-from tasks.errors import CheckInNotConfigured, EventRejection, EventStatus, TooManyEvents
+from tasks.errors import CheckInNotConfigured, EventRejection, EventStatus
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -193,6 +199,10 @@ class TaskClaimApi(APIView):
 
 class EventInSerializer(serializers.Serializer):
     event_id = serializers.CharField(max_length=100)
+    campaign = serializers.SlugField(
+        required=False,
+        help_text="The campaign's slug; leave out to use the key's default campaign. The key must be allowed it.",
+    )
     member = serializers.CharField(help_text="The member's phone, email or external id.")
     type = serializers.CharField(help_text="purchase, invite_qualified, checkin, spin, redeem or feature_used:<name>")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True, min_value=0)
@@ -218,16 +228,16 @@ class EventBatchResultSerializer(serializers.Serializer):
 
 
 SIGNATURE_HEADERS = [
-    OpenApiParameter("X-Api-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="Key id."),
+    OpenApiParameter(KEY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="Key id."),
     OpenApiParameter(
-        "X-Timestamp",
+        TIMESTAMP_HEADER,
         OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         required=True,
         description="Unix seconds; more than 5 minutes from server time is refused (401 `stale_timestamp`).",
     ),
     OpenApiParameter(
-        "X-Signature",
+        SIGNATURE_HEADER,
         OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         required=True,
@@ -239,8 +249,8 @@ SIGNATURE_HEADERS = [
 class EventsApi(APIView):
     """Partner systems report member actions. Authenticated by API key + HMAC signature, not by a user."""
 
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
+    authentication_classes = (PartnerSignatureAuthentication,)
+    permission_classes = (IsPartnerSystem,)
 
     @extend_schema(
         request=EventBatchSerializer,
@@ -256,19 +266,10 @@ class EventsApi(APIView):
     def post(self, request: Request) -> Response:
         """Ingest member actions (purchases, feature use, qualified invites…). Each event is answered
         `accepted`, `duplicate` (same event_id seen before for this key: counted once) or `rejected` with a
-        code (`unknown_member`, `unknown_type`, `invalid_amount`, `missing_field`, `outside_official_phase`,
-        `occurred_in_future`…); rejected events change nothing."""
-        try:
-            body = request.body  # the exact bytes that were signed, read before request.data
-        except RequestDataTooBig as exc:
-            raise TooManyEvents() from exc
-        api_key = events.api_key_verify(
-            key_id=request.headers.get("X-Api-Key", ""),
-            timestamp=request.headers.get("X-Timestamp", ""),
-            signature=request.headers.get("X-Signature", ""),
-            body=body,
-        )
-        outcome = events.event_batch_ingest(api_key=api_key, payload=request.data)
+        code (`tasks.errors.EventRejection`: `unknown_member`, `unknown_campaign`, `unknown_type`,
+        `invalid_amount`, `missing_field`, `outside_official_phase`, `occurred_in_future`…); rejected events
+        change nothing."""
+        outcome = events.event_batch_ingest(api_key=request_api_key(request), payload=request.data)
         return Response(
             EventBatchResultSerializer(
                 {

@@ -51,27 +51,6 @@ class TaskAlreadyClaimed(Conflict):
     default_message = _("You have already claimed this reward.")
 
 
-class EventAuthError(DomainError):
-    """Partner request authentication failed (401)."""
-
-    status = 401
-
-
-class InvalidApiKey(EventAuthError):
-    code = "invalid_api_key"
-    default_message = _("Unknown or revoked API key.")
-
-
-class InvalidSignature(EventAuthError):
-    code = "invalid_signature"
-    default_message = _("The request signature is missing or does not match.")
-
-
-class StaleTimestamp(EventAuthError):
-    code = "stale_timestamp"
-    default_message = _("The request timestamp is more than five minutes away from the server time.")
-
-
 class TooManyEvents(DomainError):
     code = "too_many_events"
     status = 413
@@ -107,4 +86,5 @@ class EventRejection(StrEnum):
     OCCURRED_IN_FUTURE = "occurred_in_future"
     OUTSIDE_OFFICIAL_PHASE = "outside_official_phase"
     UNKNOWN_MEMBER = "unknown_member"
+    UNKNOWN_CAMPAIGN = "unknown_campaign"  # no such campaign, or not one this key may report for
     DUPLICATE_EVENT = "duplicate_event"

@@ -3,11 +3,8 @@ by one, recorded once under UNIQUE (api key, event id) and counted by the task e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,77 +17,15 @@ from django.utils.translation import gettext
 from accounts.selectors import user_by_identifier
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_open_for_members
+from partners.models import ApiKey
+from partners.selectors import api_key_campaign_ids
+from partners.signing import MAX_CLOCK_SKEW
 from tasks.engine import progress_record
-from tasks.errors import (
-    EventRejection,
-    EventStatus,
-    InvalidApiKey,
-    InvalidEventBatch,
-    InvalidSignature,
-    StaleTimestamp,
-    TooManyEvents,
-)
-from tasks.models import ApiKey, IngestedEvent
+from tasks.errors import EventRejection, EventStatus, InvalidEventBatch, TooManyEvents
+from tasks.models import IngestedEvent
 from tasks.rules import event_type_validate
 
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_EVENTS_PER_REQUEST = 1000
-
-
-# --- Partner API keys -----------------------------------------------------------------------------------------
-
-
-def signing_key_for(secret: str) -> str:
-    """The derived signing key partners sign with and the server stores (the secret itself is never kept)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def request_signature(*, signing_key: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(signing_key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def api_key_create(*, name: str, campaign: Campaign, created_by_id: int | None = None) -> tuple[ApiKey, str]:
-    """A new partner key. Returns the key and its secret, which is shown once and never stored."""
-    if not name.strip():
-        raise ValidationError({"name": [gettext("Give the key a name.")]})
-    secret = secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(
-        name=name.strip(),
-        campaign=campaign,
-        key_id=f"pk_{secrets.token_hex(8)}",
-        signing_key=signing_key_for(secret),
-        created_by_id=created_by_id,
-    )
-    return key, secret
-
-
-def api_key_revoke(*, api_key: ApiKey, now: datetime | None = None) -> bool:
-    """Revoke a key (idempotent). Returns whether this call revoked it."""
-    now = now or timezone.now()
-    done = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
-    api_key.refresh_from_db(fields=["revoked_at"])
-    return bool(done)
-
-
-def api_key_verify(*, key_id: str, timestamp: str, signature: str, body: bytes, now: datetime | None = None) -> ApiKey:
-    """Authenticate a partner request: known, unrevoked key; timestamp within five minutes either way;
-    `signature` = hex HMAC-SHA256(signing key, f"{timestamp}.{body}") compared in constant time."""
-    now = now or timezone.now()
-    key_id = key_id or ""
-    if not (key_id.isascii() and key_id.isprintable() and 0 < len(key_id) <= 40):
-        raise InvalidApiKey()
-    key = ApiKey.objects.select_related("campaign").filter(key_id=key_id, revoked_at__isnull=True).first()
-    if key is None:
-        raise InvalidApiKey()
-    if not timestamp or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-        raise StaleTimestamp(details={"server_time": int(now.timestamp())})
-    if abs(now.timestamp() - int(timestamp)) > MAX_CLOCK_SKEW.total_seconds():
-        raise StaleTimestamp(details={"server_time": int(now.timestamp())})
-    expected = request_signature(signing_key=key.signing_key, timestamp=timestamp, body=body)
-    if not hmac.compare_digest(expected, (signature or "").strip().lower().encode("ascii", "replace").decode()):
-        raise InvalidSignature()
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key
 
 
 # --- Ingestion ------------------------------------------------------------------------------------------------
@@ -118,13 +53,40 @@ class _Reject(Exception):
 @dataclass(frozen=True)
 class _CleanEvent:
     event_id: str
+    campaign: Campaign
     user_id: int
     type: str
     amount: Decimal | None
     occurred_at: datetime
 
 
-def _event_clean(campaign: Campaign, raw: Any, now: datetime) -> _CleanEvent:
+class _KeyCampaigns:
+    """The campaigns one key may report for, each looked up once per batch."""
+
+    def __init__(self, api_key: ApiKey) -> None:
+        self.default = api_key.default_campaign
+        self.allowed = api_key_campaign_ids(api_key=api_key)
+        self.by_slug: dict[str, Campaign | None] = {}
+
+    def resolve(self, slug: Any) -> Campaign:
+        """The event's campaign: the one it names by slug, else the key's default campaign."""
+        if slug is None or slug == "":
+            if self.default is None:
+                raise _Reject(
+                    EventRejection.MISSING_FIELD, gettext("Missing field(s): %(fields)s.") % {"fields": "campaign"}
+                )
+            return self.default
+        if not isinstance(slug, str):
+            raise _Reject(EventRejection.UNKNOWN_CAMPAIGN, gettext("No campaign with that slug for this key."))
+        if slug not in self.by_slug:
+            self.by_slug[slug] = Campaign.objects.filter(slug=slug, pk__in=self.allowed).first()
+        campaign = self.by_slug[slug]
+        if campaign is None:
+            raise _Reject(EventRejection.UNKNOWN_CAMPAIGN, gettext("No campaign with that slug for this key."))
+        return campaign
+
+
+def _event_clean(campaigns: _KeyCampaigns, raw: Any, now: datetime) -> _CleanEvent:
     if not isinstance(raw, dict):
         raise _Reject(EventRejection.INVALID_EVENT, gettext("Each event must be a JSON object."))
     missing = [name for name in ("event_id", "member", "type", "occurred_at") if raw.get(name) in (None, "")]
@@ -175,6 +137,7 @@ def _event_clean(campaign: Campaign, raw: Any, now: datetime) -> _CleanEvent:
         )
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise _Reject(EventRejection.OCCURRED_IN_FUTURE, gettext("occurred_at is in the future."))
+    campaign = campaigns.resolve(raw.get("campaign"))
     if not campaign_open_for_members(campaign=campaign, now=occurred_at):
         raise _Reject(
             EventRejection.OUTSIDE_OFFICIAL_PHASE,
@@ -184,21 +147,22 @@ def _event_clean(campaign: Campaign, raw: Any, now: datetime) -> _CleanEvent:
     user = user_by_identifier(identifier=member) if isinstance(member, str) and len(member) <= 254 else None
     if user is None or not user.is_active:
         raise _Reject(EventRejection.UNKNOWN_MEMBER, gettext("No member with that phone, email or external id."))
-    return _CleanEvent(str(event_id), user.pk, event_type, amount, occurred_at)
+    return _CleanEvent(str(event_id), campaign, user.pk, event_type, amount, occurred_at)
 
 
 def event_ingest(*, api_key: ApiKey, events: list[Any], now: datetime | None = None) -> list[EventResult]:
     """Apply partner events once each. Every event is validated on its own; a valid one is recorded under
     UNIQUE (api key, event id) and counted in the same transaction, so a replayed or concurrent duplicate
-    batch counts nothing twice. Invalid events are answered with a code and change nothing."""
+    batch counts nothing twice. Invalid events are answered with a code and change nothing. An event counts
+    for the campaign it names by slug (one the key may report for) or else the key's default campaign."""
     now = now or timezone.now()
-    campaign = api_key.campaign
+    campaigns = _KeyCampaigns(api_key)
     results: list[EventResult] = []
     for raw in events:
         raw_id = raw.get("event_id") if isinstance(raw, dict) else None
         shown_id = str(raw_id)[:100] if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else ""
         try:
-            event = _event_clean(campaign, raw, now)
+            event = _event_clean(campaigns, raw, now)
         except _Reject as rejected:
             results.append(EventResult(shown_id, EventStatus.REJECTED, rejected.code, rejected.message))
             continue
@@ -206,6 +170,7 @@ def event_ingest(*, api_key: ApiKey, events: list[Any], now: datetime | None = N
             with transaction.atomic():
                 record = IngestedEvent.objects.create(
                     api_key=api_key,
+                    campaign=event.campaign,
                     event_id=event.event_id,
                     user_id=event.user_id,
                     type=event.type,
@@ -214,7 +179,7 @@ def event_ingest(*, api_key: ApiKey, events: list[Any], now: datetime | None = N
                     received_at=now,
                 )
                 effects = progress_record(
-                    campaign=campaign,
+                    campaign=event.campaign,
                     user_id=event.user_id,
                     event_type=event.type,
                     amount=event.amount,

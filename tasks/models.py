@@ -226,41 +226,15 @@ class TaskProgress(models.Model):
         return f"{self.user_id} · {self.task_id} · {self.window_key}: {self.count}"
 
 
-class ApiKey(models.Model):
-    """A partner system's key for POST /api/v1/events, bound to one campaign.
-
-    The secret is shown once when the key is created and never stored. What is stored is `signing_key`
-    = sha256(secret) (hex): a *derived signing key*. Partners sign with that same derivation
-    (HMAC-SHA256(key=sha256(secret).hexdigest(), msg=f"{timestamp}.{body}")), so the server can verify
-    without ever holding the secret itself; a database leak exposes signing keys, which are revoked here."""
-
-    name = models.CharField(_("name"), max_length=80)
-    campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, related_name="api_keys", verbose_name=_("campaign")
-    )
-    key_id = models.CharField(_("key id"), max_length=40, unique=True)
-    signing_key = models.CharField(max_length=64)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("partner API key")
-        verbose_name_plural = _("partner API keys")
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.key_id})"
-
-
 class IngestedEvent(models.Model):
     """An accepted partner event. UNIQUE (key, event id): a replayed event is recognised and counts nothing.
 
     Rejected events are answered but not stored, so a partner can fix and resend one under the same id."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="events")
+    api_key = models.ForeignKey("partners.ApiKey", on_delete=models.PROTECT, related_name="events")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="+", verbose_name=_("campaign")
+    )
     event_id = models.CharField(_("event id"), max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     type = models.CharField(_("type"), max_length=80)

@@ -175,7 +175,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several serializers have a "kind" field; name the prize kinds' enum.
-    "ENUM_NAME_OVERRIDES": {"PrizeKindEnum": "lottery.models.PrizeKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PrizeKindEnum": "lottery.models.PrizeKind",
+        "EventRejectionEnum": "tasks.errors.EventRejection",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"},

@@ -1,1 +1,0 @@
-"""partners api (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""partners jobs (see docs/architecture.md for what belongs here)."""

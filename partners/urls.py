@@ -1,5 +1,0 @@
-from django.urls import URLPattern
-
-app_name = "partners"
-
-urlpatterns: list[URLPattern] = []

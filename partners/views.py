@@ -1,1 +1,0 @@
-"""partners views (see docs/architecture.md for what belongs here)."""
