@@ -1,1 +1,0 @@
-"""referrals admin (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""referrals api (see docs/architecture.md for what belongs here)."""

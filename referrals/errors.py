@@ -1,1 +1,0 @@
-"""referrals errors (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""referrals jobs (see docs/architecture.md for what belongs here)."""

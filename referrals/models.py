@@ -1,1 +1,0 @@
-"""referrals models (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""referrals selectors (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""referrals services (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""referrals views (see docs/architecture.md for what belongs here)."""

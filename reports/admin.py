@@ -1,1 +1,0 @@
-"""reports admin (see docs/architecture.md for what belongs here)."""

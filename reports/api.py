@@ -1,1 +1,0 @@
-"""reports api (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""reports errors (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""reports jobs (see docs/architecture.md for what belongs here)."""

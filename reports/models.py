@@ -1,1 +1,0 @@
-"""reports models (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""reports selectors (see docs/architecture.md for what belongs here)."""

@@ -1,1 +1,0 @@
-"""reports services (see docs/architecture.md for what belongs here)."""

@@ -1,5 +1,0 @@
-from django.urls import URLPattern
-
-app_name = "reports"
-
-urlpatterns: list[URLPattern] = []

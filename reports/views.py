@@ -1,1 +1,0 @@
-"""reports views (see docs/architecture.md for what belongs here)."""
