@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _sync_staff_groups(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
-    from accounts.services import staff_groups_sync
+    from accounts.services import staff_groups_sync  # noqa: PLC0415 — its models load only once apps are ready
 
     staff_groups_sync(using=using)
 

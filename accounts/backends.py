@@ -4,7 +4,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User
-from accounts.services import identifier_normalize
+from accounts.normalize import identifier_normalize
 
 
 class PhoneOrEmailBackend(ModelBackend):

@@ -13,14 +13,28 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.normalize import email_normalize, phone_normalize
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str | None = None, password: str | None = None, **extra: Any) -> User:
-        from accounts.services import user_create
-
-        return user_create(email=email, password=password, **extra)
+        """Django's hook (`manage.py createsuperuser`). Members register through accounts.services.user_create,
+        which also gives per-field messages for taken identifiers and weak passwords; both normalise phone
+        numbers and emails through accounts.normalize."""
+        phone = extra.pop("phone", None)
+        user = self.model(
+            email=email_normalize(email), phone=phone_normalize(phone) if phone and phone.strip() else None, **extra
+        )
+        if user.email is None and user.phone is None:
+            raise ValueError("A user needs a phone number or an email.")
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save(using=self._db)
+        return user
 
     def create_superuser(self, email: str | None = None, password: str | None = None, **extra: Any) -> User:
         extra.update(is_staff=True, is_superuser=True)

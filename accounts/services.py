@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
+from django.apps import apps as global_apps
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -18,33 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.errors import AddressNotFound, InvalidToken
-from accounts.models import ADDRESS_FIELDS, Address, ApiToken, User
+from accounts.models import ADDRESS_FIELDS, Address, ApiToken, IdempotencyRecord, User
+from accounts.normalize import email_normalize, phone_normalize
 
 ACCESS_TTL = timedelta(hours=1)
 REFRESH_TTL = timedelta(days=30)
 PROFILE_FIELDS = frozenset({"display_name", "language", "avatar"})
-
-
-def phone_normalize(raw: str) -> str:
-    """Return the E.164 form of a phone number (mainland China by default) or raise ValidationError."""
-    try:
-        number = phonenumbers.parse(raw.strip(), "CN")
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def identifier_normalize(raw: str) -> tuple[str, str]:
-    """Classify a login identifier as ("email", value) or ("phone", value)."""
-    raw = (raw or "").strip()
-    if "@" in raw:
-        return "email", raw.lower()
-    try:
-        return "phone", phone_normalize(raw)
-    except ValidationError:
-        return "phone", raw
 
 
 def user_create(
@@ -59,7 +38,7 @@ def user_create(
     """Register a member. Raises ValidationError with per-field messages; creates nothing on error."""
     errors: dict[str, list[ValidationError]] = {}
     phone = (phone or "").strip() or None
-    email = (email or "").strip().lower() or None
+    email = email_normalize(email)
     if phone:
         try:
             phone = phone_normalize(phone)
@@ -271,8 +250,6 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
 def staff_groups_sync(*, using: str = "default", apps: Any = None) -> None:
     """Create the staff groups and grant them the permissions in STAFF_GROUPS that exist now."""
     if apps is None:
-        from django.apps import apps as global_apps
-
         apps = global_apps
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
@@ -288,8 +265,6 @@ def staff_groups_sync(*, using: str = "default", apps: Any = None) -> None:
 
 def idempotency_records_prune(*, older_than: timedelta = timedelta(days=1), now: datetime | None = None) -> int:
     """Forget stored Idempotency-Key responses older than `older_than` (retries come within minutes)."""
-    from accounts.models import IdempotencyRecord
-
     now = now or timezone.now()
     deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=now - older_than).delete()
     return deleted

@@ -7,12 +7,15 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from importlib import import_module
+from typing import Any, Protocol, cast
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -155,6 +158,50 @@ def json_error_view(code: str, message: Any, status_code: int) -> Callable[..., 
 # --- Idempotency-Key ---------------------------------------------------------------------------------
 
 
+class IdempotencyOutcome(StrEnum):
+    CLAIMED = "claimed"  # first request with this key: run it, then finish or release the claim
+    REPLAY = "replay"  # the same request already ran: answer its stored status and body again
+    REUSED = "reused"  # the key was used for a different request
+    IN_FLIGHT = "in_flight"  # the first request with this key is still running
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """What the store says about a request's Idempotency-Key."""
+
+    outcome: IdempotencyOutcome
+    record_id: int | None = None
+    status: int | None = None
+    body: Any = None
+
+
+class IdempotencyStore(Protocol):
+    """Where Idempotency-Key records live (the module named by settings.IDEMPOTENCY_STORE)."""
+
+    def idempotency_claim(
+        self,
+        *,
+        user_id: int,
+        key: str,
+        method: str,
+        path: str,
+        digest: str,
+        now: datetime,
+        stale_after: timedelta,
+    ) -> IdempotencyClaim: ...
+
+    def idempotency_finish(self, *, record_id: int, status: int, body: Any) -> None: ...
+
+    def idempotency_release(self, *, record_id: int) -> None: ...
+
+
+@functools.cache
+def idempotency_store() -> IdempotencyStore:
+    """The configured store (default `accounts.idempotency`), imported on first use so that `config`, the
+    bottom layer, imports no app at module level."""
+    return cast(IdempotencyStore, import_module(settings.IDEMPOTENCY_STORE))
+
+
 def _request_digest(request: Request) -> str:
     try:
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
@@ -177,49 +224,39 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(view_method)
     def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from accounts.models import IdempotencyRecord
-
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None or not request.user.is_authenticated:
             return view_method(self, request, *args, **kwargs)
         if not (0 < len(key) <= IDEMPOTENCY_MAX_KEY) or not key.isprintable():
             return domain_error_response(IdempotencyKeyInvalid())
-        digest = _request_digest(request)
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=request.user,
-                    key=key,
-                    method=request.method or "",
-                    path=request.path[:500],
-                    request_digest=digest,
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(user=request.user, key=key)
-            if record.request_digest != digest:
-                return domain_error_response(IdempotencyKeyReused())
-            if record.state == IdempotencyRecord.State.DONE:
-                response = Response(record.response_body, status=record.response_status)
-                response["Idempotent-Replayed"] = "true"
-                return response
-            cutoff = timezone.now() - IDEMPOTENCY_STALE_AFTER
-            taken = IdempotencyRecord.objects.filter(
-                pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=cutoff
-            ).update(created_at=timezone.now())
-            if not taken:
-                return domain_error_response(IdempotencyInFlight())
+        store = idempotency_store()
+        claim = store.idempotency_claim(
+            user_id=request.user.pk,
+            key=key,
+            method=request.method or "",
+            path=request.path,
+            digest=_request_digest(request),
+            now=timezone.now(),
+            stale_after=IDEMPOTENCY_STALE_AFTER,
+        )
+        if claim.outcome == IdempotencyOutcome.REUSED:
+            return domain_error_response(IdempotencyKeyReused())
+        if claim.outcome == IdempotencyOutcome.IN_FLIGHT:
+            return domain_error_response(IdempotencyInFlight())
+        if claim.outcome == IdempotencyOutcome.REPLAY:
+            response = Response(claim.body, status=claim.status)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        assert claim.record_id is not None
         try:
             response = view_method(self, request, *args, **kwargs)
         except Exception as exc:
             response = self.handle_exception(exc)
         if response.status_code >= 500:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            store.idempotency_release(record_id=claim.record_id)
             return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            state=IdempotencyRecord.State.DONE,
-            response_status=response.status_code,
-            response_body=json.loads(json.dumps(response.data, cls=JSONEncoder)),
-        )
+        body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+        store.idempotency_finish(record_id=claim.record_id, status=response.status_code, body=body)
         return response
 
     return wrapper

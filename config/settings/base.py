@@ -160,6 +160,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": env("THROTTLE_AUTH", default="30/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Where config.api.idempotent keeps Idempotency-Key records (a module implementing config.api.IdempotencyStore).
+IDEMPOTENCY_STORE = "accounts.idempotency"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Points Mall & Activity Portal API",
     "DESCRIPTION": (
