@@ -51,3 +51,12 @@ def test_a_member_bearer_token_is_not_a_partner_key(member):
         "/api/v1/events", b"{}", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {access}"
     )
     assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
+
+
+def test_a_body_over_the_upload_limit_is_413_before_any_signature_check(campaign, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    key, secret = services.api_key_create(name="ERP", default_campaign=campaign)
+    response = post(key.key_id, secret, b'{"events": [' + b'{"event_id": "x"},' * 200 + b"{}]}")
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "request_too_large")
+    key.refresh_from_db()
+    assert key.last_used_at is None
