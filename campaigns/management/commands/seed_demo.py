@@ -229,7 +229,8 @@ class Command(BaseCommand):
             credit=Member(user_id),
             amount=500,
             kind="award",
-            reason="Welcome gift / 新人礼",
+            reason="新人礼",
+            reason_en="Welcome gift",
             now=now - timedelta(days=3),
         )
         ledger.transfer_post(
@@ -238,7 +239,8 @@ class Command(BaseCommand):
             credit=Member(user_id),
             amount=80,
             kind="earn",
-            reason="Spring promotion / 春季活动",
+            reason="春季活动",
+            reason_en="Spring promotion",
             now=now - timedelta(days=20),
             expires_at=now + timedelta(days=10),
         )
@@ -248,7 +250,8 @@ class Command(BaseCommand):
             credit=Member(user_id),
             amount=200,
             kind="earn",
-            reason="Purchase, confirmed after the return window / 购物返积分",
+            reason="购物返积分",
+            reason_en="Purchase, confirmed after the return window",
             now=now - timedelta(days=1),
             available_at=now + timedelta(days=6),
         )
@@ -258,6 +261,7 @@ class Command(BaseCommand):
             credit=System("spend"),
             amount=120,
             kind="redeem",
-            reason="Coffee voucher / 咖啡券",
+            reason="咖啡券",
+            reason_en="Coffee voucher",
             now=now - timedelta(days=2),
         )
