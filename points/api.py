@@ -36,7 +36,9 @@ class HistoryFilterSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = kinds.choices()  # the apps' kinds are registered once all apps are ready
+        kind = self.fields["kind"]
+        assert isinstance(kind, serializers.ChoiceField)
+        kind.choices = kinds.choices()  # the apps' kinds are registered once all apps are ready
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
