@@ -115,15 +115,6 @@ def campaigns_with_phase(*, now: datetime, limit: int | None = None) -> list[tup
     return [(c, c.phase_at(now)) for c in (campaigns[:limit] if limit else campaigns)]
 
 
-def multiplier_active(*, campaign_id: int, user_id: int, now: datetime) -> MultiplierCard | None:
-    """The strongest multiplier card the member holds in this campaign at `now` (cards do not stack)."""
-    return (
-        MultiplierCard.objects.filter(campaign_id=campaign_id, user_id=user_id, starts_at__lte=now, ends_at__gt=now)
-        .order_by("-percent", "ends_at")
-        .first()
-    )
-
-
 def multiplier_cards_active(*, user_id: int, now: datetime) -> list[MultiplierCard]:
     """Every card still running for the member (any campaign), soonest to end first: shown in the wallet."""
     return list(

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from campaigns.kinds import BOOST
 from campaigns.models import Campaign, ExpiryRule, MultiplierCard
-from campaigns.selectors import multiplier_active
-from points.models import AccountKind
-from points.services import Member, Posted, System, expiry_policy_set, transfer_post
+from points.services import EXPIRY_AT_SQL, Posted, expiry_policy_set, posting_call
 
 FIELDS = (
     "name",
@@ -37,9 +35,18 @@ FIELDS = (
     "is_featured",
 )
 
-# Earnings a multiplier card multiplies: check-ins (incl. make-up days), streak bonuses and task rewards.
-# (Slugs tasks registers in tasks/kinds.py; campaigns does not import tasks, which builds on campaigns.)
-BOOSTED_KINDS = frozenset({"checkin", "streak_bonus", "task_reward"})
+# The value gate (ADR 0002): every point a campaign gives or takes passes campaign_grant / campaign_charge
+# (campaigns/sql/), which Python calls here and the prize wheel's SQL calls directly. Which earnings a multiplier
+# card boosts, and tomorrow the budget caps, are decided there only.
+# (The points' expiry is the campaign's policy, read in the same statement: EXPIRY_AT_SQL.)
+_GRANT_SQL = (
+    "SELECT * FROM campaign_grant(%s::text, %s::bigint, %s::bigint, %s::bigint, %s::text, %s::text, %s::integer, "  # noqa: S608
+    f"%s::text, {EXPIRY_AT_SQL}, %s::timestamptz, %s::text)"
+)
+_CHARGE_SQL = (
+    "SELECT * FROM campaign_charge(%s::text, %s::bigint, %s::bigint, %s::bigint, %s::text, %s::text, %s::integer, "
+    "%s::text, %s::timestamptz, %s::text)"
+)
 
 
 def campaign_validate(campaign: Campaign) -> None:
@@ -86,6 +93,12 @@ def campaign_save(*, campaign: Campaign | None = None, data: dict[str, Any]) -> 
     return campaign
 
 
+def _source(source: Model | None) -> tuple[int | None, str]:
+    if source is None:
+        return None, ""
+    return ContentType.objects.get_for_model(source).pk, str(source.pk)
+
+
 def campaign_points_grant(
     *,
     campaign: Campaign,
@@ -96,46 +109,19 @@ def campaign_points_grant(
     now: datetime,
     source: Model | None = None,
     reason: str = "",
+    reason_en: str = "",
 ) -> Posted:
-    """THE way a campaign gives a member points (check-ins, streaks, tasks, prizes). Budget caps and
-    multiplier cards hook in here, so every earning path obeys them.
+    """THE way a campaign gives a member points (check-ins, streaks, tasks, prizes): one call of campaign_grant()
+    (campaigns/sql/campaign_grant.sql), where multiplier cards apply and budget caps will.
 
     A member holding an active multiplier card gets the extra points of check-ins, streak bonuses and task
-    rewards as a second transfer (`<key>:boost`, kind `boost`) in the same transaction, posted only when the
-    base transfer is new: a replay returns the original and never boosts again."""
-    base: dict[str, Any] = {
-        "debit": System(AccountKind.ISSUANCE, campaign.pk),
-        "credit": Member(user_id),
-        "campaign_id": campaign.pk,
-        "source": source,
-        "now": now,
-    }
-    if kind not in BOOSTED_KINDS:
-        return transfer_post(key=key, amount=amount, kind=kind, reason=reason, **base)
-    with transaction.atomic():
-        posted = transfer_post(key=key, amount=amount, kind=kind, reason=reason, **base)
-        card = multiplier_active(campaign_id=campaign.pk, user_id=user_id, now=now) if posted.created else None
-        extra = amount * (card.percent - 100) // 100 if card else 0
-        if card and extra > 0:
-            transfer_post(key=f"{key}:boost", amount=extra, kind=BOOST, reason=card.factor_label, **base)
-    return posted
-
-
-def multiplier_card_issue(
-    *, campaign: Campaign, user_id: int, percent: int, hours: int, source_key: str, now: datetime
-) -> MultiplierCard:
-    """Give a member a multiplier card active from `now` for `hours`. Idempotent by `source_key`."""
-    card, _created = MultiplierCard.objects.get_or_create(
-        source_key=source_key,
-        defaults={
-            "campaign": campaign,
-            "user_id": user_id,
-            "percent": percent,
-            "starts_at": now,
-            "ends_at": now + timedelta(hours=hours),
-        },
-    )
-    return card
+    rewards as a second transfer (`<key>:boost`, kind `boost`) in the same call, posted only when the base
+    transfer is new: a replay returns the original and never boosts again. Wheel prizes are not boosted. Errors
+    are the ledger's (points.services.transfer_post); `reason` / `reason_en` as there."""
+    source_type, source_id = _source(source)
+    expiry = [campaign.pk, "PTS", now]
+    params = [key, campaign.pk, user_id, amount, kind, reason, source_type, source_id, *expiry, now, reason_en]
+    return posting_call(_GRANT_SQL, params, key=key, kind=kind, amount=amount, member_debit=False)
 
 
 def campaign_points_charge(
@@ -148,16 +134,24 @@ def campaign_points_charge(
     now: datetime,
     source: Model | None = None,
     reason: str = "",
+    reason_en: str = "",
 ) -> Posted:
-    """A member spends points inside a campaign (make-up check-ins, spins, redemptions)."""
-    return transfer_post(
-        key=key,
-        debit=Member(user_id),
-        credit=System(AccountKind.SPEND, campaign.pk),
-        amount=amount,
-        kind=kind,
-        campaign_id=campaign.pk,
-        source=source,
-        reason=reason,
-        now=now,
+    """A member spends points inside a campaign (make-up check-ins, spins, redemptions): one call of
+    campaign_charge() (campaigns/sql/campaign_charge.sql). Too few points (or no wallet) raises
+    InsufficientPoints and writes nothing."""
+    source_type, source_id = _source(source)
+    params = [key, campaign.pk, user_id, amount, kind, reason, source_type, source_id, now, reason_en]
+    return posting_call(_CHARGE_SQL, params, key=key, kind=kind, amount=amount, member_debit=True)
+
+
+def multiplier_card_issue(
+    *, campaign: Campaign, user_id: int, percent: int, hours: int, source_key: str, now: datetime
+) -> MultiplierCard:
+    """Give a member a multiplier card active from `now` for `hours`. Idempotent by `source_key` (the first card
+    made with it is returned). One call of campaign_multiplier_issue(), which the prize wheel calls too."""
+    cards = MultiplierCard.objects.raw(
+        "SELECT * FROM campaign_multiplier_issue(%s::bigint, %s::bigint, %s::integer, %s::integer, %s::text, "
+        "%s::timestamptz)",
+        [campaign.pk, user_id, percent, hours, source_key, now],
     )
+    return next(iter(cards))

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -66,27 +67,29 @@ class SpinStatus:
     left_today: int | None  # None: no daily cap
     left_total: int | None  # None: no overall cap
     next_cost: int
+    can_spin: bool  # under the caps (the wheel must also be open)
 
-    @property
-    def can_spin(self) -> bool:
-        return (self.left_today is None or self.left_today > 0) and (self.left_total is None or self.left_total > 0)
+
+_ALLOWANCE_SQL = f"""
+SELECT a.spins_today, a.spins_total, a.free_left, a.left_today, a.left_total, a.next_cost, a.allowed
+  FROM (SELECT 1) one
+  LEFT JOIN {WheelPlayer._meta.db_table} w ON w.wheel_id = %s AND w.user_id = %s
+ CROSS JOIN LATERAL lottery_spin_allowance(w.spins_total, w.spins_today, w.day, %s, %s, %s, %s, %s) a
+"""  # noqa: S608 (a table name, not input)
 
 
 def spin_status(*, wheel: Wheel, user_id: int, now: datetime | None = None) -> SpinStatus:
+    """The member's spins and what the next one may cost, by lottery_spin_allowance() — the SQL function the spin
+    itself decides with (lottery/sql/lottery_spin_allowance.sql), so the page and the spin cannot disagree."""
     now = now or timezone.now()
     today = campaign_local_date(campaign=wheel.campaign, now=now)
-    player = WheelPlayer.objects.filter(wheel=wheel, user_id=user_id).first()
-    total = player.spins_total if player else 0
-    spins_today = player.spins_today if player and player.day == today else 0
-    free_left = max(wheel.free_spins_per_day - spins_today, 0)
-    return SpinStatus(
-        spins_today=spins_today,
-        spins_total=total,
-        free_left_today=free_left,
-        left_today=max(wheel.daily_cap - spins_today, 0) if wheel.daily_cap is not None else None,
-        left_total=max(wheel.total_cap - total, 0) if wheel.total_cap is not None else None,
-        next_cost=0 if free_left else wheel.cost_points,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ALLOWANCE_SQL,
+            [wheel.pk, user_id, today, wheel.daily_cap, wheel.total_cap, wheel.free_spins_per_day, wheel.cost_points],
+        )
+        row = cursor.fetchone()
+    return SpinStatus(*row)
 
 
 def mask_name(user: object) -> str:

@@ -335,10 +335,11 @@ def spin_perform(
 ) -> SpinResult:
     """One spin, one transaction — one SQL call, lottery_spin() (lottery/sql/lottery_spin.sql): count
     it against the caps (lottery_spin_allowance() on the member's locked counter row, which also numbers the
-    spin), charge the cost through the campaigns' value gate (campaign_charge), draw fairly among the prizes in stock (lottery/fairness.py), take the unit
-    with a guarded update (a slot sold out under us drops out and the draw is recomputed), record the draw
-    and hand over points, a multiplier card, a coupon or voucher code, or a shipment for goods. If the
-    campaign has tasks counting spins, their progress is recorded in the same transaction.
+    spin), charge the cost through the campaigns' value gate (campaign_charge), draw fairly among the prizes
+    in stock (lottery/fairness.py), take the unit with a guarded update (a slot sold out under us drops out and
+    the draw is recomputed), record the draw and hand over points (campaign_grant), a multiplier card
+    (campaign_multiplier_issue), a coupon or voucher code, or a shipment for goods. If the campaign has tasks
+    counting spins, their progress is recorded in the same transaction.
 
     Retrying with the same `request_key` returns the first draw and debits nothing more (the draw is UNIQUE
     per wheel, member and key; the cost's ledger key is derived from it too). Errors: `campaign_not_active`

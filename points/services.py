@@ -254,16 +254,33 @@ def transfer_post(
         ],
         prepared=True,
     )
-    transfer_id, status, debit_id, credit_id, detail = rows[0]
+    return _posted(rows[0], amount=amount, member_debit=isinstance(debit, Member))
+
+
+def _posted(row: Sequence[Any], *, amount: int, member_debit: bool) -> Posted:
+    """points_post's answer as a Posted, or the domain error for its refusal."""
+    transfer_id, status, debit_id, credit_id, detail = row
     if status == "insufficient":
         raise errors.InsufficientPoints(details={"available": detail, "requested": amount})
     if status == "conflict":
         raise errors.IdempotencyConflict(details={"existing": detail})
-    if status == "account_not_found" and isinstance(debit, Member):
+    if status == "account_not_found" and member_debit:
         raise errors.InsufficientPoints(details={"available": 0, "requested": amount})  # no wallet yet
     if status in _STATUS_ERRORS:
         raise _STATUS_ERRORS[status]()
     return Posted(transfer_id, status == "created", debit_id, credit_id)
+
+
+def posting_call(
+    sql: str, params: Sequence[Any], *, key: str, kind: str, amount: int, member_debit: bool, asset: str = "PTS"
+) -> Posted:
+    """Post through another app's SQL function that calls points_post and returns its row — the campaigns value
+    gate (campaign_grant / campaign_charge, ADR 0002). The same checks, the same single prepared round trip and
+    the same errors as transfer_post; `member_debit` says the debit is a member's wallet (no wallet = no points)."""
+    _check_common(key=key, kind=kind, asset=asset)
+    _check_amount(amount)
+    rows = _execute(sql, params, prepared=True)
+    return _posted(rows[0], amount=amount, member_debit=member_debit)
 
 
 @dataclass(frozen=True)

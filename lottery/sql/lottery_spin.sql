@@ -2,6 +2,10 @@
 --
 -- The draw itself is the algorithm of lottery/fairness.py (lottery_roll.sql), then a walk over the odds table.
 --
+-- Value passes the campaigns' value gate (campaigns/sql): the cost through campaign_charge, points prizes through
+-- campaign_grant, multiplier cards through campaign_multiplier_issue. The caps and free spins are
+-- lottery_spin_allowance (lottery_spin_allowance.sql), which the spin status page asks too.
+--
 -- Errors: LS001 insufficient points (DETAIL: spendable points), LS002 unexpected ledger refusal (DETAIL: its
 -- status), LS003 empty odds table. A raised error rolls back everything the call did.
 
@@ -34,6 +38,8 @@ DECLARE
   v_code text := '';
   v_table text;
   v_hash text;
+  v_player lottery_wheelplayer%ROWTYPE;
+  v_allow record;
 BEGIN
   SELECT d.id INTO v_draw FROM lottery_draw d
    WHERE d.wheel_id = p_wheel AND d.user_id = p_user AND d.request_key = p_key;
@@ -48,34 +54,32 @@ BEGIN
     RETURN;
   END IF;
 
-  -- 1. The member's counter: the cap check, the spin number and the member's lock in one conditional UPDATE.
+  -- 1. The member's counter row, locked (one member's spins serialise here, on no row other members touch);
+  -- the caps and the cost are lottery_spin_allowance's answer for it; then the spin is counted and numbered.
   FOR attempt IN 1..2 LOOP
-    UPDATE lottery_wheelplayer w
-       SET spins_total = w.spins_total + 1,
-           spins_today = CASE WHEN w.day = p_today THEN w.spins_today + 1 ELSE 1 END,
-           day = p_today
-     WHERE w.wheel_id = p_wheel AND w.user_id = p_user
-       AND (p_total_cap IS NULL OR w.spins_total < p_total_cap)
-       AND (p_daily_cap IS NULL OR w.day IS DISTINCT FROM p_today OR w.spins_today < p_daily_cap)
-    RETURNING w.spins_total, w.spins_today INTO v_spin, v_today;
+    SELECT * INTO v_player FROM lottery_wheelplayer w
+     WHERE w.wheel_id = p_wheel AND w.user_id = p_user FOR NO KEY UPDATE;
     EXIT WHEN FOUND;
-    IF attempt = 2 OR EXISTS (SELECT 1 FROM lottery_wheelplayer w WHERE w.wheel_id = p_wheel AND w.user_id = p_user)
-    THEN
-      RETURN QUERY SELECT 'limit'::text, NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer,
-                          NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text;
-      RETURN;
-    END IF;
     INSERT INTO lottery_wheelplayer (wheel_id, user_id, spins_total, spins_today, day)
     VALUES (p_wheel, p_user, 0, 0, NULL) ON CONFLICT DO NOTHING;
   END LOOP;
+  SELECT * INTO v_allow FROM lottery_spin_allowance(v_player.spins_total, v_player.spins_today, v_player.day,
+                                                    p_today, p_daily_cap, p_total_cap, p_free, p_cost);
+  IF NOT v_allow.allowed THEN
+    RETURN QUERY SELECT 'limit'::text, NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer,
+                        NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text;
+    RETURN;
+  END IF;
+  v_spin := v_player.spins_total + 1;
+  v_today := v_allow.spins_today + 1;
+  UPDATE lottery_wheelplayer SET spins_total = v_spin, spins_today = v_today, day = p_today WHERE id = v_player.id;
 
-  -- 2. The cost, through the ledger (idempotent by the request key).
-  v_cost := CASE WHEN v_today <= p_free THEN 0 ELSE p_cost END;
+  -- 2. The cost, through the campaign's value gate (idempotent by the request key).
+  v_cost := v_allow.next_cost;
   IF v_cost > 0 THEN
-    SELECT * INTO v_post FROM points_post(
-      'spin:' || p_wheel || ':' || p_user || ':' || p_key, 'PTS', points_member_account_find(p_user, 'PTS'),
-      points_system_account('campaign', 'spend', p_campaign, 'PTS'), v_cost, 'spin', p_reason, p_campaign,
-      NULL, '', NULL, NULL, NULL, NULL, p_now, NULL);
+    SELECT * INTO v_post FROM campaign_charge(
+      'spin:' || p_wheel || ':' || p_user || ':' || p_key, p_campaign, p_user, v_cost, 'spin', p_reason, NULL, '',
+      p_now);
     IF v_post.status IN ('insufficient', 'account_not_found') THEN
       RAISE EXCEPTION 'insufficient_points' USING ERRCODE = 'LS001', DETAIL = coalesce(v_post.detail, 0)::text;
     ELSIF v_post.status NOT IN ('created', 'replayed') THEN
@@ -136,11 +140,9 @@ BEGIN
   -- 5. Record the draw and hand the prize over.
   v_draw := nextval(pg_get_serial_sequence('lottery_draw', 'id'));
   IF v_prize.kind = 'points' THEN
-    SELECT * INTO v_post FROM points_post(
-      'prize:' || p_wheel || ':' || p_user || ':' || v_spin, 'PTS',
-      points_system_account('campaign', 'issuance', p_campaign, 'PTS'), points_member_account(p_user, 'PTS'),
-      v_prize.points_amount, 'prize', left(v_prize.name, 100), p_campaign, p_draw_type, v_draw::text, NULL, NULL,
-      NULL, p_prize_expires, p_now, NULL);
+    SELECT * INTO v_post FROM campaign_grant(
+      'prize:' || p_wheel || ':' || p_user || ':' || v_spin, p_campaign, p_user, v_prize.points_amount, 'prize',
+      left(v_prize.name, 100), p_draw_type, v_draw::text, p_prize_expires, p_now, left(v_prize.name_en, 100));
     IF v_post.status NOT IN ('created', 'replayed') THEN
       RAISE EXCEPTION 'the prize points were refused' USING ERRCODE = 'LS002', DETAIL = v_post.status;
     END IF;
@@ -151,10 +153,8 @@ BEGIN
   VALUES (v_draw, p_wheel, p_user, v_spin, p_key, v_prize.id, v_roll, v_table::jsonb, v_hash, p_odds_version, v_cost,
           v_spend, v_prize_transfer, v_code, p_today, p_now);
   IF v_prize.kind = 'multiplier_card' THEN
-    INSERT INTO campaigns_multipliercard (campaign_id, user_id, percent, starts_at, ends_at, source_key, created_at)
-    VALUES (p_campaign, p_user, v_prize.multiplier_percent, p_now,
-            p_now + make_interval(hours => v_prize.multiplier_hours), 'draw:' || v_draw, now())
-    ON CONFLICT (source_key) DO NOTHING;
+    PERFORM campaign_multiplier_issue(p_campaign, p_user, v_prize.multiplier_percent, v_prize.multiplier_hours,
+                                      'draw:' || v_draw, p_now);
   ELSIF v_prize.kind = 'physical' THEN
     -- A shipment waiting for the winner's address (shipments/sql/shipment_create.sql): owner kind
     -- lottery.models.PRIZE_SHIPMENT, owner id = the draw, key draw:<id>.

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.kinds import BOOST
-from campaigns.selectors import multiplier_active, multiplier_cards_active
+from campaigns.selectors import multiplier_cards_active
 from campaigns.services import campaign_points_grant, multiplier_card_issue
 from lottery.kinds import PRIZE
 from points.models import Transfer
@@ -53,14 +53,17 @@ def test_card_only_counts_while_active_and_strongest_wins(campaign, member, make
     now = timezone.now()
     multiplier_card_issue(campaign=campaign, user_id=member.pk, percent=200, hours=2, source_key="a", now=now)
     multiplier_card_issue(campaign=campaign, user_id=member.pk, percent=300, hours=1, source_key="b", now=now)
-    assert multiplier_active(campaign_id=campaign.pk, user_id=member.pk, now=now).percent == 300
-    assert multiplier_active(campaign_id=campaign.pk, user_id=member.pk, now=now + timedelta(minutes=90)).percent == 200
-    assert multiplier_active(campaign_id=campaign.pk, user_id=member.pk, now=now + timedelta(hours=2)) is None
     other = make_user()
-    assert multiplier_active(campaign_id=campaign.pk, user_id=other.pk, now=now) is None
+    grant(campaign, member.pk, 10, CHECKIN, "both", now)  # ×3 beats ×2: cards do not stack
+    grant(campaign, member.pk, 10, CHECKIN, "one", now + timedelta(minutes=90))  # the ×3 card has ended
+    grant(campaign, member.pk, 10, CHECKIN, "none", now + timedelta(hours=2))  # both have ended
+    grant(campaign, other.pk, 10, CHECKIN, "other", now)  # not the card holder
+    boosts = Transfer.objects.filter(kind=BOOST).order_by("id")
+    assert [(b.idempotency_key, b.amount, b.reason) for b in boosts] == [
+        ("both:boost", 20, "×3"),
+        ("one:boost", 10, "×2"),
+    ]
     assert [c.percent for c in multiplier_cards_active(user_id=member.pk, now=now)] == [300, 200]
-    grant(campaign, member.pk, 10, CHECKIN, "late", now + timedelta(hours=3))
-    assert not Transfer.objects.filter(kind=BOOST).exists()
 
 
 def test_issuing_a_card_twice_with_one_source_gives_one_card(campaign, member):
