@@ -29,6 +29,13 @@ class AdjustForm(forms.Form):
     member = forms.CharField(label=_("Member"), help_text=_("Phone number, email or external id."))
     amount = forms.IntegerField(label=_("Points"), help_text=_("Positive adds points, negative removes them."))
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+    reason_en = forms.CharField(
+        label=_("Reason (English)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown to members reading in English; blank shows the reason above."),
+    )
     campaign_id = forms.IntegerField(label=_("Campaign id"), required=False, min_value=1)
     key = forms.CharField(widget=forms.HiddenInput)  # one key per form shown: a double submit adjusts once
 
@@ -53,6 +60,13 @@ class AdjustForm(forms.Form):
 
 class ReverseForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    reason_en = forms.CharField(
+        label=_("Reason (English)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown to members reading in English; blank shows the reason above."),
+    )
 
 
 @admin.register(Account)
@@ -80,6 +94,7 @@ class AccountAdmin(ReadOnlyAdmin):
                     user_id=data["member"],
                     amount=data["amount"],
                     reason=data["reason"],
+                    reason_en=data.get("reason_en", ""),
                     actor_id=request.user.pk,
                     key=data["key"],
                     campaign_id=data.get("campaign_id"),
@@ -153,6 +168,7 @@ class TransferAdmin(ReadOnlyAdmin):
                         transfer_id=transfer.pk,
                         key=f"admin-reverse:{transfer.pk}",
                         reason=form.cleaned_data["reason"],
+                        reason_en=form.cleaned_data.get("reason_en", ""),
                         actor_id=request.user.pk,
                     )
                 except IdempotencyConflict:  # this action's key for the transfer is taken: reversed already

@@ -299,3 +299,31 @@ def test_transfers_and_accounts_cannot_be_deleted_or_changed(superuser_client, m
     superuser_client.post(f"{ACCOUNTS}{account.pk}/change/", {"balance": "999999"})
     assert Transfer.objects.filter(pk=transfer_id).exists()
     assert Account.objects.get(pk=account.pk).balance == 100
+
+
+# --- Texts in both languages, kinds by label ----------------------------------------------------------------
+
+
+def test_operators_write_the_reason_in_both_languages(operator, member):
+    _user, client = operator
+    earn(member, 100, key="e1")
+    data = {**adjust_form(client), "member": member.phone, "amount": "5", "reason": "补发签到", "reason_en": "Check-in"}
+    assert client.post(ADJUST, data).status_code == 302
+    adjusted = Transfer.objects.get(kind="adjust")
+    assert (adjusted.reason, adjusted.reason_en) == ("补发签到", "Check-in")
+
+    reverse_action(client, [adjusted.pk], reason="误操作", reason_en="Mistake")
+    reversal = Transfer.objects.get(kind="reversal")
+    assert (reversal.reason, reversal.reason_en) == ("误操作", "Mistake")
+
+
+def test_transfer_list_shows_and_filters_kinds_by_their_label(operator, member):
+    _user, client = operator
+    earn(member, 100, key="e1")
+    spend(member, 10, key="s1")
+    page = client.get(TRANSFERS).content.decode()
+    assert "earned" in page  # the registered label, in the operator's language (English)
+    assert "spent" in page
+    assert "daily check-in" in page  # every registered kind is offered as a filter
+    filtered = client.get(TRANSFERS, {"kind": "spend"})
+    assert [t.kind for t in filtered.context["cl"].result_list] == ["spend"]
