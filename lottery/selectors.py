@@ -125,14 +125,14 @@ def prizes_of(*, user_id: int) -> QuerySet[Draw]:
     )
 
 
-def draws_of(*, wheel: Wheel, user_id: int) -> QuerySet[Draw]:
-    return Draw.objects.filter(wheel=wheel, user_id=user_id).select_related("prize").order_by("-spin_number")
-
 def prize_shipments(*, draws: Iterable[Draw]) -> dict[int, Shipment]:
     """The shipments of these draws' physical prizes, by draw id (one query)."""
     physical = [draw.pk for draw in draws if draw.prize.kind == PrizeKind.PHYSICAL]
     return shipments_of(owner_kind=PRIZE_SHIPMENT, owner_ids=physical)
 
+
+def draws_of(*, wheel: Wheel, user_id: int) -> QuerySet[Draw]:
+    return Draw.objects.filter(wheel=wheel, user_id=user_id).select_related("prize").order_by("-spin_number")
 
 
 @dataclass(frozen=True)
