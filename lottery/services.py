@@ -49,7 +49,6 @@ from lottery.models import (
 )
 from lottery.selectors import wheel_is_live
 from points.errors import IdempotencyConflict, InsufficientPoints
-from points.services import expiry_for
 from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
 from shipments.selectors import shipment_address_open
@@ -288,7 +287,7 @@ def _draw_of_request(*, wheel: Wheel, user_id: int, key: str) -> Draw | None:
 _SPIN_SQL = (
     "SELECT * FROM lottery_spin(%s::bigint, %s::bigint, %s::text, %s::date, %s::timestamptz, %s::bigint, %s::bytea, "
     "%s::bytea, %s::integer, %s::integer, %s::integer, %s::integer, %s::integer, %s::integer, %s::text, %s::text, "
-    "%s::timestamptz, %s::integer, %s::boolean)"
+    "%s::text, %s::integer, %s::boolean)"
 )
 
 
@@ -360,7 +359,7 @@ def spin_perform(
         wheel.pk, user_id, key, today, now, campaign.pk, ipad, opad, wheel.daily_cap, wheel.total_cap,
         wheel.free_spins_per_day, wheel.cost_points, wheel.odds_version, wheel.claim_days,
         "MV-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12)), wheel.name[:100],
-        expiry_for(campaign_id=campaign.pk, now=now), ContentType.objects.get_for_model(Draw).pk,
+        wheel.name_en[:100], ContentType.objects.get_for_model(Draw).pk,
     ]  # fmt: skip
     try:
         if connection.in_atomic_block:  # inside the caller's transaction: a savepoint keeps a refusal clean

@@ -81,6 +81,7 @@ def _grant_reward(*, task: TaskDefinition, campaign: Campaign, row: TaskProgress
         now=now,
         source=row,
         reason=task.title[:100],
+        reason_en=task.title_en[:100],
     )
     TaskProgress.objects.filter(pk=row.pk, claimed_at__isnull=True).update(
         claimed_at=now, reward_transfer_id=posted.transfer_id

@@ -6,13 +6,16 @@
 -- campaign_grant, multiplier cards through campaign_multiplier_issue. The caps and free spins are
 -- lottery_spin_allowance (lottery_spin_allowance.sql), which the spin status page asks too.
 --
+-- p_reason / p_reason_en: the wheel's name in Chinese and English, the reason members read for the cost; a points
+-- prize's reason is the prize's names, and its expiry the campaign's policy (points_expiry_at).
+--
 -- Errors: LS001 insufficient points (DETAIL: spendable points), LS002 unexpected ledger refusal (DETAIL: its
 -- status), LS003 empty odds table. A raised error rolls back everything the call did.
 
 CREATE OR REPLACE FUNCTION lottery_spin(
   p_wheel bigint, p_user bigint, p_key text, p_today date, p_now timestamptz, p_campaign bigint,
   p_ipad bytea, p_opad bytea, p_daily_cap integer, p_total_cap integer, p_free integer, p_cost integer,
-  p_odds_version integer, p_claim_days integer, p_voucher text, p_reason text, p_prize_expires timestamptz,
+  p_odds_version integer, p_claim_days integer, p_voucher text, p_reason text, p_reason_en text,
   p_draw_type integer, p_in_transaction boolean
 ) RETURNS TABLE (o_status text, o_draw bigint, o_spin integer, o_prize bigint, o_roll bigint, o_cost integer,
                  o_code text, o_spend bigint, o_prize_transfer bigint, o_hash text, o_table text)
@@ -79,7 +82,7 @@ BEGIN
   IF v_cost > 0 THEN
     SELECT * INTO v_post FROM campaign_charge(
       'spin:' || p_wheel || ':' || p_user || ':' || p_key, p_campaign, p_user, v_cost, 'spin', p_reason, NULL, '',
-      p_now);
+      p_now, p_reason_en);
     IF v_post.status IN ('insufficient', 'account_not_found') THEN
       RAISE EXCEPTION 'insufficient_points' USING ERRCODE = 'LS001', DETAIL = coalesce(v_post.detail, 0)::text;
     ELSIF v_post.status NOT IN ('created', 'replayed') THEN
@@ -142,7 +145,8 @@ BEGIN
   IF v_prize.kind = 'points' THEN
     SELECT * INTO v_post FROM campaign_grant(
       'prize:' || p_wheel || ':' || p_user || ':' || v_spin, p_campaign, p_user, v_prize.points_amount, 'prize',
-      left(v_prize.name, 100), p_draw_type, v_draw::text, p_prize_expires, p_now, left(v_prize.name_en, 100));
+      left(v_prize.name, 100), p_draw_type, v_draw::text, points_expiry_at(p_campaign, 'PTS', p_now), p_now,
+      left(v_prize.name_en, 100));
     IF v_post.status NOT IN ('created', 'replayed') THEN
       RAISE EXCEPTION 'the prize points were refused' USING ERRCODE = 'LS002', DETAIL = v_post.status;
     END IF;
