@@ -107,6 +107,8 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(fulfilments_to_shipments, shipments_to_fulfilments),
-        ApplySql("lottery/sql/lottery_spin.sql", sha256="735be56f26d182336e6a9ed307e557f51e2761a3c27e65e168e5751a0ca219ca"),
+        ApplySql(
+            "lottery/sql/lottery_spin.sql", sha256="735be56f26d182336e6a9ed307e557f51e2761a3c27e65e168e5751a0ca219ca"
+        ),
         migrations.RunPython(retire_old_job, migrations.RunPython.noop),
     ]
