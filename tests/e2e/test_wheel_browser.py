@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone, translation
 from django.utils.text import capfirst
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from accounts.models import User
 from campaigns.models import Campaign
@@ -27,6 +27,11 @@ from shipments.rules import ShipmentStatus
 from shipments.services import shipment_transition
 
 pytestmark = pytest.mark.browser
+
+
+def is_spin_request(response: Response) -> bool:
+    """The page's spin request: the public API's endpoint, not a page URL."""
+    return response.request.method == "POST" and response.url.endswith("/api/v1/campaigns/carnival/wheel/spins")
 
 
 def t(language: str, text: str) -> str:
@@ -114,9 +119,15 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, f"wheel-page-{language}")
 
-    # Spin: the wheel turns (a CSS transition), stops on the phone's slice, then the result shows.
+    # Spin: the page posts to the public API (the page's one-time token as Idempotency-Key); the wheel turns (a CSS
+    # transition), stops on the slice of the prize in the API's response, then the result shows.
     disc = page.get_by_test_id("wheel-disc")
-    page.get_by_test_id("spin-button").click()
+    token = page.get_by_test_id("spin-token").input_value()
+    with page.expect_response(is_spin_request) as answer:
+        page.get_by_test_id("spin-button").click()
+    assert answer.value.request.header_value("Idempotency-Key") == token
+    assert answer.value.status == 201
+    spin = answer.value.json()
     expect(disc).to_have_class(re.compile(r"\bspinning\b"))
     expect(page.get_by_test_id("spin-button")).to_be_disabled()
     expect(page.get_by_test_id("spin-result")).to_be_hidden()  # not before the wheel has stopped
@@ -125,11 +136,13 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     expect(disc).not_to_have_class(re.compile(r"\bspinning\b"))
     expect(page.get_by_test_id("result-title")).to_have_text(t(language, "You won %(prize)s!") % {"prize": prize_name})
     assert float(disc.get_attribute("data-rotation") or 0) >= 360 * 5  # several full turns
-    assert disc.get_attribute("data-pointer-prize") == str(phone.pk)  # the slice under the pointer is the prize
+    assert disc.get_attribute("data-pointer-prize") == str(spin["prize"]["id"]) == str(phone.pk)  # under the pointer
     expect(page.get_by_test_id("balance")).to_have_text("150")
     expect(page.get_by_test_id("left-today")).to_have_text("4")
     draw = Draw.objects.get(user=member)
     assert draw.prize_id == phone.pk
+    assert (spin["id"], spin["me"]["spendable"]) == (draw.pk, 150)
+    assert result.get_attribute("data-draw-id") == str(draw.pk)
     assert ledger.balance_for(user_id=member.pk).spendable == 150
     screenshot(page, f"wheel-result-{language}", full_page=False)
 
@@ -258,10 +271,13 @@ def test_many_slices_a_coupon_code_a_saved_address_and_too_few_points(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "wheel-eight-slices", full_page=False)
 
-    page.get_by_test_id("spin-button").click()
+    with page.expect_response(is_spin_request) as answer:
+        page.get_by_test_id("spin-button").click()
     expect(page.get_by_test_id("spin-result")).to_be_visible()
+    first_key = answer.value.request.header_value("Idempotency-Key")
     draw = Draw.objects.get(user=member)
     assert draw.prize_id == coupon.pk
+    assert answer.value.json()["code"] == draw.code
     assert page.get_by_test_id("wheel-disc").get_attribute("data-pointer-prize") == str(coupon.pk)
     expect(page.get_by_test_id("result-code")).to_have_text(draw.code)
     assert draw.code in {"JD-50-AAAA", "JD-50-BBBB"}
@@ -270,10 +286,12 @@ def test_many_slices_a_coupon_code_a_saved_address_and_too_few_points(
     screenshot(page, "wheel-result-coupon", full_page=False)
     page.get_by_test_id("result-close").click()
 
-    # Second spin (with the next one-time token): the phone.
+    # Second spin (with a new Idempotency-Key): the phone.
     Prize.objects.filter(pk=coupon.pk).update(weight=1)
     Prize.objects.filter(pk=phone.pk).update(weight=10**9)
-    page.get_by_test_id("spin-button").click()
+    with page.expect_response(is_spin_request) as answer:
+        page.get_by_test_id("spin-button").click()
+    assert answer.value.request.header_value("Idempotency-Key") not in (None, first_key)
     expect(page.get_by_test_id("result-address")).to_be_visible()
     second = Draw.objects.filter(user=member).order_by("-id").first()
     assert second is not None
