@@ -9,6 +9,9 @@ MANAGE := $(PY) manage.py
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 CHROMIUM ?= /usr/bin/chromium
+# `make test` runs the date-sensitive tests again with the clock moved to these instants (tests/clock.py)
+TEST_CLOCKS ?= 2026-12-31T23:30:00+08:00 2028-02-29T12:00:00+08:00
+DATE_TESTS := tests/points tests/tasks tests/campaigns tests/lottery tests/test_seed_demo.py
 
 .PHONY: run test bench setup deps services browsers messages lint typecheck pytest migrate seed clean
 
@@ -21,6 +24,9 @@ run: setup migrate seed
 test: setup browsers lint typecheck
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
 	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	@set -e; for clock in $(TEST_CLOCKS); do echo "== date-sensitive tests at PM_TEST_CLOCK=$$clock"; \
+		PM_TEST_CLOCK=$$clock $(PY) -m pytest $(DATE_TESTS) -m "not browser and not slow and not celery" -q -p no:cacheprovider; \
+	done
 
 ## make bench: every bench/ script; each prints a `RESULT name key=value ...` line
 bench: setup migrate
