@@ -74,6 +74,7 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
                 streak=prev.streak + 1 if prev else 1,
                 streak_start=prev.streak_start if prev else today,
                 points=rule.base_points,
+                created_at=now,
             )
             _checkin_pay(checkin=checkin, campaign=campaign, now=now)
             progress_record(
@@ -134,6 +135,7 @@ def checkin_makeup(*, campaign: Campaign, user_id: int, day: date, now: datetime
             streak_start=day,
             is_makeup=True,
             points=rule.base_points,
+            created_at=now,  # the monthly cap above counts make-ups by the month of `now`
         )
         _checkin_pay(checkin=checkin, campaign=campaign, now=now)
         _streaks_recompute(campaign=campaign, user_id=user_id, around=day)

@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.i18n import localized
@@ -59,7 +60,8 @@ class CheckIn(models.Model):
     is_makeup = models.BooleanField(_("make-up"), default=False)
     points = models.PositiveIntegerField(_("points"))
     transfer_id = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The service's `now`, not the wall clock: the monthly make-up cap counts rows by it (tasks.checkins).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("check-in")

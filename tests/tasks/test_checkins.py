@@ -130,3 +130,23 @@ def test_rule_validation(campaign):
         rule.milestones = bad
         with pytest.raises(ValidationError):
             rules.checkin_rule_validate(rule)
+
+
+def test_the_monthly_makeup_cap_starts_again_at_local_midnight_of_the_first(campaign, member):
+    """The cap counts make-ups by the month of the service's `now` (not the wall clock when the row was
+    written): two on 31 March at 23:50 use March's cap, the next at 00:10 on 1 April is April's first."""
+    from campaigns.services import campaign_points_grant
+    from tasks.selectors import checkin_status
+
+    campaign_points_grant(campaign=campaign, user_id=member.pk, amount=100, kind="adjust", key="f", now=OFFICIAL)
+    march_end = local(2026, 3, 31, 23, 50)
+    for day in (1, 2):
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, day), now=march_end)
+    assert checkin_status(campaign=campaign, user_id=member.pk, now=march_end).makeups_left == 0
+    with pytest.raises(MakeupLimitReached):
+        checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 3), now=march_end)
+    april_first = local(2026, 4, 1, 0, 10)
+    assert checkin_status(campaign=campaign, user_id=member.pk, now=april_first).makeups_left == 2
+    made = checkins.checkin_makeup(campaign=campaign, user_id=member.pk, day=date(2026, 3, 3), now=april_first)
+    assert made.created_at == april_first
+    assert checkin_status(campaign=campaign, user_id=member.pk, now=april_first).makeups_left == 1
