@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create
+from campaigns.builders import campaign_live
 from campaigns.models import Campaign, ExpiryRule
-from campaigns.services import campaign_save
-from lottery.models import Prize, PrizeKind, Wheel
-from lottery.services import prize_save, wheel_save
+from lottery.builders import wheel_build
+from lottery.models import PrizeKind, Wheel
 from mall.models import CodePool
 from mall.services import code_pool_import
 from points import services as ledger
@@ -168,53 +168,50 @@ class Command(BaseCommand):
         campaign = Campaign.objects.get(slug=DEMO_CAMPAIGN_SLUG)
         if Wheel.objects.filter(campaign=campaign).exists():
             return
-        wheel = wheel_save(
-            wheel=Wheel(campaign=campaign, cost_points=50, free_spins_per_day=1, daily_cap=10, claim_days=30),
-            none_weight=400,
-        )
         pool = CodePool.objects.create(name="满100减20 优惠券 (demo)", supplier="Demo Mall")
         code_pool_import(pool=pool, text="\n".join(f"DEMO-{n:05d}" for n in range(1, 201)))
         prizes: list[dict[str, Any]] = [
             {"kind": PrizeKind.PHYSICAL, "name": "华为 Mate 手机", "name_en": "Huawei Mate phone", "weight": 1,
-             "stock_total": 3, "unit_value_cny": Decimal("5999.00")},
+             "stock": 3, "unit_value_cny": Decimal("5999.00")},
             {"kind": PrizeKind.PHYSICAL, "name": "小米平板", "name_en": "Xiaomi tablet", "weight": 2,
-             "stock_total": 5, "unit_value_cny": Decimal("1999.00")},
+             "stock": 5, "unit_value_cny": Decimal("1999.00")},
             {"kind": PrizeKind.PHYSICAL, "name": "空气炸锅", "name_en": "Air fryer", "weight": 5,
-             "stock_total": 20, "unit_value_cny": Decimal("399.00")},
+             "stock": 20, "unit_value_cny": Decimal("399.00")},
             {"kind": PrizeKind.PHYSICAL, "name": "美妆礼盒", "name_en": "Beauty gift box", "weight": 12,
-             "stock_total": 50, "unit_value_cny": Decimal("199.00"), "per_member_cap": 1},
+             "stock": 50, "unit_value_cny": Decimal("199.00"), "per_member_cap": 1},
             {"kind": PrizeKind.MULTIPLIER_CARD, "name": "双倍积分卡（24 小时）", "name_en": "Double points card (24 h)",
-             "weight": 60, "stock_total": 1000, "multiplier_percent": 200, "multiplier_hours": 24},
+             "weight": 60, "stock": 1000, "multiplier_percent": 200, "multiplier_hours": 24,
+             "unit_value_cny": Decimal("0.00")},
             {"kind": PrizeKind.POINTS, "name": "100 积分", "name_en": "100 points", "weight": 200,
-             "stock_total": 100000, "points_amount": 100, "unit_value_cny": Decimal("1.00")},
+             "stock": 100000, "points_amount": 100, "unit_value_cny": Decimal("1.00")},
             {"kind": PrizeKind.COUPON, "name": "满100减20 优惠券", "name_en": "¥20 off ¥100 coupon", "weight": 80,
-             "stock_total": 200, "code_pool": pool, "unit_value_cny": Decimal("20.00")},
+             "stock": 200, "code_pool": pool, "unit_value_cny": Decimal("20.00")},
             {"kind": PrizeKind.MEMBERSHIP_VOUCHER, "name": "会员升级券", "name_en": "Membership upgrade voucher",
-             "weight": 40, "stock_total": 500, "unit_value_cny": Decimal("30.00")},
+             "weight": 40, "stock": 500, "unit_value_cny": Decimal("30.00")},
         ]  # fmt: skip
-        for order, data in enumerate(prizes, start=1):
-            prize_save(prize=Prize(wheel=wheel), data={**data, "sort_order": order})
+        wheel_build(
+            campaign=campaign,
+            prizes=prizes,
+            none_weight=400,
+            cost_points=50,
+            free_spins_per_day=1,
+            daily_cap=10,
+            claim_days=30,
+        )
 
     def _create_campaign(self, *, now: datetime) -> Campaign:
-        now = now.replace(microsecond=0)
-        return campaign_save(
-            data={
-                "name": "积分狂欢，好礼不停",
-                "name_en": "Points Carnival",
-                "slug": DEMO_CAMPAIGN_SLUG,
-                "theme": "天天签到赚积分，好礼兑不停",
-                "theme_en": "Check in daily, earn points, win great rewards",
-                "timezone": "Asia/Shanghai",
-                "warmup_starts_at": now - timedelta(days=7),
-                "official_starts_at": now - timedelta(days=3),
-                "followup_starts_at": now + timedelta(days=25),
-                "ends_at": now + timedelta(days=35),
-                "rules": DEMO_RULES_ZH,
-                "rules_en": DEMO_RULES_EN,
-                "expiry_rule": ExpiryRule.YEAR_END,
-                "is_published": True,
-                "is_featured": True,
-            }
+        return campaign_live(
+            now=now.replace(microsecond=0),
+            name="积分狂欢，好礼不停",
+            name_en="Points Carnival",
+            slug=DEMO_CAMPAIGN_SLUG,
+            theme="天天签到赚积分，好礼兑不停",
+            theme_en="Check in daily, earn points, win great rewards",
+            timezone="Asia/Shanghai",
+            rules=DEMO_RULES_ZH,
+            rules_en=DEMO_RULES_EN,
+            expiry_rule=ExpiryRule.YEAR_END,
+            is_featured=True,
         )
 
     def _seed_points(self, user_id: int, *, now: datetime) -> None:
