@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError, NotFound
+from config.errors import DomainError, NotFound, PermissionDenied
 
 
 class InvalidCredentials(DomainError):
@@ -26,3 +26,10 @@ class AddressNotFound(NotFound):
 
     code = "address_not_found"
     default_message = _("No such address in your address book.")
+
+
+class StaffBoundary(PermissionDenied):
+    """Only a superuser may change staff accounts, or anyone's staff/superuser flags, groups or permissions."""
+
+    code = "staff_boundary"
+    default_message = _("Only a superuser may change staff accounts, privileges or staff passwords.")
