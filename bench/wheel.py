@@ -53,37 +53,25 @@ def setup_wheel(user_ids: list[int]) -> int:
     wheel id."""
     from django.utils import timezone
 
-    from campaigns.services import campaign_save
-    from lottery.models import Prize, PrizeKind, Wheel
-    from lottery.services import prize_save, wheel_save
+    from campaigns.builders import campaign_live
+    from lottery.builders import wheel_build
+    from lottery.models import PrizeKind
     from points.models import AccountKind
     from points.services import Award, System, transfers_post_batch
 
     now = timezone.now()
-    campaign = campaign_save(
-        data={
-            "name": "转盘压测",
-            "name_en": "Wheel benchmark",
-            "slug": "bench-wheel",
-            "rules": "Benchmark.",
-            "is_published": True,
-            "warmup_starts_at": now - timedelta(days=2),
-            "official_starts_at": now - timedelta(days=1),
-            "followup_starts_at": now + timedelta(days=30),
-            "ends_at": now + timedelta(days=40),
-            "expiry_rule": "never",
-        }
+    campaign = campaign_live(
+        now=now, name="转盘压测", name_en="Wheel benchmark", slug="bench-wheel", rules="Benchmark."
     )
-    wheel = wheel_save(wheel=Wheel(campaign=campaign, cost_points=COST))
-    prize_save(
-        prize=Prize(wheel=wheel),
-        data={"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock_total": 10**8,
-              "points_amount": 5},
-    )  # fmt: skip
-    prize_save(
-        prize=Prize(wheel=wheel),
-        data={"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock_total": 10**8,
-              "unit_value_cny": Decimal("59.00")},
+    wheel = wheel_build(
+        campaign=campaign,
+        cost_points=COST,
+        prizes=[
+            {"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock": 10**8,
+             "points_amount": 5, "unit_value_cny": Decimal("0.00")},
+            {"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock": 10**8,
+             "unit_value_cny": Decimal("59.00")},
+        ],
     )  # fmt: skip
     issuance = System(AccountKind.ISSUANCE, campaign.pk)
     for start in range(0, len(user_ids), BATCH):
