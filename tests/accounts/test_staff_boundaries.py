@@ -156,9 +156,8 @@ def test_operator_cannot_change_a_staff_account(
     assert page.context["has_change_permission"] is False
     assert 'name="display_name"' not in page.content.decode()
 
-    forged = {"phone": target.phone, "email": target.email, "display_name": "x", "is_active": "on"}
-    forged.update({"addresses-TOTAL_FORMS": "0", "addresses-INITIAL_FORMS": "0"})
-    forged.update({"is_staff": "on", "is_superuser": "on", "groups": [], "user_permissions": []})
+    forged: dict[str, Any] = {"phone": target.phone, "email": target.email, "display_name": "x", "is_active": "on"}
+    forged.update({"addresses-TOTAL_FORMS": "0", "addresses-INITIAL_FORMS": "0", **forged_escalation(target)})
     assert client.post(url, forged).status_code == 403
     assert privileges(target) == before
     assert User.objects.get(pk=target.pk).display_name == target.display_name
