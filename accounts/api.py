@@ -11,7 +11,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
@@ -19,6 +18,8 @@ from accounts.errors import AccountLocked, InvalidCredentials
 from accounts.models import ADDRESS_FIELDS, Address, ApiToken, User
 from accounts.serializers import AddressFieldsSerializer
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+from config.client_ip import client_ip
+from config.ratelimit import throttle
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -79,14 +80,16 @@ def _pair_body(pair: services.TokenPair) -> dict[str, Any]:
     }
 
 
-class AuthThrottled(APIView):
+class AnonymousApi(APIView):
+    """Called without a member's token; each view names its rate limit (per client IP, config/ratelimit.py)."""
+
     permission_classes = (AllowAny,)
     authentication_classes = ()
-    throttle_classes = (ScopedRateThrottle,)
-    throttle_scope = "auth"
 
 
-class RegisterApi(AuthThrottled):
+class RegisterApi(AnonymousApi):
+    throttle_classes = (throttle("register", by="ip"),)
+
     @extend_schema(
         request=RegisterSerializer,
         responses={
@@ -104,7 +107,9 @@ class RegisterApi(AuthThrottled):
         return Response({"user": UserSerializer(user).data, "token": _pair_body(pair)}, status=status.HTTP_201_CREATED)
 
 
-class TokenObtainApi(AuthThrottled):
+class TokenObtainApi(AnonymousApi):
+    throttle_classes = (throttle("login", by="ip"),)
+
     @extend_schema(
         request=TokenObtainSerializer,
         responses={200: TokenPairSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
@@ -125,16 +130,22 @@ class TokenObtainApi(AuthThrottled):
         return Response(_pair_body(pair))
 
 
-class TokenRefreshApi(AuthThrottled):
+class TokenRefreshApi(AnonymousApi):
+    throttle_classes = (throttle("token_refresh", by="ip"),)
+
     @extend_schema(
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
+        """Rotate a refresh token: the pair it belongs to is revoked and a new pair of the same family issued.
+        A refresh token works once: presenting a rotated one again (a stolen copy, or a lost race) revokes every
+        token of its family, so the member signs in again."""
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(_pair_body(services.token_refresh(refresh=data.validated_data["refresh"])))
+        pair = services.token_refresh(refresh=data.validated_data["refresh"], client_ip=client_ip(request))
+        return Response(_pair_body(pair))
 
 
 class TokenRevokeApi(APIView):

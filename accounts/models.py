@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -143,21 +144,33 @@ class Address(AddressFields):
 
 
 class ApiToken(models.Model):
-    """An opaque bearer token pair for the mobile app. Only SHA-256 digests are stored."""
+    """An opaque bearer token pair for the mobile app. Only SHA-256 digests are stored.
+
+    Refreshing rotates: the pair is revoked (`rotated_at` says why) and a new pair of the same `family` issued, so a
+    family is one sign-in's chain of pairs with at most one alive. Presenting a rotated refresh token again revokes
+    the whole family (accounts.services.token_refresh)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    family = models.UUIDField(default=uuid.uuid4, editable=False, help_text=_("The sign-in this pair descends from."))
     access_digest = models.CharField(max_length=64, unique=True)
     refresh_digest = models.CharField(max_length=64, unique=True)
     access_expires_at = models.DateTimeField()
     refresh_expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True, help_text=_("Revoked because it was refreshed."))
     name = models.CharField(max_length=60, blank=True, help_text=_("Device or client name."))
 
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
-        indexes: ClassVar = [models.Index(fields=["user", "revoked_at"])]
+        indexes: ClassVar = [models.Index(fields=["user", "revoked_at"]), models.Index(fields=["family"])]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(rotated_at__isnull=True) | Q(revoked_at__isnull=False),
+                name="apitoken_rotated_is_revoked",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"token #{self.pk} of {self.user_id}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.errors import AddressNotFound, InvalidToken
 from accounts.models import ADDRESS_FIELDS, Address, ApiToken, IdempotencyRecord, User
 from accounts.normalize import email_normalize, phone_normalize
+from config.security_log import security_event
 
 ACCESS_TTL = timedelta(hours=1)
 REFRESH_TTL = timedelta(days=30)
@@ -161,12 +163,16 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_issue(*, user: User, name: str = "", now: datetime | None = None) -> TokenPair:
+def token_issue(
+    *, user: User, name: str = "", family: uuid.UUID | None = None, now: datetime | None = None
+) -> TokenPair:
+    """A new pair; a new family (a new sign-in) unless `family` names the one it rotates within."""
     now = now or timezone.now()
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     token = ApiToken.objects.create(
         user=user,
         name=name[:60],
+        family=family or uuid.uuid4(),
         access_digest=_digest(access),
         refresh_digest=_digest(refresh),
         access_expires_at=now + ACCESS_TTL,
@@ -187,19 +193,41 @@ def token_authenticate(*, access: str, now: datetime | None = None) -> ApiToken:
     return token
 
 
-def token_refresh(*, refresh: str, now: datetime | None = None) -> TokenPair:
-    """Rotate: the old pair is revoked (atomically, so a refresh token works once) and a new pair issued."""
+def token_refresh(*, refresh: str, now: datetime | None = None, client_ip: str = "") -> TokenPair:
+    """Rotate: the old pair is revoked and a new pair of its family issued. A refresh token works once: the
+    conditional UPDATE lets exactly one of concurrent refreshes win. Presenting a refresh token that was already
+    rotated (a stolen copy replayed, or the loser of such a race) is reuse: every live token of its family is
+    revoked, the winner's new pair included, and it is logged on `security` (OAuth 2.0 Security BCP: the server
+    cannot tell the thief from the owner, so both sign in again). `client_ip` is for that log line only."""
     now = now or timezone.now()
+    digest = _digest(refresh)
     with transaction.atomic():
-        revoked = ApiToken.objects.filter(
-            refresh_digest=_digest(refresh), revoked_at__isnull=True, refresh_expires_at__gt=now
-        ).update(revoked_at=now)
-        if revoked != 1:
-            raise InvalidToken()
-        old = ApiToken.objects.select_related("user").get(refresh_digest=_digest(refresh))
-        if not old.user.is_active:
-            raise InvalidToken()
-        return token_issue(user=old.user, name=old.name, now=now)
+        rotated = ApiToken.objects.filter(
+            refresh_digest=digest, revoked_at__isnull=True, refresh_expires_at__gt=now
+        ).update(revoked_at=now, rotated_at=now)
+        if rotated == 1:
+            old = ApiToken.objects.select_related("user").get(refresh_digest=digest)
+            if not old.user.is_active:
+                raise InvalidToken()  # rolls the rotation back: an inactive member's tokens stay as they were
+            return token_issue(user=old.user, name=old.name, family=old.family, now=now)
+    # Unknown, expired, revoked, or rotated before: the last is reuse (committed even though the caller gets 401).
+    reused = ApiToken.objects.filter(refresh_digest=digest, rotated_at__isnull=False).first()
+    if reused is not None:
+        revoked = token_family_revoke(family=reused.family, now=now)
+        security_event(
+            "refresh_token_reused",
+            ip=client_ip,
+            user_id=reused.user_id,
+            token_id=reused.pk,
+            family=reused.family,
+            revoked=revoked,
+        )
+    raise InvalidToken()
+
+
+def token_family_revoke(*, family: uuid.UUID, now: datetime | None = None) -> int:
+    """Revoke every live pair of a family; returns how many were live."""
+    return ApiToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
 
 
 def token_revoke(*, token: ApiToken | None = None, refresh: str | None = None, user: User | None = None) -> int:

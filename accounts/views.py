@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,6 +24,7 @@ from accounts.forms import AddressForm, LoginForm, ProfileForm, RegisterForm
 from accounts.models import Address, User
 from config.api import error_body
 from config.forms import errors_to_form
+from config.ratelimit import rate_limit_page
 
 
 def _set_language(response: HttpResponse, language: str) -> HttpResponse:
@@ -30,6 +32,7 @@ def _set_language(response: HttpResponse, language: str) -> HttpResponse:
     return response
 
 
+@rate_limit_page("register", by="ip")
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -49,6 +52,7 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/register.html", {"form": form})
 
 
+@method_decorator(rate_limit_page("login", by="ip"), name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm

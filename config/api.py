@@ -34,6 +34,7 @@ from config.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ServerError,
 )
 
@@ -94,7 +95,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.Throttled: "throttled",
+    exceptions.Throttled: RateLimited.code,
     exceptions.ParseError: "parse_error",
 }
 

@@ -77,6 +77,14 @@ class IdempotencyInFlight(Conflict):
     default_message = _("A request with this Idempotency-Key is still being processed. Retry shortly.")
 
 
+class RateLimited(DomainError):
+    """A rate limit refused the request (config/ratelimit.py): 429 with Retry-After."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = _("Too many requests. Try again later.")
+
+
 class ServerError(DomainError):
     """Never raised by services: the code and message of an unexpected failure (500)."""
 

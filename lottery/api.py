@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,8 @@ from accounts.selectors import request_user_id
 from accounts.serializers import AddressFieldsSerializer
 from campaigns.selectors import campaign_by_slug, campaign_open_for_members
 from config.api import IDEMPOTENCY_HEADER, ErrorSerializer, IdempotencyKeyParameter, idempotent
+from config.pagination import SignedCursorPagination
+from config.ratelimit import throttle
 from lottery import fairness, selectors, services
 from lottery.models import Draw, PrizeKind, Wheel
 from points.selectors import balance_for
@@ -147,7 +148,8 @@ class WheelApi(APIView):
 
 
 class SpinSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The draw id (see the fairness endpoint).")
+    id = serializers.IntegerField(help_text="The draw id (the member's own: /me/prizes).")
+    reference = serializers.CharField(help_text="The draw's public reference: look it up on the fairness endpoint.")
     spin_number = serializers.IntegerField(help_text="The member's n-th spin on this wheel (fairness input).")
     prize = PrizeBriefSerializer()
     won = serializers.BooleanField(help_text="false for “thanks for playing”.")
@@ -162,12 +164,14 @@ class SpinSerializer(serializers.Serializer):
 
 
 class SpinsApi(APIView):
+    throttle_classes = (throttle("spin"),)
+
     @extend_schema(
         request=None,
         parameters=[IdempotencyKeyParameter],
         responses={
             201: SpinSerializer,
-            **dict.fromkeys((400, 401, 404, 409, 422), ErrorSerializer),
+            **dict.fromkeys((400, 401, 404, 409, 422, 429), ErrorSerializer),
         },
         tags=["prize wheel"],
     )
@@ -185,6 +189,7 @@ class SpinsApi(APIView):
         draw = result.draw
         body = {
             "id": draw.pk,
+            "reference": draw.reference,
             "spin_number": draw.spin_number,
             "prize": draw.prize,
             "won": draw.prize.is_win,
@@ -248,11 +253,8 @@ class MyPrizeSerializer(serializers.Serializer):
         return None if shipment is None else dict(ShipmentSerializer(shipment).data)
 
 
-class PrizePagination(CursorPagination):
+class PrizePagination(SignedCursorPagination):
     ordering = ("-created_at", "-id")
-    page_size = 20
-    max_page_size = 100
-    page_size_query_param = "page_size"
 
 
 class MyPrizesApi(APIView):
@@ -333,8 +335,11 @@ class MyPrizeAddressApi(APIView):
 
 
 class FairnessQuerySerializer(serializers.Serializer):
-    draw = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text="A draw id: include that draw's public record."
+    draw = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="A draw's reference (32 hex characters): include that draw's record. Your own draws at any time, "
+        "anyone else's once the campaign has ended; otherwise 404 `draw_not_found`.",
     )
 
 
@@ -352,9 +357,14 @@ class VerificationSerializer(serializers.Serializer):
 
 
 class PublicDrawSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
+    reference = serializers.CharField()
+    mine = serializers.BooleanField(help_text="The caller made this draw.")
+    player = serializers.CharField(
+        allow_null=True,
+        help_text="The `player` of the HMAC message: the draw's player key (or, for draws made before player keys, "
+        "the member id, shown to that member only: null for anyone else).",
+    )
     spin_number = serializers.IntegerField()
-    member_id = serializers.IntegerField(source="user_id")
     table = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
         help_text="[[prize_id, weight], ...] in wheel order: the odds the draw used.",
@@ -363,17 +373,22 @@ class PublicDrawSerializer(serializers.Serializer):
     odds_hash = serializers.CharField()
     odds_version = serializers.IntegerField()
     prize_id = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField(allow_null=True, help_text="Shown to the draw's member only (else null).")
     verification = VerificationSerializer(allow_null=True, help_text="null until the seed is revealed.")
 
 
 class MyDrawSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
+    reference = serializers.CharField()
+    player = serializers.SerializerMethodField(help_text="The `player` of the draw's HMAC message.")
     spin_number = serializers.IntegerField()
     roll = serializers.IntegerField()
     prize_id = serializers.IntegerField()
     odds_hash = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+    def get_player(self, obj: Draw) -> str:
+        return selectors.draw_player(obj)
 
 
 class FairnessSerializer(serializers.Serializer):
@@ -388,6 +403,9 @@ class FairnessSerializer(serializers.Serializer):
         allow_null=True,
         help_text=f"Signed-in members: their last {selectors.MY_DRAWS_LIMIT} draws (else null).",
     )
+    my_player_key = serializers.CharField(
+        allow_null=True, help_text="Signed-in members: their player key on this wheel (null before their first spin)."
+    )
 
 
 class FairnessApi(APIView):
@@ -400,12 +418,13 @@ class FairnessApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         """Public fairness record: the seed commitment from the start, the seed itself once the campaign has
-        ended, and any draw's inputs (verified against the revealed seed). Unknown draw: 404 `draw_not_found`."""
+        ended, and a draw found by its reference (verified against the revealed seed) without naming its member.
+        Unknown draw, or someone else's before the end: 404 `draw_not_found`."""
         query = FairnessQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         user_id = request_user_id(request) if request.user.is_authenticated else None
         report = selectors.fairness_report(
-            wheel=_wheel_of(slug), draw_id=query.validated_data.get("draw"), user_id=user_id
+            wheel=_wheel_of(slug), reference=query.validated_data.get("draw"), user_id=user_id
         )
         proof = report.fairness
         body = {
@@ -415,19 +434,22 @@ class FairnessApi(APIView):
             "reveal_at": proof.reveal_at,
             "algorithm": {
                 "summary": _(
-                    "Each spin's roll is HMAC-SHA256(server seed, “member id:spin number”) mapped without bias "
+                    "Each spin's roll is HMAC-SHA256(server seed, “player key:spin number”) mapped without bias "
                     "onto the draw's odds table; the seed's SHA-256 is published before the first spin and the "
                     "seed itself after the campaign ends."
                 ),
                 "module": fairness.__name__,
             },
-            "draw": _public_draw(report.draw, report.check) if report.draw is not None else None,
+            "draw": _public_draw(report) if report.draw is not None else None,
             "my_draws": report.my_draws,
+            "my_player_key": report.my_player_key,
         }
         return Response(FairnessSerializer(body).data)
 
 
-def _public_draw(draw: Draw, check: selectors.DrawCheck | None) -> dict[str, Any]:
+def _public_draw(report: selectors.FairnessReport) -> dict[str, Any]:
+    draw, check = report.draw, report.check
+    assert draw is not None
     verification = None
     if check is not None:
         verification = {
@@ -438,14 +460,15 @@ def _public_draw(draw: Draw, check: selectors.DrawCheck | None) -> dict[str, Any
             "ok": check.ok,
         }
     return {
-        "pk": draw.pk,
+        "reference": draw.reference,
+        "mine": report.mine,
+        "player": report.player,
         "spin_number": draw.spin_number,
-        "user_id": draw.user_id,
         "table": draw.table,
         "roll": draw.roll,
         "odds_hash": draw.odds_hash,
         "odds_version": draw.odds_version,
         "prize_id": draw.prize_id,
-        "created_at": draw.created_at,
+        "created_at": draw.created_at if report.mine else None,
         "verification": verification,
     }

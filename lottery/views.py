@@ -30,6 +30,7 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug, campaign_open_for_members, campaign_opens_later
 from config.errors import DomainError
 from config.forms import errors_to_form
+from config.ratelimit import rate_limit_page
 from lottery import fairness, geometry, selectors, services
 from lottery.errors import AddressClosed, DrawNotFound, InvalidSpinKey, PrizeNotFound, WheelNotFound
 from lottery.models import Prize, PrizeKind, Wheel
@@ -153,6 +154,7 @@ def wheel_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit_page("spin")
 def spin_submit(request: HttpRequest, slug: str) -> HttpResponse:
     """One spin without JavaScript: the page's one-time token is the request key, so a double submit replays the
     first spin; the result comes back as a message on the wheel page."""
@@ -262,19 +264,30 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
 
 
 class DrawLookupForm(forms.Form):
-    draw = forms.IntegerField(label=gettext_lazy("Draw number"), min_value=1, max_value=2**63 - 1)
+    draw = forms.CharField(
+        label=gettext_lazy("Draw reference"),
+        max_length=64,
+        help_text=gettext_lazy("The 32 characters shown with each of your draws below."),
+    )
 
 
 def fairness_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """Public: how draws work, the commitment, the seed once revealed, and any draw recomputed from it."""
+    """Public: how draws work, the commitment, the seed once revealed, and a draw (found by its reference)
+    recomputed from it. Members see their own draws with their references; nobody sees who made a draw."""
     campaign, wheel = _wheel(slug)
     form = DrawLookupForm(request.GET if "draw" in request.GET else None)
     user_id = request_user_id(request) if request.user.is_authenticated else None
-    draw_id = form.cleaned_data["draw"] if form.is_valid() else None
+    reference = form.cleaned_data["draw"] if form.is_valid() else None
     try:
-        report = selectors.fairness_report(wheel=wheel, draw_id=draw_id, user_id=user_id)
+        report = selectors.fairness_report(wheel=wheel, reference=reference, user_id=user_id)
     except DrawNotFound:
-        form.add_error("draw", _("There is no draw with this number on this wheel."))
+        form.add_error(
+            "draw",
+            _(
+                "No draw with this reference can be shown. Check the reference; other members' draws can be looked "
+                "up once the campaign has ended."
+            ),
+        )
         report = selectors.fairness_report(wheel=wheel, user_id=user_id)
     return render(
         request,
@@ -285,9 +298,12 @@ def fairness_page(request: HttpRequest, slug: str) -> HttpResponse:
             "fairness": report.fairness,
             "form": form,
             "draw": report.draw,
+            "mine": report.mine,
+            "player": report.player,
             "slots": report.slots,
             "check": report.check,
             "my_draws": report.my_draws or [],
+            "my_player_key": report.my_player_key,
             "snippet": fairness.VERIFY_SNIPPET,
         },
     )

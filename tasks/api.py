@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user_id
 from campaigns.selectors import campaign_by_slug
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+from config.ratelimit import throttle
 from partners.authentication import (
     KEY_HEADER,
     SIGNATURE_HEADER,
@@ -53,7 +54,7 @@ class CheckInStatusSerializer(serializers.Serializer):
 
 CHECKIN_WRITE_RESPONSES = {
     201: CheckInSerializer,
-    **dict.fromkeys((400, 401, 404, 409, 422), ErrorSerializer),
+    **dict.fromkeys((400, 401, 404, 409, 422, 429), ErrorSerializer),
 }
 
 
@@ -66,6 +67,8 @@ def _status_body(status_: Any) -> dict[str, Any]:
 
 
 class CheckInsApi(APIView):
+    throttle_classes = (throttle("checkin"),)  # POST only: reading the status is not limited
+
     @extend_schema(
         responses={200: CheckInStatusSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 422: ErrorSerializer},
         tags=["check-in"],
@@ -92,6 +95,8 @@ class CheckInsApi(APIView):
 
 
 class MakeupApi(APIView):
+    throttle_classes = (throttle("checkin"),)
+
     @extend_schema(
         request=MakeupSerializer,
         parameters=[IdempotencyKeyParameter],
@@ -251,6 +256,7 @@ class EventsApi(APIView):
 
     authentication_classes = (PartnerSignatureAuthentication,)
     permission_classes = (IsPartnerSystem,)
+    throttle_classes = (throttle("events", by="api_key"),)
 
     @extend_schema(
         request=EventBatchSerializer,
@@ -260,6 +266,7 @@ class EventsApi(APIView):
             400: ErrorSerializer,
             401: ErrorSerializer,
             413: ErrorSerializer,
+            429: ErrorSerializer,
         },
         tags=["events"],
     )

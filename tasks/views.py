@@ -17,6 +17,7 @@ from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug, campaign_open_for_members
 from config.errors import DomainError
+from config.ratelimit import rate_limit_page
 from tasks import checkins, engine, selectors
 
 
@@ -48,6 +49,7 @@ def checkin_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit_page("checkin")
 def checkin_submit(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     try:
@@ -65,6 +67,7 @@ def checkin_submit(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit_page("checkin")
 def makeup_submit(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     try:

@@ -123,7 +123,27 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# Failed logins per account (whichever identifier, from any IP) before the account itself is locked for
+# AXES_COOLOFF_MINUTES; axes' per account + IP limit (AXES_FAILURE_LIMIT) comes first (accounts/backends.py).
+LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
+
+# --- Client IP and rate limits (config/client_ip.py, config/ratelimit.py) ---
+# Reverse proxies in front of the app that append to X-Forwarded-For; 0: the header is ignored (REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_REDIS_URL = REDIS_URL
+# "<count>/<period>" (s, min, hour, day; "10/15min"), "off" to disable. Counted per client IP (login, register,
+# token_refresh), per member (checkin, spin, order, code_reveal) or per partner API key (events).
+RATE_LIMITS = {
+    "login": env("RATE_LIMIT_LOGIN", default="30/min"),
+    "register": env("RATE_LIMIT_REGISTER", default="20/hour"),
+    "token_refresh": env("RATE_LIMIT_TOKEN_REFRESH", default="30/min"),
+    "checkin": env("RATE_LIMIT_CHECKIN", default="20/min"),
+    "spin": env("RATE_LIMIT_SPIN", default="60/min"),
+    "order": env("RATE_LIMIT_ORDER", default="20/min"),  # for the mall's order endpoints (not built yet)
+    "code_reveal": env("RATE_LIMIT_CODE_REVEAL", default="30/min"),  # for a code reveal endpoint (none yet)
+    "events": env("RATE_LIMIT_EVENTS", default="600/min"),
+}
 
 # --- i18n / time ---
 LANGUAGE_CODE = "zh-hans"
@@ -157,7 +177,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_RATES": {"auth": env("THROTTLE_AUTH", default="30/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # only if a DRF throttle other than config.ratelimit's is ever added
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Where config.api.idempotent keeps Idempotency-Key records (a module implementing config.api.IdempotencyStore).

@@ -10,6 +10,7 @@ DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 80, "timeo
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never outside tests
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_PREFIX", default="pmtest")
 CACHES["default"]["LOCATION"] = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
+RATELIMIT_REDIS_URL = CACHES["default"]["LOCATION"]  # the autouse cache.clear() resets the limits too
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/14")
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
