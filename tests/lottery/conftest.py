@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
+from campaigns.builders import campaign_live, member_fund
 from campaigns.models import Campaign
-from campaigns.services import campaign_points_grant, campaign_save
+from lottery.builders import prize_add, wheel_build
 from lottery.models import PRIZE_SHIPMENT, Prize, PrizeKind, Wheel
-from lottery.services import prize_save, wheel_save
-from points.kinds import AWARD
 from shipments.models import Shipment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,28 +29,14 @@ ADDRESS = {
 
 @pytest.fixture
 def campaign(db: Any) -> Campaign:
-    """A published campaign whose official phase runs from yesterday for 30 days (so real-time pages work)."""
-    now = timezone.now()
-    return campaign_save(
-        data={
-            "name": "积分狂欢",
-            "name_en": "Points Carnival",
-            "slug": "carnival",
-            "rules": "Spin responsibly.",
-            "is_published": True,
-            "warmup_starts_at": now - timedelta(days=3),
-            "official_starts_at": now - timedelta(days=1),
-            "followup_starts_at": now + timedelta(days=30),
-            "ends_at": now + timedelta(days=40),
-            "expiry_rule": "never",
-        }
-    )
+    """A published campaign in its official phase now (campaigns.builders.campaign_live; real-time pages work)."""
+    return campaign_live(now=timezone.now(), rules="Spin responsibly.")
 
 
 @pytest.fixture
 def wheel(campaign: Campaign) -> Wheel:
     """50 points a spin, no caps; only the "thanks for playing" slot (weight 100) until a test adds prizes."""
-    return wheel_save(wheel=Wheel(campaign=campaign, cost_points=50))
+    return wheel_build(campaign=campaign, cost_points=50)
 
 
 @pytest.fixture
@@ -62,15 +45,8 @@ def add_prize(wheel: Wheel) -> Callable[..., Prize]:
     Prizes are added before the campaign is live in real life; tests add them at any time (adding is always
     allowed)."""
 
-    def make(kind: str = PrizeKind.PHYSICAL, *, name: str = "华为手机", weight: int = 10, stock: int | None = 5,
-             **fields: Any) -> Prize:  # fmt: skip
-        defaults: dict[str, Any] = {"unit_value_cny": Decimal("100.00")}
-        if kind == PrizeKind.POINTS:
-            defaults["points_amount"] = 100
-        if kind == PrizeKind.MULTIPLIER_CARD:
-            defaults.update(multiplier_percent=200, multiplier_hours=24)
-        data = {"kind": kind, "name": name, "name_en": name, "weight": weight, "stock_total": stock}
-        return prize_save(prize=Prize(wheel=wheel), data={**defaults, **data, **fields})
+    def make(kind: str = PrizeKind.PHYSICAL, **fields: Any) -> Prize:
+        return prize_add(wheel=wheel, kind=kind, **fields)  # lottery.builders: valid defaults per kind
 
     return make
 
@@ -81,14 +57,8 @@ def fund(campaign: Campaign) -> Callable[[int, int], None]:
     counter = iter(range(10**6))
 
     def give(user_id: int, points: int) -> None:
-        campaign_points_grant(
-            campaign=campaign,
-            user_id=user_id,
-            amount=points,
-            kind=AWARD,
-            key=f"test-fund:{user_id}:{next(counter)}",
-            now=timezone.now(),
-        )
+        key = f"test-fund:{user_id}:{next(counter)}"
+        member_fund(campaign=campaign, user_id=user_id, points=points, now=timezone.now(), key=key)
 
     return give
 
