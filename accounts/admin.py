@@ -162,8 +162,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "revoked_at",
     )
 
-    def has_add_permission(self, request: object) -> bool:
-        return False
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # issued at sign-in only
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False  # a record; a member revokes theirs, a password reset revokes all of an account's
 
 
 # --- Third-party admins: every action declares its permission -----------------------------------------------
