@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from campaigns.builders import campaign_live_data
 from campaigns.models import Campaign
 from campaigns.services import campaign_save
 
@@ -14,24 +15,10 @@ DAY = timedelta(days=1)
 
 
 def campaign_data(*, now: datetime | None = None, **overrides: Any) -> dict[str, Any]:
-    """A valid campaign in its official phase around `now` (warm-up 7 days ago ... ends in 35 days)."""
-    now = now or timezone.now()
-    data: dict[str, Any] = {
-        "name": "积分狂欢",
-        "name_en": "Points Carnival",
-        "slug": "carnival",
-        "theme": "好礼不停",
-        "theme_en": "Rewards that never stop",
-        "warmup_starts_at": now - 7 * DAY,
-        "official_starts_at": now - 3 * DAY,
-        "followup_starts_at": now + 25 * DAY,
-        "ends_at": now + 35 * DAY,
-        "rules": "第一条规则。\n\n第二条规则。",
-        "rules_en": "First rule.\n\nSecond rule.",
-        "is_published": True,
-    }
-    data.update(overrides)
-    return data
+    """A valid campaign in its official phase around `now` (campaigns.builders: warm-up 7 days ago ... ends in
+    35 days), with a theme and the model's default expiry rule (end of the year)."""
+    defaults: dict[str, Any] = {"theme": "好礼不停", "theme_en": "Rewards that never stop", "expiry_rule": "year_end"}
+    return campaign_live_data(now=now or timezone.now(), **{**defaults, **overrides})
 
 
 @pytest.fixture

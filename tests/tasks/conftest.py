@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from campaigns.builders import campaign_live
 from campaigns.models import Campaign
-from campaigns.services import campaign_save
 from tasks.checkins import checkin_rule_save
 from tasks.models import CheckInRule
 
@@ -18,18 +18,12 @@ def local(y: int, m: int, d: int, hh: int = 12, mm: int = 0, ss: int = 0) -> dat
 
 @pytest.fixture
 def campaign(db) -> Campaign:
-    campaign = campaign_save(
-        data={
-            "name": "积分狂欢",
-            "slug": "carnival",
-            "rules": "Be nice.",
-            "is_published": True,
-            "warmup_starts_at": OFFICIAL - timedelta(days=7),
-            "official_starts_at": OFFICIAL,
-            "followup_starts_at": OFFICIAL + timedelta(days=60),
-            "ends_at": OFFICIAL + timedelta(days=70),
-            "expiry_rule": "never",
-        }
+    campaign = campaign_live(  # official from OFFICIAL (1 March 2026) for 60 days
+        now=OFFICIAL,
+        rules="Be nice.",
+        official_starts_at=OFFICIAL,
+        followup_starts_at=OFFICIAL + timedelta(days=60),
+        ends_at=OFFICIAL + timedelta(days=70),
     )
     checkin_rule_save(
         rule=CheckInRule(
