@@ -2,17 +2,21 @@
 
 1. When a wheel is created the server draws a secret `server_seed` (32 random bytes from `secrets`, kept as
    64 lowercase hex characters) and publishes `commitment = SHA-256(server_seed as ASCII)` in hex.
-2. A member's n-th spin on that wheel (n = 1, 2, ...) uses the message `f"{member_id}:{n}"`. The server
-   computes `HMAC-SHA256(key=server_seed as ASCII, msg)` and reads the 32-byte digest as a big-endian
-   integer x.
+2. A member's n-th spin on that wheel (n = 1, 2, ...) uses the message `f"{player}:{n}"`, where `player` is the
+   member's player key on that wheel: 32 random hex characters made with the member's first spin there and
+   recorded on every draw (the key stands for the member, so a draw can be checked by anyone it is shown to
+   without telling them who made it). Draws made before player keys existed use the member's id as `player`.
+   The server computes `HMAC-SHA256(key=server_seed as ASCII, msg)` and reads the 32-byte digest as a
+   big-endian integer x.
 3. `total` is the sum of the weights in the draw's odds table. To map x onto [0, total) without modulo bias,
    x is accepted only if x < 2**256 - (2**256 % total); otherwise the message becomes
-   `f"{member_id}:{n}:{attempt}"` with attempt = 1, 2, ... until one is accepted (rejection sampling; the
+   `f"{player}:{n}:{attempt}"` with attempt = 1, 2, ... until one is accepted (rejection sampling; the
    chance of even one retry is below total / 2**256). The roll is x % total.
 4. The odds table lists [prize_id, weight] of every slot in stock (and under the member's per-prize cap) in
    wheel order; the roll falls into the first slot whose cumulative weight exceeds it.
 5. After the campaign ends the seed is revealed: SHA-256 of it must equal the commitment, and steps 2-4 must
-   give the stored roll and prize for every draw.
+   give the stored roll and prize for every draw. Draws are looked up by their random public reference, never by
+   their id: a member sees their own draws' references (and can share them); nobody else can list them.
 
 Only `hmac`, `hashlib` and `secrets` are used. Never `random`.
 
@@ -53,15 +57,18 @@ def hmac_pads(seed: str) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def roll(seed: str, user_id: int, spin_number: int, total: int) -> int:
-    """The unbiased number in [0, total) for a member's n-th spin."""
+Player = str | int  # a player key, or the member id of a draw made before player keys
+
+
+def roll(seed: str, player: Player, spin_number: int, total: int) -> int:
+    """The unbiased number in [0, total) for a player's n-th spin."""
     if total <= 0:
         raise ValueError("the odds table is empty")
     limit = SPACE - SPACE % total
     key = seed.encode("ascii")
     attempt = 0
     while True:
-        message = f"{user_id}:{spin_number}" if attempt == 0 else f"{user_id}:{spin_number}:{attempt}"
+        message = f"{player}:{spin_number}" if attempt == 0 else f"{player}:{spin_number}:{attempt}"
         x = int.from_bytes(hmac.new(key, message.encode("ascii"), hashlib.sha256).digest(), "big")
         if x < limit:
             return x % total
@@ -78,9 +85,9 @@ def pick(table: Table, value: int) -> int:
     raise ValueError("roll outside the odds table")
 
 
-def draw(seed: str, user_id: int, spin_number: int, table: Table) -> tuple[int, int]:
-    """(prize id, roll) of a member's n-th spin over `table`."""
-    value = roll(seed, user_id, spin_number, sum(weight for _prize, weight in table))
+def draw(seed: str, player: Player, spin_number: int, table: Table) -> tuple[int, int]:
+    """(prize id, roll) of a player's n-th spin over `table`."""
+    value = roll(seed, player, spin_number, sum(weight for _prize, weight in table))
     return pick(table, value), value
 
 
@@ -90,28 +97,29 @@ def table_hash(table: Table) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def verify(*, seed: str, commitment_hex: str, user_id: int, spin_number: int, table: Table) -> tuple[bool, int, int]:
+def verify(*, seed: str, commitment_hex: str, player: Player, spin_number: int, table: Table) -> tuple[bool, int, int]:
     """Recompute one draw from a revealed seed: (commitment matches, prize id, roll)."""
-    prize_id, value = draw(seed, user_id, spin_number, table)
+    prize_id, value = draw(seed, player, spin_number, table)
     return hmac.compare_digest(commitment(seed), commitment_hex), prize_id, value
 
 
-# The verification recipe shown to members on the fairness page: self-contained Python (no project imports).
+# The verification recipe shown on the fairness page: self-contained Python (no project imports); fill in seed,
+# commitment, player, spin_number and table from the page.
 # tests/lottery/test_fairness.py runs it and checks it agrees with draw() above.
 VERIFY_SNIPPET = """import hashlib, hmac
 
-def roll(seed, member_id, spin_number, total):
+def roll(seed, player, spin_number, total):
     limit = 2**256 - 2**256 % total
     attempt = 0
     while True:
-        msg = f"{member_id}:{spin_number}" + (f":{attempt}" if attempt else "")
+        msg = f"{player}:{spin_number}" + (f":{attempt}" if attempt else "")
         x = int.from_bytes(hmac.new(seed.encode(), msg.encode(), hashlib.sha256).digest(), "big")
         if x < limit:
             return x % total
         attempt += 1
 
 assert hashlib.sha256(seed.encode()).hexdigest() == commitment
-value = roll(seed, member_id, spin_number, sum(w for _, w in table))
+value = roll(seed, player, spin_number, sum(w for _, w in table))
 upper = 0
 for prize_id, weight in table:
     upper += weight

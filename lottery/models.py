@@ -18,6 +18,15 @@ from config.i18n import localized
 MAX_PRIZE_VALUE_CNY = Decimal("50000.00")
 
 
+class RandomHex(models.Func):
+    """32 random lowercase hex characters made by the database: gen_random_uuid() (core Postgres, 122 bits from
+    the server's strong random source, no extension) without its dashes. A column default, so rows that SQL
+    functions insert (lottery_spin) get one too, and adding the column fills every existing row with its own."""
+
+    template = "translate(gen_random_uuid()::text, '-', '')"
+    output_field = models.CharField()
+
+
 class Wheel(models.Model):
     """One prize wheel per campaign. Spins are open only in the campaign's official phase.
 
@@ -163,6 +172,10 @@ class WheelPlayer(models.Model):
     spins_total = models.PositiveIntegerField(default=0)
     day = models.DateField(null=True)
     spins_today = models.PositiveIntegerField(default=0)
+    # Stands for the member in this wheel's draws: the HMAC message of a spin is "<player_key>:<n>"
+    # (lottery/fairness.py), so a draw can be recomputed by anyone given its reference without learning who made
+    # it. Random, made when the row is (the member's first spin), never changed; shown to the member only.
+    player_key = models.CharField(_("player key"), max_length=32, db_default=RandomHex(), editable=False)
 
     class Meta:
         verbose_name = _("wheel player")
@@ -180,8 +193,12 @@ class Draw(models.Model):
 
     `table` is the effective odds table at the moment of the draw ([[prize_id, weight], ...] of the slots in
     stock and under the member's caps, in wheel order); `roll` = the unbiased number in [0, sum of weights)
-    derived from HMAC-SHA256(server_seed, f"{user_id}:{spin_number}"). Anyone with the revealed seed can
-    recompute both (lottery/fairness.py)."""
+    derived from HMAC-SHA256(server_seed, f"{player}:{spin_number}"), where `player` is the draw's `player_key`
+    (the member's WheelPlayer key) or, for draws made before player keys existed (blank key), the member's id.
+    Anyone with the revealed seed can recompute both (lottery/fairness.py).
+
+    `reference` is the draw's public name: random, unique, shown to its member; the fairness page and API look a
+    draw up by it (never by id), for its member at any time and for anyone else once the seed is revealed."""
 
     # No single-column indexes on wheel and user: the UNIQUE (wheel, user, ...) constraints and the (user,
     # created_at) index serve those look-ups, and every spin would pay for two more index entries.
@@ -208,6 +225,8 @@ class Draw(models.Model):
     code = models.CharField(_("code"), max_length=64, blank=True, help_text=_("Coupon or voucher code."))
     local_date = models.DateField(_("day"))
     created_at = models.DateTimeField(_("created at"))
+    reference = models.CharField(_("reference"), max_length=32, db_default=RandomHex(), editable=False)
+    player_key = models.CharField(_("player key"), max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         verbose_name = _("draw")
@@ -215,6 +234,8 @@ class Draw(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["wheel", "user", "spin_number"], name="draw_spin_number_once"),
             models.UniqueConstraint(fields=["wheel", "user", "request_key"], name="draw_request_once"),
+            # a constraint rather than unique=True: no second (LIKE pattern) index for every spin to maintain
+            models.UniqueConstraint(fields=["reference"], name="draw_reference_unique"),
             models.CheckConstraint(condition=Q(spin_number__gt=0), name="draw_spin_number_positive"),
             models.CheckConstraint(condition=Q(roll__gte=0), name="draw_roll_not_negative"),
         ]

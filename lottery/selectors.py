@@ -167,10 +167,20 @@ class DrawCheck:
         return self.commitment_ok and self.roll_ok and self.prize_ok and self.hash_ok
 
 
+def draw_player(draw: Draw) -> str:
+    """The `player` of a draw's HMAC message (lottery/fairness.py): its player key, or for a draw made before
+    player keys existed, its member's id. The latter identifies the member: show it to that member only."""
+    return draw.player_key or str(draw.user_id)
+
+
 def draw_verify(*, draw: Draw, seed: str, commitment: str) -> DrawCheck:
-    """Recompute a stored draw from a (revealed) seed: the member's n-th HMAC roll over the stored table."""
+    """Recompute a stored draw from a (revealed) seed: the player's n-th HMAC roll over the stored table."""
     commitment_ok, prize_id, roll = fairness.verify(
-        seed=seed, commitment_hex=commitment, user_id=draw.user_id, spin_number=draw.spin_number, table=draw.table
+        seed=seed,
+        commitment_hex=commitment,
+        player=draw_player(draw),
+        spin_number=draw.spin_number,
+        table=draw.table,
     )
     return DrawCheck(
         draw=draw,
@@ -181,10 +191,26 @@ def draw_verify(*, draw: Draw, seed: str, commitment: str) -> DrawCheck:
     )
 
 
-def draw_public(*, wheel: Wheel, draw_id: int) -> Draw | None:
-    if not 0 < draw_id < 2**63:
-        return None
-    return Draw.objects.filter(wheel=wheel, pk=draw_id).select_related("prize", "user").first()
+REFERENCE_LENGTH = 32
+
+
+def reference_clean(raw: str | None) -> str | None:
+    """A draw reference as typed or pasted (surrounding spaces, upper case), or None when it cannot be one."""
+    value = (raw or "").strip().lower()
+    if len(value) == REFERENCE_LENGTH and all(c in "0123456789abcdef" for c in value):
+        return value
+    return None
+
+
+def draw_visible(*, wheel: Wheel, reference: str, user_id: int | None, now: datetime | None = None) -> Draw:
+    """The draw with this public reference on this wheel, as the viewer may see it: its member at any time, anyone
+    else once the seed is revealed (the campaign has ended). Unknown and not-yet-visible draws both raise
+    DrawNotFound, so a lookup tells nobody whether someone else's draw exists."""
+    value = reference_clean(reference)
+    draw = Draw.objects.filter(wheel=wheel, reference=value).select_related("prize").first() if value else None
+    if draw is None or (draw.user_id != user_id and not fairness_for(wheel=wheel, now=now).revealed):
+        raise DrawNotFound()
+    return draw
 
 
 @dataclass(frozen=True)
@@ -201,28 +227,35 @@ class Slot:
 
 @dataclass(frozen=True)
 class FairnessReport:
+    """What the fairness page and API show. `draw` is laid out on its odds table (`slots`) and verified once the
+    seed is revealed (`check`). `mine`: the viewer made the draw; only then may its time and, for a draw made
+    before player keys, its member id (`player`) be shown. `player` is None when it may not be shown."""
+
     fairness: Fairness
     draw: Draw | None
+    mine: bool
+    player: str | None
     check: DrawCheck | None  # None until the seed is revealed (or without a draw)
     slots: list[Slot]
     my_draws: list[Draw] | None  # None for anonymous visitors
+    my_player_key: str | None  # the viewer's player key on this wheel (None before their first spin)
 
 
 MY_DRAWS_LIMIT = 50
 
 
 def fairness_report(
-    *, wheel: Wheel, draw_id: int | None = None, user_id: int | None = None, now: datetime | None = None
+    *, wheel: Wheel, reference: str | None = None, user_id: int | None = None, now: datetime | None = None
 ) -> FairnessReport:
-    """What the fairness page and API show: the commitment (and the seed once revealed), one draw laid out on its
-    odds table and verified against the revealed seed, and the member's own latest draws. An unknown draw id
-    raises DrawNotFound."""
+    """The commitment (and the seed once revealed), one draw found by its public reference (draw_visible: raises
+    DrawNotFound) laid out on its odds table and verified against the revealed seed, and the member's own latest
+    draws with their references. Nothing here names another member."""
     proof = fairness_for(wheel=wheel, now=now)
-    draw, check, slots = None, None, []
-    if draw_id is not None:
-        draw = draw_public(wheel=wheel, draw_id=draw_id)
-        if draw is None:
-            raise DrawNotFound()
+    draw, check, slots, mine, player = None, None, [], False, None
+    if reference is not None:
+        draw = draw_visible(wheel=wheel, reference=reference, user_id=user_id, now=now)
+        mine = draw.user_id == user_id
+        player = draw_player(draw) if mine or draw.player_key else None
         names = {p.pk: p.display_name for p in Prize.objects.filter(wheel=wheel)}
         low = 0
         for prize_id, weight in draw.table:
@@ -232,8 +265,11 @@ def fairness_report(
             low = high
         if proof.seed is not None:
             check = draw_verify(draw=draw, seed=proof.seed, commitment=proof.commitment)
-    my_draws = list(draws_of(wheel=wheel, user_id=user_id)[:MY_DRAWS_LIMIT]) if user_id is not None else None
-    return FairnessReport(proof, draw, check, slots, my_draws)
+    my_draws, my_key = None, None
+    if user_id is not None:
+        my_draws = list(draws_of(wheel=wheel, user_id=user_id)[:MY_DRAWS_LIMIT])
+        my_key = WheelPlayer.objects.filter(wheel=wheel, user_id=user_id).values_list("player_key", flat=True).first()
+    return FairnessReport(proof, draw, mine, player, check, slots, my_draws, my_key)
 
 
 # --- Audit trail -----------------------------------------------------------------------------------------

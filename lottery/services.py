@@ -379,7 +379,8 @@ def spin_perform(
         if previous is None:
             raise
         return SpinResult(previous, replayed=True)
-    status, draw_id, spin_number, prize_id, roll, cost, code, spend_id, prize_transfer, odds_hash, table = row
+    status, draw_id, spin_number, prize_id, roll, cost, code, spend_id, prize_transfer, odds_hash, table = row[:11]
+    reference, player_key = row[11:]
     if status == "limit":
         raise SpinLimitReached(details={"daily_cap": wheel.daily_cap, "total_cap": wheel.total_cap})
     if status == "replay":
@@ -403,6 +404,8 @@ def spin_perform(
         code=code,
         local_date=today,
         created_at=now,
+        reference=reference,
+        player_key=player_key,
     )
     draw._state.adding = False
     return SpinResult(draw, replayed=False)

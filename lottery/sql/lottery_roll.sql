@@ -1,8 +1,9 @@
--- The roll of a member's n-th spin: rejection sampling over HMAC digests of "user:spin" (then "user:spin:1",
--- "user:spin:2"...) until one maps onto [0, total) without bias. The algorithm of lottery/fairness.py.
+-- The roll of a player's n-th spin: rejection sampling over HMAC digests of "player:spin" (then
+-- "player:spin:1", "player:spin:2"...) until one maps onto [0, total) without bias. The algorithm of
+-- lottery/fairness.py; `p_player` is the member's player key on the wheel (lottery_wheelplayer.player_key).
 -- LS003: the odds table is empty.
 
-CREATE OR REPLACE FUNCTION lottery_roll(p_ipad bytea, p_opad bytea, p_user bigint, p_spin integer, p_total bigint)
+CREATE OR REPLACE FUNCTION lottery_roll(p_ipad bytea, p_opad bytea, p_player text, p_spin integer, p_total bigint)
 RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
   v bigint;
@@ -14,7 +15,7 @@ BEGIN
   LOOP
     v := lottery_accept(
       lottery_hmac(p_ipad, p_opad,
-                   CASE WHEN attempt = 0 THEN p_user || ':' || p_spin ELSE p_user || ':' || p_spin || ':' || attempt END),
+                   CASE WHEN attempt = 0 THEN p_player || ':' || p_spin ELSE p_player || ':' || p_spin || ':' || attempt END),
       p_total);
     IF v >= 0 THEN
       RETURN v;

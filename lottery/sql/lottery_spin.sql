@@ -1,6 +1,8 @@
 -- A whole spin in one SQL call (lottery_spin), so the common spin is one round trip and one transaction.
 --
--- The draw itself is the algorithm of lottery/fairness.py (lottery_roll.sql), then a walk over the odds table.
+-- The draw itself is the algorithm of lottery/fairness.py (lottery_roll.sql) on the member's player key (a random
+-- stand-in for the member on this wheel, made with their counter row), then a walk over the odds table. The draw
+-- keeps the key it used and gets a random public reference (column defaults, lottery.models.RandomHex).
 --
 -- Value passes the campaigns' value gate (campaigns/sql): the cost through campaign_charge, points prizes through
 -- campaign_grant, multiplier cards through campaign_multiplier_issue. The caps and free spins are
@@ -18,7 +20,8 @@ CREATE OR REPLACE FUNCTION lottery_spin(
   p_odds_version integer, p_claim_days integer, p_voucher text, p_reason text, p_reason_en text,
   p_draw_type integer, p_in_transaction boolean
 ) RETURNS TABLE (o_status text, o_draw bigint, o_spin integer, o_prize bigint, o_roll bigint, o_cost integer,
-                 o_code text, o_spend bigint, o_prize_transfer bigint, o_hash text, o_table text)
+                 o_code text, o_spend bigint, o_prize_transfer bigint, o_hash text, o_table text,
+                 o_reference text, o_player text)
 LANGUAGE plpgsql AS $$
 -- o_status: 'replay' (o_draw = the draw this key already made) | 'limit' (a cap refused the spin) | 'tasks'
 -- (tasks of the campaign count spins and the caller is not in a transaction: nothing was done; call again inside
@@ -41,6 +44,7 @@ DECLARE
   v_code text := '';
   v_table text;
   v_hash text;
+  v_reference text;
   v_player lottery_wheelplayer%ROWTYPE;
   v_allow record;
 BEGIN
@@ -48,12 +52,12 @@ BEGIN
    WHERE d.wheel_id = p_wheel AND d.user_id = p_user AND d.request_key = p_key;
   IF FOUND THEN
     RETURN QUERY SELECT 'replay'::text, v_draw, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-                        NULL::bigint, NULL::bigint, NULL::text, NULL::text;
+                        NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text;
     RETURN;
   END IF;
   IF NOT p_in_transaction AND tasks_event_counted(p_campaign, 'spin') THEN
     RETURN QUERY SELECT 'tasks'::text, NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer, NULL::text,
-                        NULL::bigint, NULL::bigint, NULL::text, NULL::text;
+                        NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text;
     RETURN;
   END IF;
 
@@ -70,7 +74,7 @@ BEGIN
                                                     p_today, p_daily_cap, p_total_cap, p_free, p_cost);
   IF NOT v_allow.allowed THEN
     RETURN QUERY SELECT 'limit'::text, NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::integer,
-                        NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text;
+                        NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text;
     RETURN;
   END IF;
   v_spin := v_player.spins_total + 1;
@@ -106,7 +110,7 @@ BEGIN
     FOR i IN 1..coalesce(array_length(v_ids, 1), 0) LOOP
       v_total := v_total + v_weights[i];
     END LOOP;
-    v_roll := lottery_roll(p_ipad, p_opad, p_user, v_spin, v_total);
+    v_roll := lottery_roll(p_ipad, p_opad, v_player.player_key, v_spin, v_total);
     v_upper := 0;
     FOR i IN 1..array_length(v_ids, 1) LOOP
       v_upper := v_upper + v_weights[i];
@@ -153,9 +157,11 @@ BEGIN
     v_prize_transfer := v_post.transfer_id;
   END IF;
   INSERT INTO lottery_draw (id, wheel_id, user_id, spin_number, request_key, prize_id, roll, "table", odds_hash,
-                            odds_version, cost_points, spend_transfer_id, prize_transfer_id, code, local_date, created_at)
+                            odds_version, cost_points, spend_transfer_id, prize_transfer_id, code, local_date, created_at,
+                            player_key)
   VALUES (v_draw, p_wheel, p_user, v_spin, p_key, v_prize.id, v_roll, v_table::jsonb, v_hash, p_odds_version, v_cost,
-          v_spend, v_prize_transfer, v_code, p_today, p_now);
+          v_spend, v_prize_transfer, v_code, p_today, p_now, v_player.player_key)
+  RETURNING reference INTO v_reference;
   IF v_prize.kind = 'multiplier_card' THEN
     PERFORM campaign_multiplier_issue(p_campaign, p_user, v_prize.multiplier_percent, v_prize.multiplier_hours,
                                       'draw:' || v_draw, p_now);
@@ -166,5 +172,5 @@ BEGIN
                             p_now + make_interval(days => p_claim_days), p_now);
   END IF;
   RETURN QUERY SELECT 'ok'::text, v_draw, v_spin, v_prize.id, v_roll, v_cost, v_code, v_spend, v_prize_transfer,
-                      v_hash, v_table;
+                      v_hash, v_table, v_reference, v_player.player_key::text;
 END $$;

@@ -19,7 +19,7 @@ import pytest
 from django.utils import timezone
 
 from lottery import fairness
-from lottery.models import Draw, Prize, PrizeKind
+from lottery.models import Draw, Prize, PrizeKind, WheelPlayer
 from lottery.selectors import draw_verify, fairness_for
 from lottery.services import spin_perform
 
@@ -215,14 +215,14 @@ def test_rejection_limit_of_the_real_space():
         fairness.roll(SEED, 1, 1, 0)
 
 
-def reference_draw(seed: str, user_id: int, spin_number: int, table: Sequence[Sequence[int]]) -> tuple[int, int]:
+def reference_draw(seed: str, player: str | int, spin_number: int, table: Sequence[Sequence[int]]) -> tuple[int, int]:
     """The algorithm exactly as lottery/fairness.py documents it, written independently of it (what an
     auditor would write): (prize id, roll)."""
     total = sum(w for _p, w in table)
     attempt = 0
     while True:
         suffix = "" if attempt == 0 else f":{attempt}"
-        digest = hmac.new(seed.encode(), f"{user_id}:{spin_number}{suffix}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(seed.encode(), f"{player}:{spin_number}{suffix}".encode(), hashlib.sha256).digest()
         x = int.from_bytes(digest, "big")
         if x < 2**256 - (2**256 % total):
             break
@@ -264,6 +264,11 @@ def test_every_stored_draw_verifies_with_the_revealed_seed(campaign, wheel, add_
 
     draws = list(Draw.objects.filter(wheel=wheel).order_by("id"))
     assert len(draws) == 60
+    keys = dict(WheelPlayer.objects.filter(wheel=wheel).values_list("user_id", "player_key"))
+    assert len(keys) == 4
+    assert len(set(keys.values())) == 4
+    assert all(len(k) == 32 and set(k) <= set("0123456789abcdef") for k in keys.values())
+    assert len({d.reference for d in draws}) == 60
     phone.refresh_from_db()
     assert phone.stock_remaining == 0
     tables = {json.dumps(d.table) for d in draws}
@@ -293,7 +298,12 @@ def test_every_stored_draw_verifies_with_the_revealed_seed(campaign, wheel, add_
     for d in draws:
         check = draw_verify(draw=d, seed=revealed.seed, commitment=revealed.commitment)
         assert check.ok, (d.pk, check)
-        assert reference_draw(revealed.seed, d.user_id, d.spin_number, d.table) == (d.prize_id, d.roll)
+        # the HMAC input is the member's player key on this wheel, never the member id
+        assert d.player_key == keys[d.user_id]
+        assert reference_draw(revealed.seed, d.player_key, d.spin_number, d.table) == (d.prize_id, d.roll)
+
+    # The member id is not the input: recomputing with it gives other rolls.
+    assert any(reference_draw(revealed.seed, d.user_id, d.spin_number, d.table)[1] != d.roll for d in draws)
 
     # Tampering with a stored draw is caught.
     def tampered(change: Callable[[Draw], None]) -> bool:
@@ -392,9 +402,9 @@ def test_no_prize_code_imports_random():
 # --- The database computes spins: its roll must be the documented one, bit for bit ------------------------
 
 
-def sql_roll(cursor, seed: str, user_id: int, spin_number: int, total: int) -> int:
+def sql_roll(cursor, seed: str, player: str, spin_number: int, total: int) -> int:
     ipad, opad = fairness.hmac_pads(seed)
-    cursor.execute("SELECT lottery_roll(%s, %s, %s, %s, %s)", [ipad, opad, user_id, spin_number, total])
+    cursor.execute("SELECT lottery_roll(%s, %s, %s, %s, %s)", [ipad, opad, player, spin_number, total])
     return cursor.fetchone()[0]
 
 
@@ -414,10 +424,12 @@ def test_sql_roll_equals_the_python_roll():
     with connection.cursor() as cursor:
         for n in range(600):
             seed = hashlib.sha256(str(n).encode()).hexdigest()
-            user_id, spin_number, total = 1 + n * 7919, 1 + n % 50, totals[n % len(totals)]
-            assert sql_roll(cursor, seed, user_id, spin_number, total) == fairness.roll(
-                seed, user_id, spin_number, total
-            ), (seed, user_id, spin_number, total)
+            # player keys (32 hex) and, for draws made before them, member ids
+            player = hashlib.md5(seed.encode()).hexdigest() if n % 2 else str(1 + n * 7919)  # noqa: S324
+            spin_number, total = 1 + n % 50, totals[n % len(totals)]
+            assert sql_roll(cursor, seed, player, spin_number, total) == fairness.roll(
+                seed, player, spin_number, total
+            ), (seed, player, spin_number, total)
 
 
 @pytest.mark.django_db
@@ -440,12 +452,12 @@ def test_sql_rejects_exactly_the_biased_top_of_the_space():
 def test_the_recipe_shown_to_members_gives_the_production_draw(capsys):
     """The Python snippet on the fairness page is what members run: it must agree with fairness.draw."""
     table = [[11, 3], [12, 40], [13, 957]]
-    for user_id, spin_number in [(1, 1), (42, 7), (99999, 123)]:
-        expected_prize, expected_roll = fairness.draw(SEED, user_id, spin_number, table)
+    for player, spin_number in [("0f" * 16, 1), ("9a3c" * 8, 7), (42, 7), (99999, 123)]:  # keys, and old member ids
+        expected_prize, expected_roll = fairness.draw(SEED, player, spin_number, table)
         scope = {
             "seed": SEED,
             "commitment": fairness.commitment(SEED),
-            "member_id": user_id,
+            "player": player,
             "spin_number": spin_number,
             "table": table,
         }
