@@ -9,9 +9,10 @@ The rules (one home; accounts/admin.py asks these functions and hides or locks f
   change, so they can grant nobody (themselves least) a flag, group or permission they were not given. They
   change their own password on the admin's "Change password" page, which asks for the current one.
 
-Every change of the active/staff/superuser flags, groups or permissions made here, and every password set by
-staff, leaves a django-auditlog entry naming the staff member who did it (password values are never
-logged). Setting a password revokes the account's API tokens: a reset usually means the account was exposed.
+Every change made here of the active/staff/superuser flags, groups or permissions, phone, email or external id,
+and every password set by staff, leaves a django-auditlog entry naming the staff member who did it (password
+values are never logged). Setting a password revokes the account's API tokens: a reset usually means the
+account was exposed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from accounts.errors import StaffBoundary
 from accounts.models import ApiToken, User
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
-AUDITED_FLAGS = ("is_active", "is_staff", "is_superuser")
+# Audited when staff change them: the flags, and what signs a member in or ties them to a partner's records
+# (changing an email and then resetting the password would take an account over).
+AUDITED_FIELDS = ("is_active", "is_staff", "is_superuser", "phone", "email", "external_id")
 HIDDEN = "******"
 
 
@@ -57,34 +60,33 @@ def user_admin_save(
 
     A non-superuser may only save a member, and only as a member: changing the staff or superuser flag, groups
     or user permissions, or any field of a staff account, raises StaffBoundary and saves nothing. Changes of
-    the flags, groups and permissions are audited with the actor."""
+    AUDITED_FIELDS, groups and permissions are audited with the actor."""
     with transaction.atomic():
         original = User.objects.select_for_update().filter(pk=user.pk).first() if user.pk else None
-        before_flags = {f: getattr(original, f) if original else False for f in AUDITED_FLAGS}
+        before = {f: getattr(original, f) for f in AUDITED_FIELDS} if original else {}
         before_groups = set(original.groups.all()) if original else set()
         before_perms = set(original.user_permissions.all()) if original else set()
         new_groups = set(groups) if groups is not None else before_groups
         new_perms = set(permissions) if permissions is not None else before_perms
-        if not actor.is_superuser:
-            if original is not None and not staff_may_manage(actor=actor, user=original):
-                raise StaffBoundary()
-            escalated = (
-                user.is_staff != before_flags["is_staff"]
-                or user.is_superuser != before_flags["is_superuser"]
-                or new_groups != before_groups
-                or new_perms != before_perms
-            )
-            if escalated or not staff_may_manage(actor=actor, user=user):
-                raise StaffBoundary()
+        escalated = (
+            user.is_staff != before.get("is_staff", False)
+            or user.is_superuser != before.get("is_superuser", False)
+            or new_groups != before_groups
+            or new_perms != before_perms
+        )
+        if (
+            (original is not None and not staff_may_manage(actor=actor, user=original))
+            or not staff_may_manage(actor=actor, user=user)
+            or (escalated and not actor.is_superuser)
+        ):
+            raise StaffBoundary()
         user.save()
         if groups is not None:
             user.groups.set(new_groups)
         if permissions is not None:
             user.user_permissions.set(new_perms)
         changes: dict[str, list[str]] = {
-            f: [str(before_flags[f]), str(getattr(user, f))]
-            for f in AUDITED_FLAGS
-            if original is not None and before_flags[f] != getattr(user, f)
+            f: [str(before[f]), str(getattr(user, f))] for f in before if before[f] != getattr(user, f)
         }
         if new_groups != before_groups:
             changes["groups"] = [_names(before_groups), _names(new_groups)]

@@ -118,6 +118,7 @@ def test_operator_forged_escalation_of_a_member_changes_nothing_above_their_righ
         assert f'name="{name}"' not in body, f"{name} is an input on an operator's form"
     data = change_form_data(page)
     data.update(display_name="Renamed by operator", **forged_escalation(member))
+    data["password"] = "pbkdf2_sha256$1$forged$forged="  # the hash is shown, never read back
     data.pop("is_active", None)  # and deactivate: allowed
 
     response = client.post(url, data)
@@ -127,6 +128,7 @@ def test_operator_forged_escalation_of_a_member_changes_nothing_above_their_righ
     assert member.display_name == "Renamed by operator"  # the post was processed...
     assert not member.is_active
     assert privileges(member) == NO_PRIVILEGES  # ...and every escalation in it ignored
+    assert member.check_password("Str0ng-pass-2026")
 
 
 @pytest.mark.django_db
@@ -139,6 +141,18 @@ def test_operator_deactivating_a_member_is_audited(staff: StaffFactory, member: 
     entry = LogEntry.objects.get_for_object(member).get()
     assert entry.actor == operator
     assert entry.changes_dict == {"is_active": ["True", "False"]}
+
+
+@pytest.mark.django_db
+def test_operator_changing_a_members_contact_details_is_audited(staff: StaffFactory, member: User) -> None:
+    operator, client = staff("operator")
+    url = f"{USERS}{member.pk}/change/"
+    data = change_form_data(client.get(url))
+    data.update(email="new@example.com", external_id="ERP-7")
+    assert client.post(url, data).status_code == 302
+    entry = LogEntry.objects.get_for_object(member).get()
+    assert entry.actor == operator
+    assert entry.changes_dict == {"email": [member.email, "new@example.com"], "external_id": ["None", "ERP-7"]}
 
 
 @pytest.mark.django_db
