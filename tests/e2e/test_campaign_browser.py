@@ -13,8 +13,8 @@ from django.conf import settings
 from django.utils import timezone, translation
 from playwright.sync_api import Page, expect
 
+from campaigns.builders import campaign_live
 from campaigns.models import Campaign
-from campaigns.services import campaign_save
 
 pytestmark = pytest.mark.browser
 
@@ -30,22 +30,16 @@ def t(language: str, text: str) -> str:
 @pytest.fixture
 def carnival(db: Any) -> Campaign:
     now = timezone.now()
-    return campaign_save(
-        data={
-            "name": "积分狂欢，好礼不停",
-            "name_en": "Points Carnival",
-            "slug": "carnival",
-            "theme": "天天签到赚积分，好礼兑不停",
-            "theme_en": "Check in daily, earn points, win great rewards",
-            "warmup_starts_at": now - timedelta(days=7),
-            "official_starts_at": now - timedelta(days=3),
-            "followup_starts_at": now + timedelta(days=25, hours=5),
-            "ends_at": now + timedelta(days=35),
-            "rules": "每日签到可得积分。\n\n积分可兑换礼品。",
-            "rules_en": "Check in daily to earn points.\n\nSpend points on rewards.",
-            "is_published": True,
-            "is_featured": True,
-        }
+    return campaign_live(
+        now=now,
+        name="积分狂欢，好礼不停",
+        theme="天天签到赚积分，好礼兑不停",
+        theme_en="Check in daily, earn points, win great rewards",
+        followup_starts_at=now + timedelta(days=25, hours=5),
+        rules="每日签到可得积分。\n\n积分可兑换礼品。",
+        rules_en="Check in daily to earn points.\n\nSpend points on rewards.",
+        is_featured=True,
+        expiry_rule="year_end",
     )
 
 

@@ -5,7 +5,6 @@ the real current time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +12,8 @@ from django.conf import settings
 from django.utils import timezone, translation
 from playwright.sync_api import Page, expect
 
+from campaigns.builders import campaign_live
 from campaigns.models import Campaign
-from campaigns.services import campaign_save
 from points import selectors as ledger
 from tasks.checkins import checkin_rule_save
 from tasks.engine import task_definition_save
@@ -31,21 +30,7 @@ def t(language: str, text: str) -> str:
 @pytest.fixture
 def carnival(db: Any, monkeypatch: pytest.MonkeyPatch) -> Campaign:
     monkeypatch.setattr("tasks.jobs.streak_rewards_grant.delay", lambda *args: None)  # no broker needed here
-    now = timezone.now()
-    campaign = campaign_save(
-        data={
-            "name": "积分狂欢",
-            "name_en": "Points Carnival",
-            "slug": "carnival",
-            "warmup_starts_at": now - timedelta(days=7),
-            "official_starts_at": now - timedelta(days=3),
-            "followup_starts_at": now + timedelta(days=25),
-            "ends_at": now + timedelta(days=35),
-            "rules": "每日签到可得积分。",
-            "is_published": True,
-            "is_featured": True,
-        }
-    )
+    campaign = campaign_live(now=timezone.now(), rules="每日签到可得积分。", is_featured=True, expiry_rule="year_end")
     checkin_rule_save(rule=CheckInRule(campaign=campaign, base_points=5, milestones=[{"day": 3, "points": 10}]))
     task_definition_save(
         task=TaskDefinition(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,10 +15,12 @@ from django.utils.text import capfirst
 from playwright.sync_api import Page, Response, expect
 
 from accounts.models import User
+from campaigns.builders import campaign_live
 from campaigns.models import Campaign
-from campaigns.services import campaign_points_grant, campaign_save
+from campaigns.services import campaign_points_grant
+from lottery.builders import wheel_build
 from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel
-from lottery.services import prize_save, wheel_save
+from lottery.services import prize_save
 from points import selectors as ledger
 from points.kinds import AWARD
 from shipments.models import Shipment
@@ -41,23 +42,8 @@ def t(language: str, text: str) -> str:
 
 @pytest.fixture
 def wheel(db: Any) -> Wheel:
-    now = timezone.now()
-    campaign = campaign_save(
-        data={
-            "name": "积分狂欢",
-            "name_en": "Points Carnival",
-            "slug": "carnival",
-            "warmup_starts_at": now - timedelta(days=7),
-            "official_starts_at": now - timedelta(days=3),
-            "followup_starts_at": now + timedelta(days=25),
-            "ends_at": now + timedelta(days=35),
-            "rules": "每次抽奖消耗50积分。",
-            "is_published": True,
-            "is_featured": True,
-            "expiry_rule": "never",
-        }
-    )
-    return wheel_save(wheel=Wheel(campaign=campaign, cost_points=50, daily_cap=5))
+    campaign = campaign_live(now=timezone.now(), rules="每次抽奖消耗50积分。", is_featured=True)
+    return wheel_build(campaign=campaign, cost_points=50, daily_cap=5)
 
 
 @pytest.fixture
