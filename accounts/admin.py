@@ -107,7 +107,7 @@ class UserAdmin(BaseUserAdmin):
         if not self.has_change_permission(request, user):
             raise PermissionDenied
         if user is None:
-            raise Http404(gettext("No such user."))
+            raise Http404
         form = AdminPasswordChangeForm(user, request.POST or None)
         if request.method == "POST" and form.is_valid():
             # Django's own guard: turning password sign-in off takes the "unset-password" button.
