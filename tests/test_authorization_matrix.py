@@ -584,16 +584,3 @@ def test_unknown_api_urls_are_404_for_everyone(world: World, method: str) -> Non
         response = _client(user, api=True).generic(method, "/api/v1/no-such-thing")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
-
-
-def matrix_size() -> dict[str, int]:
-    """How many (endpoint, role) pairs the tests above check (reported in the issue's closing note)."""
-    roles = {PUBLIC: 1, MEMBER: 2, OWNED: 4, PARTNER: 2}
-    endpoint_pairs = sum(roles[a.kind] for a in ENDPOINTS.values()) + 2 * 2  # + the catch-all, two callers
-    admin_pages = len(ADMIN_MATRIX) * 4 + len(ADMIN_EXTRA_PAGES) + 1
-    return {
-        "endpoints": len(ENDPOINTS) + 1,
-        "endpoint_role_pairs": endpoint_pairs,
-        "admin_permission_sets": len(ADMIN_MATRIX) * len(GROUPS),
-        "admin_page_role_pairs": admin_pages * len(GROUPS) + 2 * (len(ADMIN_MATRIX) + len(ADMIN_EXTRA_PAGES) + 1),
-    }
