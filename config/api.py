@@ -15,6 +15,7 @@ from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
@@ -36,6 +37,7 @@ from config.errors import (
     PermissionDenied,
     RateLimited,
     ServerError,
+    request_refusal,
 )
 
 logger = logging.getLogger(__name__)
@@ -112,6 +114,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         return response
+    if isinstance(exc, SuspiciousOperation):  # e.g. a multipart body read by the CSRF check of a session
+        logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+        return domain_error_response(request_refusal(exc))
     if isinstance(exc, DjangoValidationError):
         django_details: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return error_response(InvalidInput.code, InvalidInput.default_message, 400, _flatten(django_details))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext_lazy as _
 
 
@@ -91,3 +93,61 @@ class ServerError(DomainError):
     code = "server_error"
     status = 500
     default_message = _("Something went wrong on our side.")
+
+
+# --- Hostile input: the request itself is refused (config/parsers.py, config/middleware.py, config/pagination.py) ---
+
+
+class MalformedBody(DomainError):
+    """The body is not acceptable JSON: a syntax error, invalid UTF-8, nesting past the limit, a NUL or control
+    character, a lone surrogate, a number out of range, a duplicate key (`details.reason` says which)."""
+
+    code = "parse_error"
+    status = 400
+    default_message = _("The request body is not valid JSON.")
+
+
+class RequestTooLarge(DomainError):
+    """Over settings.DATA_UPLOAD_MAX_MEMORY_SIZE (file uploads do not count); the limit is in `details.max_bytes`."""
+
+    code = "request_too_large"
+    status = 413
+    default_message = _("The request body is too large.")
+
+    def __init__(self, message: Any = None, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details or {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+
+
+class UriTooLong(DomainError):
+    code = "uri_too_long"
+    status = 414
+    default_message = _("The address (URL) is too long.")
+
+
+class HeadersTooLarge(DomainError):
+    code = "request_headers_too_large"
+    status = 431
+    default_message = _("The request headers are too large.")
+
+
+class BadRequest(DomainError):
+    """A request Django refuses as suspicious (too many form fields or files, a malformed multipart body)."""
+
+    code = "bad_request"
+    status = 400
+    default_message = _("The request could not be understood.")
+
+
+def request_refusal(exc: Exception) -> DomainError:
+    """What a request Django refused as suspicious is, in the app's words: a body over the upload limit (Django's
+    RequestDataTooBig) is 413 `request_too_large`, anything else (too many fields or files, a malformed multipart
+    body, a disallowed Host) 400 `bad_request`. Used by config.api.exception_handler and config.urls.handler400."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    return BadRequest()
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    status = 400
+    default_message = _("The pagination cursor is invalid: start again from the first page.")

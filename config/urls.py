@@ -8,7 +8,8 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import json_error_view
-from config.errors import NotFound, ServerError
+from config.errors import NotFound, ServerError, request_refusal
+from config.middleware import refusal_response
 
 admin.site.site_header = settings.ADMIN_SITE_HEADER
 admin.site.site_title = _("Points Mall admin")
@@ -31,6 +32,11 @@ _api_404 = json_error_view(NotFound.code, NotFound.default_message, NotFound.sta
 # Anything else under /api/ is a JSON 404 in the error shape (never an HTML page, even with DEBUG on).
 urlpatterns.append(re_path(r"^api/", _api_404))
 _api_500 = json_error_view(ServerError.code, ServerError.default_message, ServerError.status)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own refusals (a body over the upload limit, too many form fields, a disallowed Host...)."""
+    return refusal_response(request, request_refusal(exception or Exception()))
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -22,9 +22,3 @@ class InvalidSignature(PartnerAuthError):
 class StaleTimestamp(PartnerAuthError):
     code = "stale_timestamp"
     default_message = _("The request timestamp is more than five minutes away from the server time.")
-
-
-class RequestTooLarge(DomainError):
-    code = "request_too_large"
-    status = 413
-    default_message = _("The request body is too large.")

@@ -7,13 +7,13 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import request_user_id
 from config.api import ErrorSerializer
+from config.pagination import SignedCursorPagination
 from points import kinds, selectors
 from points.models import Transfer
 
@@ -60,11 +60,8 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
         fields = ("id", "kind", "kind_label", "amount", "reason", "campaign_id", "reversed_transfer", "created_at")
 
 
-class HistoryPagination(CursorPagination):
+class HistoryPagination(SignedCursorPagination):
     ordering = "-id"
-    page_size = 20
-    max_page_size = 100
-    page_size_query_param = "page_size"
 
 
 class BalanceApi(APIView):

@@ -192,11 +192,11 @@ def test_history_bad_input_is_400(member, member_api, params, field):
     assert field in error["details"]
 
 
-def test_history_invalid_cursor_is_404(member, member_api):
+def test_history_invalid_cursor_is_400(member, member_api):
     earn(member, 10)
     response = member_api.get(HISTORY, {"cursor": "not-a-cursor"})
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_cursor"
 
 
 @pytest.mark.parametrize("url", [BALANCE, HISTORY])
