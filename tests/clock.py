@@ -6,8 +6,9 @@ and every `from django.utils.timezone import now`, because the function's code i
 than the module attribute (a `mock.patch("django.utils.timezone.now", ...)` in a test still wins).
 The product reads time only through it (services take `now`; their default is `timezone.now()`).
 What does not move: Postgres' `now()` (column defaults like `created_at`), `time.time()` (DRF throttles,
-Redis TTLs, HMAC timestamps a client computes) and `time.monotonic()`. A test that compares such a value
-with `timezone.now()` depends on the real date; it must take both from one clock.
+Redis TTLs, HMAC timestamps a client computes), `time.monotonic()` and a browser's JavaScript clock (so the
+browser tests are not run shifted). A test that compares such a value with `timezone.now()` depends on the real
+date; it must take both from one clock.
 """
 
 from __future__ import annotations
