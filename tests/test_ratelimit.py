@@ -289,3 +289,13 @@ def test_redis_down_fails_open_with_a_warning(settings, limits, member_api, capl
     assert len(warnings) == 1
     assert "Redis unavailable" in warnings[0].getMessage()
     assert hit("checkin", "user:1", now=T0).allowed
+
+
+@pytest.mark.django_db
+def test_redis_down_logins_still_work_and_fail(settings, member):
+    settings.RATELIMIT_REDIS_URL = "redis://127.0.0.1:1/0"
+    api = APIClient()
+    wrong = api.post("/api/v1/auth/token", {"username": member.email, "password": "nope"}, format="json")
+    assert wrong.status_code == 401
+    right = api.post("/api/v1/auth/token", {"username": member.email, "password": "Str0ng-pass-2026"}, format="json")
+    assert right.status_code == 200
