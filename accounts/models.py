@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Collection
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.normalize import email_normalize, phone_normalize
+from accounts.normalize import email_normalize, phone_normalize, postal_code_normalize, text_clean
 
 
 class UserManager(BaseUserManager["User"]):
@@ -83,6 +85,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.display_name or self.email or self.phone or f"#{self.pk}"
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """The display name as free text (accounts.normalize.text_clean: NFKC, whitespace, control characters
+        refused) before Django's checks: profile updates, the admin and forms all store it so."""
+        _clean_text_fields(self, ("display_name",), exclude, lambda _field: text_clean, super().clean_fields)
+
     @property
     def masked_name(self) -> str:
         """A name safe to show to other members (leaderboards, winner tickers)."""
@@ -94,6 +101,41 @@ class User(AbstractBaseUser, PermissionsMixin):
         return (local[:1] or "*") + "***"
 
 
+def _address_rule(field: str) -> Callable[[str], str]:
+    if field == "phone":
+        return lambda value: phone_normalize(value) if value.strip() else ""  # blank: Django's "required" check
+    if field == "postal_code":
+        return postal_code_normalize
+    return text_clean
+
+
+def _clean_text_fields(
+    instance: models.Model,
+    fields: Collection[str],
+    exclude: Collection[str] | None,
+    rule_of: Callable[[str], Callable[[str], str]],
+    django_clean_fields: Callable[..., None],
+) -> None:
+    """Apply each field's normalisation rule, then Django's field checks for the fields that passed; one
+    ValidationError with every field's messages."""
+    skip = set(exclude or ())
+    errors: dict[str, list[ValidationError]] = {}
+    for field in fields:
+        if field in skip:
+            continue
+        try:
+            setattr(instance, field, rule_of(field)(getattr(instance, field) or ""))
+        except ValidationError as exc:
+            errors[field] = exc.error_list
+    try:
+        django_clean_fields(exclude=skip | errors.keys())
+    except ValidationError as exc:
+        for field, messages in exc.error_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 # The fields of a postal address (mainland China format), in the order forms, serializers and CSV sheets show
 # them. AddressFields declares them once; everything that lists address fields uses this tuple.
 ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
@@ -101,8 +143,8 @@ ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail"
 
 class AddressFields(models.Model):
     """The postal address columns, declared once: the member's address book (Address) and the copy a shipment
-    keeps (shipments.Shipment) both inherit them. `blank` says what a complete address needs; accounts.services.
-    address_save is the one validator (phone normalised to E.164, 6-digit postal code)."""
+    keeps (shipments.Shipment) both inherit them. `blank` says what a complete address needs; clean_fields holds
+    the rules (accounts.normalize), which accounts.services.address_save runs through full_clean."""
 
     recipient = models.CharField(_("recipient"), max_length=40)
     phone = models.CharField(_("phone number"), max_length=20)
@@ -114,6 +156,13 @@ class AddressFields(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """Each address field normalised and checked by its rule in accounts.normalize before Django's own checks
+        (lengths, blanks): the phone to E.164 with ASCII digits only, the postal code to six ASCII digits, every
+        other field as free text (NFKC, whitespace collapsed, control characters refused). The one home of the
+        rules: address_save, the pages' and the admin's forms and the API (through address_save) all run it."""
+        _clean_text_fields(self, ADDRESS_FIELDS, exclude, _address_rule, super().clean_fields)
 
     @property
     def address_line(self) -> str:

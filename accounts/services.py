@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.errors import AddressNotFound, InvalidToken
 from accounts.models import ADDRESS_FIELDS, Address, ApiToken, IdempotencyRecord, User
-from accounts.normalize import email_normalize, phone_normalize
+from accounts.normalize import email_normalize, phone_normalize, text_clean
 from config.security_log import security_event
 
 ACCESS_TTL = timedelta(hours=1)
@@ -57,7 +57,11 @@ def user_create(
         errors["phone"] = [ValidationError(_("This phone number is already registered."), code="taken")]
     if email and "email" not in errors and User.objects.filter(email__iexact=email).exists():
         errors["email"] = [ValidationError(_("This email is already registered."), code="taken")]
-    user = User(phone=phone, email=email, display_name=display_name.strip(), **extra)
+    try:
+        display_name = text_clean(display_name)
+    except ValidationError as exc:
+        errors["display_name"] = [exc]
+    user = User(phone=phone, email=email, display_name=display_name, **extra)
     if language:
         user.language = language
     if password is not None:
@@ -87,7 +91,7 @@ def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
     for field in PROFILE_FIELDS & data.keys():
         value = data[field]
         if field == "display_name":
-            value = (value or "").strip()
+            value = value or ""  # normalised by User.clean_fields (accounts.normalize.text_clean)
         if field == "language" and value not in dict(settings.LANGUAGES):
             raise ValidationError({"language": [ValidationError(_("Unknown language."), code="invalid_choice")]})
         setattr(user, field, value)
@@ -105,23 +109,10 @@ def address_save(*, user: User, data: dict[str, Any], address: Address | None = 
     if address.user_id != user.pk:
         raise AddressNotFound()
     for field in ADDRESS_FIELDS:
-        if field in data and field != "phone":  # the phone number is normalised below
-            setattr(address, field, (data[field] or "").strip())
-    errors: dict[str, list[ValidationError]] = {}
-    if "phone" in data:
-        try:
-            address.phone = phone_normalize(data["phone"] or "")
-        except ValidationError as exc:
-            errors["phone"] = [exc]
-    if address.postal_code and not (address.postal_code.isdigit() and len(address.postal_code) == 6):
-        errors["postal_code"] = [ValidationError(_("A postal code has 6 digits."), code="invalid")]
-    try:
-        address.full_clean(exclude=["user", "is_default", *errors.keys()])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(ValidationError(m) for m in messages)
-    if errors:
-        raise ValidationError(errors)
+        if field in data:
+            setattr(address, field, str(data[field] or ""))
+    # AddressFields.clean_fields normalises and checks every field (accounts.normalize); errors by field
+    address.full_clean(exclude=["user", "is_default"])
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # serialise default switching per user
         has_default = Address.objects.filter(user=user, is_default=True).exclude(pk=address.pk).exists()
