@@ -171,6 +171,13 @@ def test_every_model_admin_has_a_decision() -> None:
     assert not stale, f"ADMIN_MATRIX names admins that are no longer registered: {stale}"
 
 
+def test_every_matrix_row_decides_for_every_staff_group() -> None:
+    undecided = {
+        label: sorted(set(GROUPS) ^ row.keys()) for label, row in ADMIN_MATRIX.items() if row.keys() != set(GROUPS)
+    }
+    assert not undecided, f"ADMIN_MATRIX rows must name exactly the staff groups {GROUPS}: {undecided}"
+
+
 def test_every_admin_action_declares_its_permissions() -> None:
     """Django offers an action without `permissions=` to anyone who may view the list (issue 10: analysts
     could revoke partner keys)."""
