@@ -221,6 +221,10 @@ def transfer_post(
     `reason` / `reason_en`: what the member reads, in Chinese and English (blank English: the Chinese for all)."""
     _check_common(key=key, kind=kind, asset=asset)
     _check_amount(amount)
+    if type(debit) is type(credit) and debit == credit:
+        # Refused before the database (which also refuses references that resolve to one account): a member's
+        # wallet to itself would otherwise read as "no wallet, no points" when the member has none yet.
+        raise errors.SameAccount()
     now = now or timezone.now()
     if expires_at is _AUTO and isinstance(credit, Member):
         expires_sql, expires_params = EXPIRY_AT_SQL, [campaign_id, asset, now]

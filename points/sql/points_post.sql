@@ -14,8 +14,9 @@ CREATE OR REPLACE FUNCTION points_post(
 ) RETURNS TABLE (transfer_id bigint, status text, debit_id bigint, credit_id bigint, detail bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
--- status: 'created' | 'replayed' (same key, same content) | 'conflict' (same key, other content; detail = the
--- existing transfer) | 'insufficient' (detail = spendable points) | 'account_not_found' | 'asset_mismatch' |
+-- status: 'created' | 'replayed' (same key, same content: asset, accounts, amount, kind, reversed transfer and
+-- campaign; reason, source and actor are descriptions, not compared) | 'conflict' (same key, other content;
+-- detail = the existing transfer) | 'insufficient' (detail = spendable points) | 'account_not_found' | 'asset_mismatch' |
 -- 'same_account'. Only 'created' leaves anything behind, and a refusal never aborts the caller's transaction.
 DECLARE
   v_id bigint;
@@ -84,7 +85,8 @@ BEGIN
       UPDATE points_account SET balance = balance + p_amount WHERE id = p_debit;
     END IF;
     IF v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
-       AND v_old.asset_id = p_asset AND v_old.kind = p_kind AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses THEN
+       AND v_old.asset_id = p_asset AND v_old.kind = p_kind AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses
+       AND v_old.campaign_id IS NOT DISTINCT FROM p_campaign THEN
       RETURN QUERY SELECT v_old.id, 'replayed'::text, v_old.debit_id, v_old.credit_id, NULL::bigint;
     ELSE
       RETURN QUERY SELECT v_old.id, 'conflict'::text, v_old.debit_id, v_old.credit_id, v_old.id;
@@ -131,6 +133,7 @@ BEGIN
       CASE WHEN v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
                 AND v_old.asset_id = p_asset AND v_old.kind = p_kind
                 AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses
+                AND v_old.campaign_id IS NOT DISTINCT FROM p_campaign
            THEN 'replayed' ELSE 'conflict' END, v_old.debit_id, v_old.credit_id, v_old.id;
     RETURN;
   END IF;

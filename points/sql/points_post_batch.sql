@@ -77,7 +77,7 @@ BEGIN
     FROM unnest(p_keys, p_debits, p_credits, p_amounts) AS i(k, dr, cr, amount)
     JOIN points_transfer t ON t.idempotency_key = i.k
    WHERE t.debit_id <> i.dr OR t.credit_id <> i.cr OR t.amount <> i.amount OR t.asset_id <> p_asset
-      OR t.kind <> p_kind
+      OR t.kind <> p_kind OR t.campaign_id IS DISTINCT FROM p_campaign OR t.reverses_id IS NOT NULL
    LIMIT 1;
   IF v_conflict IS NOT NULL THEN
     RAISE EXCEPTION 'idempotency key reused with different content' USING ERRCODE = 'PM002', DETAIL = v_conflict;
