@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -5,7 +7,7 @@ from django.shortcuts import render
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api import json_error_view
 from config.errors import NotFound, ServerError, request_refusal
@@ -14,6 +16,12 @@ from config.middleware import refusal_response
 admin.site.site_header = settings.ADMIN_SITE_HEADER
 admin.site.site_title = _("Points Mall admin")
 admin.site.index_title = _("Campaign operations")
+
+# Swagger UI under the site's Content-Security-Policy: the split view serves its start-up script as a file
+# (?script), not inline; its page and stylesheet need inline styles and data: images, allowed on this view only.
+_swagger_ui = csp_update({"style-src": [UNSAFE_INLINE], "img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("", include("campaigns.urls")),
@@ -24,7 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", _swagger_ui, name="api-docs"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]
 
