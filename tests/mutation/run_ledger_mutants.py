@@ -343,7 +343,7 @@ def _install_sql(text: str, db_name: str, env: dict[str, str], cwd: Path) -> Non
 
 def _run_tests(cwd: Path, env: dict[str, str], tests: list[str], *, create: bool, timeout: int) -> tuple[bool, str]:
     args = [str(PYTHON), "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    args.append("--create-db" if create else "--reuse-db")
+    args += ["--create-db", "--reuse-db"] if create else ["--reuse-db"]  # created once, then kept
     try:
         done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
