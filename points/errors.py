@@ -61,6 +61,12 @@ class NotReversible(LedgerError):
     default_message = _("This transfer cannot be reversed directly.")
 
 
+class SelfAdjustment(LedgerError):
+    code = "self_adjustment"
+    status = 403
+    default_message = _("Staff cannot adjust their own points; ask another operator.")
+
+
 class ReasonRequired(LedgerError):
     code = "reason_required"
     status = 400

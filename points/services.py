@@ -405,7 +405,10 @@ def points_adjust(
     now: datetime | None = None,
     reason_en: str = "",
 ) -> Posted:
-    """An operator's correction: positive adds points, negative removes them. A reason is mandatory."""
+    """An operator's correction: positive adds points, negative removes them. A reason is mandatory, and
+    nobody adjusts their own wallet (separation of duties: an insider cannot mint points for themselves)."""
+    if actor_id is not None and actor_id == user_id:
+        raise errors.SelfAdjustment()
     if not (reason or "").strip():
         raise errors.ReasonRequired()
     if type(amount) is not int or amount == 0:

@@ -226,6 +226,13 @@ def test_adjust_requires_reason_and_records_actor(member, make_user, now):
         services.points_adjust(user_id=member.pk, amount=-21, reason="x", actor_id=operator.pk, key="a3", now=now)
 
 
+def test_staff_cannot_adjust_their_own_points(make_user, now):
+    operator = make_user(is_staff=True)
+    with pytest.raises(errors.SelfAdjustment):
+        services.points_adjust(user_id=operator.pk, amount=500, reason="bonus", actor_id=operator.pk, key="s1", now=now)
+    assert not Transfer.objects.filter(idempotency_key="s1").exists()
+
+
 def test_holds_capture_and_void(member, now):
     earn(member, 100, key="e", now=now, expires_at=now + timedelta(days=10))
     h1 = services.hold_place(user_id=member.pk, amount=30, key="order-1", campaign_id=3, now=now)
