@@ -12,7 +12,8 @@ Use them like this::
 `page` is a phone-sized (390x844) page whose relative URLs resolve against `live_server`, so
 `page.goto("/accounts/profile/")` works too. `login_as(page, user)` skips the form when the login itself is
 not what the test is about. `switch_language(page, "en")` clicks the header button. `screenshot(page, name)`
-saves test-artifacts/<name>.png. A failing test leaves test-artifacts/failures/<test id>.png behind.
+saves test-artifacts/<name>.png. A failing test leaves test-artifacts/failures/<test id>.png behind. A test
+fails on any JavaScript error and on any Content-Security-Policy violation the page reports.
 """
 
 from __future__ import annotations
@@ -105,11 +106,27 @@ def context(browser: Browser, live_server: Any, request: pytest.FixtureRequest) 
     ctx.close()
 
 
+# Every page reports a Content-Security-Policy violation to the console (Chromium does by itself; the listener
+# makes sure, whatever the browser's wording): the page fixture fails a test that saw one (tests/test_csp.py).
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => console.error(
+    "Content Security Policy violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+    " at " + e.sourceFile + ":" + e.lineNumber));"""
+
+
+def csp_violations(page: Page) -> list[str]:
+    """Collects, for the page's lifetime, the console messages that report a Content-Security-Policy violation."""
+    found: list[str] = []
+    page.on("console", lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None)
+    return found
+
+
 @pytest.fixture
 def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    violations = csp_violations(page)
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -117,6 +134,7 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
         (ARTIFACTS / "failures").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTIFACTS / "failures" / f"{name}.png", full_page=True)
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations on the page: {violations}"
 
 
 @pytest.fixture

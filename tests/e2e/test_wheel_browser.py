@@ -139,7 +139,8 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     expect(result).to_be_hidden()
     expect(page.get_by_test_id("spin-button")).to_be_enabled()
 
-    # The fairness page lists the member's draw and shows its inputs (verifiable once the seed is revealed).
+    # The fairness page lists the member's draw by its reference and shows its inputs (verifiable once the seed is
+    # revealed).
     page.get_by_test_id("fairness-link").click()
     expect(page).to_have_url(live_server.url + "/c/carnival/wheel/fairness/")
     expect(page.get_by_test_id("commitment")).to_have_text(wheel.seed_commitment)
@@ -148,7 +149,8 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     page.get_by_test_id("my-draw").get_by_role("link").click()
     details = page.get_by_test_id("draw-details")
     expect(details.get_by_test_id("draw-prize")).to_contain_text(prize_name)
-    expect(details.get_by_test_id("draw-member")).to_have_text(str(member.pk))
+    expect(details.get_by_test_id("draw-reference")).to_have_text(draw.reference)
+    expect(details.get_by_test_id("draw-player")).to_have_text(draw.player_key)  # a key, never the member id
     expect(details.get_by_test_id("draw-roll")).to_have_text(str(draw.roll))
     expect(details.get_by_test_id("slot-hit")).to_contain_text(prize_name)
     expect(page.get_by_test_id("verify-later")).to_be_visible()
