@@ -55,6 +55,7 @@ ENV PATH=/app/.venv/bin:$PATH \
 USER app
 EXPOSE 8000
 
-# gunicorn reads WEB_CONCURRENCY for the number of worker processes (default 1).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--threads", "4", \
+# gunicorn reads WEB_CONCURRENCY for the number of worker processes (default 1); gunicorn.conf.py sets its request
+# limits.
+CMD ["gunicorn", "config.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--threads", "4", \
      "--access-logfile", "-", "--graceful-timeout", "30"]

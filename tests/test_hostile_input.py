@@ -9,21 +9,54 @@ transfers and balances, and the other tables a member can write to)."""
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
+import logging
+import os
+import re
+import runpy
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote_to_bytes, urlsplit
 
 import pytest
+from axes.utils import reset as axes_reset
+from django.apps import apps as django_apps
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from accounts.models import User
-from accounts.services import token_issue
+from accounts.models import Address, User
+from accounts.services import address_save, staff_groups_sync, token_issue
+from campaigns.models import Campaign
 from config.errors import MalformedBody, RequestTooLarge
 from config.parsers import MAX_DEPTH, StrictJSONParser, json_loads_strict, nesting_depth_exceeds
+from lottery.models import Draw
+from partners.services import api_key_create
+from partners.signing import request_signature, signing_key_for
+from tasks.models import TaskDefinition
+from tests.lottery.conftest import ADDRESS
 from tests.points.conftest import earn
 
 API = "/api/v1"
+ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger(__name__)  # the fuzz tallies: pytest -o log_cli=true --log-cli-level=INFO shows them
 
 
 def assert_error_shape(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -37,7 +70,7 @@ def assert_error_shape(response: Any, status: int, code: str) -> dict[str, Any]:
     return error
 
 
-def bearer(user: User) -> dict[str, str]:
+def bearer(user: User) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token_issue(user=user, name='hostile').access}"}
 
 
@@ -252,3 +285,578 @@ def test_large_headers_are_a_json_431_on_the_api(member: User) -> None:
     response = Client().get(f"{API}/me", **headers, **bearer(member))
     assert_error_shape(response, 431, "request_headers_too_large")
     assert Client().get(f"{API}/me", HTTP_X_PAD="v" * 4000, **bearer(member)).status_code == 200
+
+
+# --- Hypothesis: every API operation and every page, with hostile bodies and query strings -------------------
+
+# Bounded so the whole fuzz (three runs of this many requests) takes well under a minute on two cores; raise
+# HOSTILE_MAX_EXAMPLES for a deeper run. Derandomized: a failure reproduces on the next run.
+FUZZ = hypothesis_settings(
+    max_examples=int(os.environ.get("HOSTILE_MAX_EXAMPLES", "100")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+)
+
+# Tables a refused request may still write to, by design; every other table of the project's apps is compared.
+UNWATCHED = {
+    "accounts_apitoken": "each example issues its bearer token; authenticated requests stamp last_used_at",
+    "accounts_idempotencyrecord": "the answer to a refused request is kept under its Idempotency-Key, by design",
+    "partners_apikey": "a correctly signed request stamps its key's last_used_at before the body is read",
+}
+WATCHED_APPS = ("accounts", "points", "campaigns", "tasks", "lottery", "mall", "shipments", "partners")
+
+
+def watched_tables() -> list[str]:
+    tables = [
+        model._meta.db_table
+        for label in WATCHED_APPS
+        for model in django_apps.get_app_config(label).get_models()
+        if not model._meta.proxy
+    ]
+    return [table for table in tables if table not in UNWATCHED]
+
+
+def snapshot(tables: list[str]) -> dict[str, str]:
+    """Every watched table's row count and the md5 of all its rows, in one round trip (the ledger's transfers and
+    the balances, which are rows of points_account, included)."""
+    sql = " UNION ALL ".join(
+        f"SELECT '{table}', count(*)::text || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) "
+        f"FROM {table} t"
+        for table in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return dict(cursor.fetchall())
+
+
+@dataclass
+class Tally:
+    """What was sent and how it was answered (logged at the end: pytest -o log_cli=true --log-cli-level=INFO)."""
+
+    name: str
+    statuses: Counter[int] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    operations: Counter[str] = field(default_factory=Counter)
+    refused_unchanged: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def report(self) -> str:
+        return (
+            f"{self.name}: {self.requests} requests, {self.server_errors} with a 5xx; statuses "
+            f"{dict(sorted(self.statuses.items()))}; {self.refused_unchanged} refused, each changing nothing; "
+            f"hostile inputs {dict(sorted(self.kinds.items()))}"
+        )
+
+
+@dataclass
+class World:
+    member: User
+    slug: str
+    ids: dict[str, list[int]]
+    partner_key_id: str
+    partner_signing_key: str
+    tables: list[str]
+
+
+def build_world() -> World:
+    """The demo campaign (seed_demo, live now) with its member, who has a ledger history, a saved address and a
+    prize from the day's free spin; a partner key for the events endpoint."""
+    staff_groups_sync()
+    call_command("seed_demo", f"--now={timezone.now().isoformat()}", stdout=io.StringIO())
+    member = User.objects.get(email="member@demo.local")
+    campaign = Campaign.objects.get(slug="carnival")
+    for n in range(3):  # DELETE may succeed a few times
+        address_save(user=member, data=dict(ADDRESS, recipient=f"收件人{n}"))
+    Client().post(f"{API}/campaigns/carnival/wheel/spins", **bearer(member))
+    key, secret = api_key_create(name="fuzz", default_campaign=campaign)
+    ids = {
+        "address_id": list(Address.objects.filter(user=member).values_list("pk", flat=True)),
+        "draw_id": list(Draw.objects.filter(user_id=member.pk).values_list("pk", flat=True)),
+        "task_id": list(TaskDefinition.objects.filter(campaign=campaign).values_list("pk", flat=True)),
+    }
+    assert all(ids.values()), ids
+    return World(member, "carnival", ids, key.key_id, signing_key_for(secret), watched_tables())
+
+
+def reset_limits() -> None:
+    """Rate limits (Redis) and login lockouts (axes) are right to refuse a flood, but the fuzzer should keep
+    reaching the code behind them."""
+    cache.clear()
+    axes_reset()
+
+
+# Plausible values by field name (raw JSON), so that most bodies get past the parser with one hostile field.
+VALID = {
+    **{name: json.dumps(value, ensure_ascii=False) for name, value in ADDRESS.items()},
+    "phone": '"13800138009"',
+    "email": '"fuzz@example.com"',
+    "password": '"Str0ng-pass-2026"',
+    "display_name": '"Fuzz"',
+    "language": '"en"',
+    "username": '"member@demo.local"',
+    "device": '"phone"',
+    "refresh": '"not-a-refresh-token"',
+    "date": '"2026-01-01"',
+    "is_default": "true",
+    "address_id": "1",
+    "event_id": '"fuzz-1"',
+    "campaign": '"carnival"',
+    "member": '"member@demo.local"',
+    "type": '"purchase"',
+    "amount": '"60.00"',
+    "occurred_at": '"2026-01-01T12:00:00+08:00"',
+}
+EVENT_FIELDS = ("event_id", "campaign", "member", "type", "amount", "occurred_at")
+
+# Hostile JSON values, as raw JSON text (so that escapes and number literals arrive exactly as written).
+HOSTILE_LITERALS = [
+    *("1e999", "-1e999", "NaN", "Infinity", "-Infinity", "0.1e-99999"),
+    *("9" * 30, "-9223372036854775809", "9223372036854775807", "1" * 5000, "-1", "0", "1.5"),
+    *('"\\u0000"', '"a\\u0000b"', '"\\u001b[31m"', '"\\u0085"', '"\\u007f"'),  # NUL and control characters
+    *('"\\ud800"', '"x\\udfff"', '"\\ud83d\\u0041"'),  # lone surrogates
+    *('"\\u202e"', '"\\ufeff"', '"＜script＞"', '"<script>alert(1)</script>"', '"\' OR 1=1 --"', '"../../etc"'),
+    *('"%00"', '"2026-02-30"', '"9999-12-31T23:59:59Z"', '"-1"', '"   "', '""', '"١٢٣٤٥٦"', '"１２３４５６"'),
+    *("true", "null", "[]", "{}", '{"$gt": ""}', '[null, 1, "a"]'),
+]
+
+
+def json_text() -> st.SearchStrategy[str]:
+    """Well-formed JSON of any shape: wrong types for every field."""
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+    values = st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=8
+    )
+    return values.map(json.dumps)
+
+
+def hostile_value() -> st.SearchStrategy[tuple[str, str]]:
+    """(kind, raw JSON text of one value)."""
+    return st.one_of(
+        st.sampled_from(HOSTILE_LITERALS).map(lambda text: ("literal", text)),
+        st.integers(MAX_DEPTH + 1, 5000).map(lambda depth: ("deep_nesting", nested(depth))),
+        st.integers(MAX_DEPTH + 1, 2000).map(lambda depth: ("deep_nesting", '{"a":' * depth + "1" + "}" * depth)),
+        st.integers(1000, 400_000).map(lambda size: ("huge_string", json.dumps("x" * size))),
+        json_text().map(lambda text: ("wrong_type", text)),
+        st.text(max_size=40).map(lambda text: ("random_text", json.dumps(text, ensure_ascii=False))),
+    )
+
+
+@st.composite
+def json_object(draw: st.DrawFn, fields: tuple[str, ...], kinds: set[str]) -> str:
+    """An object of these fields, most of them plausible, some hostile, some left out or repeated."""
+    names = draw(st.lists(st.sampled_from(fields), min_size=1, max_size=len(fields) + 1)) if fields else ["a"]
+    if len(set(names)) < len(names):
+        kinds.add("duplicate_key")
+    members = []
+    for name in names:
+        if name == "events":
+            value = "[" + draw(json_object(EVENT_FIELDS, kinds)) + "]"
+        elif name in VALID and draw(st.integers(0, 9)) < 6:
+            value = VALID[name]
+        else:
+            kind, value = draw(hostile_value())
+            kinds.add(kind)
+        members.append(f"{json.dumps(name)}: {value}")
+    return "{" + ", ".join(members) + "}"
+
+
+INVALID_BYTES = [b'{"a": "\xff\xfe"}', b'{"a": "\xed\xa0\x80"}', b"\xef\xbb\xbf{}", b"\x00", b'{"a":1', b"\x80"]
+
+
+@st.composite
+def hostile_body(draw: st.DrawFn, fields: tuple[str, ...]) -> tuple[str, bytes]:
+    """(kinds, raw body): an object of the operation's own fields, or a hostile whole body."""
+    shape = draw(st.sampled_from(["fields"] * 6 + ["whole", "oversize", "bytes", "fields", "fields"]))
+    kinds: set[str] = set()
+    if shape == "fields":
+        text = draw(json_object(fields, kinds))
+        return "+".join(sorted(kinds)) or "plausible", text.encode()
+    if shape == "bytes":
+        return "invalid_utf8_or_syntax", draw(st.binary(max_size=64) | st.sampled_from(INVALID_BYTES))
+    if shape == "oversize":
+        return "oversize", b'{"a": "' + b"x" * 2_700_000 + b'"}'
+    kind, text = draw(hostile_value())
+    return kind, text.encode()
+
+
+HOSTILE_QUERY_VALUES = [
+    *("%00", "a%00b", "%FF%FE", "%ED%A0%80", "%C0%AF", "%1B%5B31m", "%0D%0ASet-Cookie:%20x=1", "%5B%5D"),
+    *("-1", "0", "99999999999999999999999", "1e999", "NaN", "2026-13-45", "0000-00-00", "9999-12-31", "a" * 3000),
+    *(quote(cursor, safe="") for cursor in FORGED_CURSORS),
+]
+
+
+@st.composite
+def hostile_query(draw: st.DrawFn, names: tuple[str, ...]) -> str:
+    # (not DRF's `format`: any value but "json" is a 404 before the view, hiding the view from the fuzzer)
+    picked = draw(st.lists(st.sampled_from((*names, "cursor", "page_size", "lang", "q")), max_size=4))
+    values = st.sampled_from(HOSTILE_QUERY_VALUES) | st.text(max_size=20).map(lambda text: quote(text, safe=""))
+    return "&".join(f"{name}={draw(values)}" for name in picked)
+
+
+CONTENT_TYPES = [
+    *["application/json"] * 6,
+    "application/json; charset=utf-16",
+    "application/json; charset=bogus",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=zz",
+]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # with {placeholders}
+    path_params: tuple[str, ...]
+    query_params: tuple[str, ...]
+    body_fields: tuple[str, ...] | None  # None: the operation takes no body
+    partner: bool
+
+
+def api_operations() -> list[Operation]:
+    """Every operation of the OpenAPI schema, as drf-spectacular generates it."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    operations = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            params = operation.get("parameters", [])
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            fields = None
+            if body is not None:
+                ref = body["schema"].get("$ref", "")
+                fields = tuple(components.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
+            operations.append(
+                Operation(
+                    method=method.upper(),
+                    path=path,
+                    path_params=tuple(p["name"] for p in params if p["in"] == "path"),
+                    query_params=tuple(p["name"] for p in params if p["in"] == "query"),
+                    body_fields=fields,
+                    partner=any("partnerSignature" in s for s in operation.get("security", [])),
+                )
+            )
+    return operations
+
+
+def path_value(name: str, world: World) -> st.SearchStrategy[str]:
+    if name == "slug":
+        return st.sampled_from([world.slug] * 12 + ["no-such-campaign", "a" * 300])
+    real = [str(value) for value in world.ids.get(name, [1])]
+    return st.sampled_from(real * 12 + ["0", "9223372036854775807", "9223372036854775808", str(10**30)])
+
+
+@dataclass(frozen=True)
+class Sent:
+    kind: str
+    malformed_json: bool  # a body the parser must refuse, sent as JSON to an operation that reads one
+
+
+@st.composite
+def api_request(draw: st.DrawFn, operations: list[Operation], world: World) -> tuple[Operation, dict[str, Any], Sent]:
+    op = draw(st.sampled_from(operations))
+    path = op.path
+    for name in op.path_params:
+        path = path.replace("{" + name + "}", draw(path_value(name, world)))
+    query = draw(hostile_query(op.query_params))
+    kwargs: dict[str, Any] = {"path": path + (f"?{query}" if query else "")}
+    kind = "query_string" if query else "plain"
+    malformed = False
+    if op.body_fields is not None or draw(st.integers(0, 5)) == 0:  # sometimes a body where none is expected
+        kind, body = draw(hostile_body(op.body_fields or ()))
+        content_type = draw(st.sampled_from(CONTENT_TYPES))
+        kwargs |= {"data": body, "content_type": content_type}
+        malformed = (
+            op.body_fields is not None
+            and content_type.startswith("application/json")
+            and (kind == "oversize" or _refused_by_parser(body))
+        )
+    if draw(st.integers(0, 3)) == 0:
+        kwargs["HTTP_IDEMPOTENCY_KEY"] = draw(st.sampled_from(["k\x00", "x" * 300, "\t", "fuzz-key", "é"]))
+    if draw(st.integers(0, 5)) == 0:
+        kwargs["HTTP_ACCEPT_LANGUAGE"] = draw(st.sampled_from(["\x00", "zz-ZZ;q=abc", "en;q=999999999999", "*"]))
+    return op, kwargs, Sent(kind, malformed)
+
+
+def _refused_by_parser(body: bytes) -> bool:
+    try:
+        json_loads_strict(body)
+    except MalformedBody:
+        return True
+    return False
+
+
+def _send(client: Client, method: str, kwargs: dict[str, Any]) -> Any:
+    kwargs = dict(kwargs)
+    path = kwargs.pop("path")
+    data = kwargs.pop("data", b"")
+    content_type = kwargs.pop("content_type", "application/octet-stream")
+    return client.generic(method, path, data, content_type, **kwargs)  # the bytes as they are, any content type
+
+
+def _sign(world: World, kwargs: dict[str, Any]) -> dict[str, Any]:
+    timestamp = str(int(time.time()))
+    body = kwargs.get("data", b"")
+    return kwargs | {
+        "HTTP_X_API_KEY": world.partner_key_id,
+        "HTTP_X_TIMESTAMP": timestamp,
+        "HTTP_X_SIGNATURE": request_signature(signing_key=world.partner_signing_key, timestamp=timestamp, body=body),
+    }
+
+
+def send_and_check(
+    client: Client, method: str, kwargs: dict[str, Any], *, world: World, tally: Tally, kind: str
+) -> Any:
+    """Send one request; never a 5xx; an API error in the error shape; a refused request changes nothing."""
+    before = snapshot(world.tables)
+    response = _send(client, method, kwargs)
+    status = response.status_code
+    what = f"{tally.name}: {method} {kwargs['path'][:200]} [{kind}] → {status}"
+    tally.statuses[status] += 1
+    tally.kinds[kind] += 1
+    assert status < 500, f"{what}: {response.content[:500]!r}"
+    if status >= 400:
+        if kwargs["path"].startswith("/api/"):
+            assert response["Content-Type"].startswith("application/json"), what
+            error = response.json()["error"]
+            assert isinstance(error["code"], str), what
+            assert isinstance(error["message"], str), what
+            assert isinstance(error["details"], dict), what
+        after = snapshot(world.tables)
+        assert after == before, f"{what} changed {[table for table in before if before[table] != after[table]]}"
+        tally.refused_unchanged += 1
+    return response
+
+
+def fuzz_api(world: World, identity: str) -> Tally:
+    operations = api_operations()
+    assert len(operations) >= 20
+    tally = Tally(f"API as {identity}")
+    client = Client()
+
+    @FUZZ
+    @given(request=api_request(operations, world))
+    def run(request: tuple[Operation, dict[str, Any], Sent]) -> None:
+        op, kwargs, sent = request
+        reset_limits()
+        if op.partner and identity == "member":
+            kwargs = _sign(world, kwargs)  # partner systems sign their bodies; hostile all the same
+        elif identity == "member":
+            kwargs = kwargs | bearer(world.member)
+        response = send_and_check(client, op.method, kwargs, world=world, tally=tally, kind=sent.kind)
+        tally.operations[f"{op.method} {op.path} {response.status_code}"] += 1
+        if sent.malformed_json:  # refused before the body is read, or by the parser: never ignored
+            assert response.status_code in {400, 401, 404, 413, 429}, f"{op.method} {kwargs['path']} accepted it"
+
+    run()
+    return tally
+
+
+# --- Pages -------------------------------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"""<(?:input|select|textarea)\b[^>]*\bname=["']([^"']+)["']""", re.I)
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+PAGE_SKIP = ("admin/", "api/", "jsi18n/")
+
+
+def page_routes(resolver: Any = None, prefix: str = "") -> list[str]:
+    """Every page route of the URL conf (admin, API and the JavaScript catalogue aside), as Django route
+    strings: `c/<slug:slug>/wheel/spin/`."""
+    routes = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if route.startswith((*PAGE_SKIP, "^")):
+            continue
+        routes += page_routes(entry, route) if isinstance(entry, URLResolver) else [route]
+    return routes
+
+
+def concrete(route: str, world: World, pick: Callable[[list[str]], str] | None = None) -> str:
+    def value(match: re.Match[str]) -> str:
+        converter, name = match.group(1) or "str", match.group(2)
+        choices = [world.slug] if converter == "slug" else [str(v) for v in world.ids.get(name, [1])]
+        return pick(choices) if pick else choices[0]
+
+    return "/" + _CONVERTER.sub(value, route)
+
+
+@dataclass(frozen=True)
+class Page:
+    route: str
+    fields: tuple[str, ...]
+
+
+def pages_with_fields(world: World) -> list[Page]:
+    """Each page route with the names of the form fields its GET shows (to the member and to a visitor)."""
+    member, visitor = Client(), Client()
+    member.force_login(world.member, backend="accounts.backends.PhoneOrEmailBackend")
+    pages = []
+    for route in page_routes():
+        names: set[str] = set()
+        for client in (member, visitor):
+            response = client.get(concrete(route, world))
+            if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+                names |= set(_FIELD.findall(response.content.decode(errors="replace")))
+        names.discard("csrfmiddlewaretoken")
+        pages.append(Page(route, tuple(sorted(names)) or ("name", "value")))
+    return pages
+
+
+HOSTILE_FORM_VALUES = [
+    *("%00", "a%00b", "%FF%FE", "%ED%A0%80", "%C0%80", "%1B%5B31m", "%E2%80%AE", "%EF%BC%91%EF%BC%92", "%7F"),
+    *("-1", "0", "9" * 5000, "1e999", "2026-02-30", "%3Cscript%3E", "", "+", "%D9%A1%D9%A2%D9%A3"),
+]
+
+
+@st.composite
+def form_value(draw: st.DrawFn, name: str) -> tuple[str, str]:
+    """(kind, percent-encoded value)."""
+    if name in VALID and draw(st.integers(0, 9)) < 5:
+        return "", quote(str(json.loads(VALID[name])), safe="")
+    return draw(
+        st.sampled_from(HOSTILE_FORM_VALUES).map(lambda value: ("literal", value))
+        | st.integers(1000, 200_000).map(lambda n: ("huge_string", "x" * n))
+        | st.text(max_size=30).map(lambda text: ("random_text", quote(text, safe="")))
+    )
+
+
+@st.composite
+def page_request(draw: st.DrawFn, pages: list[Page], world: World) -> tuple[str, dict[str, Any], str]:
+    page = draw(st.sampled_from(pages))
+    path = concrete(page.route, world, pick=lambda choices: draw(st.sampled_from(choices)))
+    names = draw(st.lists(st.sampled_from(page.fields), min_size=1, max_size=len(page.fields) + 2))
+    pairs = [(name, draw(form_value(name))) for name in names]
+    kinds = {kind for _name, (kind, _value) in pairs if kind}
+    # Hypothesis favours the ends of a list: the common shape first, the expensive one in the middle.
+    shape = draw(st.sampled_from(["urlencoded"] * 5 + ["charset", "oversize", "multipart", "multipart", "json"]))
+    if shape in {"urlencoded", "charset"}:
+        body = "&".join(f"{quote(name)}={value}" for name, (_kind, value) in pairs).encode()
+        content_type = "application/x-www-form-urlencoded"
+        if shape == "charset":
+            content_type += draw(st.sampled_from(["; charset=utf-16", "; charset=bogus", "; charset=latin-1"]))
+            kinds.add("charset")
+    elif shape == "multipart":
+        fields = {name: unquote_to_bytes(value).decode("utf-8", "replace") for name, (_kind, value) in pairs}
+        body, content_type = encode_multipart(BOUNDARY, fields), MULTIPART_CONTENT
+        kinds.add("multipart")
+    elif shape == "json":
+        body, content_type = json.dumps({name: value for name, (_kind, value) in pairs}).encode(), "application/json"
+        kinds.add("json_to_a_page")
+    else:
+        body, content_type = b"name=" + b"x" * 2_700_000, "application/x-www-form-urlencoded"
+        kinds = {"oversize"}
+    return path, {"path": path, "data": body, "content_type": content_type}, "+".join(sorted(kinds)) or "plausible"
+
+
+def fuzz_pages(world: World) -> Tally:
+    pages = pages_with_fields(world)
+    assert len(pages) >= 15
+    tally = Tally("page forms")
+
+    @FUZZ
+    @given(request=page_request(pages, world), signed_in=st.booleans())
+    def run(request: tuple[str, dict[str, Any], str], signed_in: bool) -> None:
+        _path, kwargs, kind = request
+        reset_limits()
+        client = Client()
+        if signed_in:
+            client.force_login(world.member, backend="accounts.backends.PhoneOrEmailBackend")
+        response = send_and_check(client, "POST", kwargs, world=world, tally=tally, kind=kind)
+        if kind == "oversize":
+            assert response.status_code == 413
+
+    run()
+    return tally
+
+
+# transaction=True: every request commits for real, as under gunicorn (a database error in one request cannot
+# poison the next through a test-wide transaction). One test, one demo world, one flush: three fuzz runs.
+@pytest.mark.django_db(transaction=True)
+def test_hostile_requests_never_get_a_server_error_and_refused_ones_change_nothing() -> None:
+    world = build_world()
+    tallies = [fuzz_api(world, "anonymous"), fuzz_api(world, "member"), fuzz_pages(world)]
+    for tally in tallies:
+        logger.info(tally.report())
+        logger.debug("%s", sorted(tally.operations.items()))
+    assert sum(tally.server_errors for tally in tallies) == 0
+    api_statuses = tallies[0].statuses + tallies[1].statuses
+    assert api_statuses[400] > 0  # the generators do reach the refusals
+    assert tallies[2].refused_unchanged > 0
+
+
+# --- Gunicorn's limits and the app's -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type") or "", response.read()
+    finally:
+        connection.close()
+
+
+def test_gunicorn_leaves_the_app_room_to_answer(settings: Any) -> None:
+    """gunicorn.conf.py's limits are above the app's, and under a real gunicorn the app answers in between
+    (JSON in the error shape) while gunicorn answers past its own (HTML; the app never sees those)."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["limit_request_line"] > settings.REQUEST_MAX_URL_BYTES + len("DELETE  HTTP/1.1")
+    assert conf["limit_request_field_size"] * conf["limit_request_fields"] > settings.REQUEST_MAX_HEADER_BYTES
+    assert conf["limit_request_field_size"] > 4000  # a 4 KB header (a big cookie) reaches the app
+
+    port = _free_port()
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "gunicorn.conf.py"]
+    server = subprocess.Popen(
+        [*command, "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode() if server.stderr else "gunicorn exited"
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+
+        status, content_type, body = _get(port, f"{API}/me")
+        assert (status, json.loads(body)["error"]["code"]) == (401, "not_authenticated")
+
+        status, content_type, body = _get(port, f"{API}/me?x=" + "a" * 6000)  # past the app's 4096
+        assert (status, json.loads(body)["error"]["code"]) == (414, "uri_too_long")
+        status, content_type, body = _get(port, f"{API}/me?x=" + "a" * 9000)  # past gunicorn's 8190
+        assert status == 414
+        assert content_type.startswith("text/html")
+
+        pad = {f"X-Pad-{n}": "v" * 4000 for n in range(5)}  # 20 KB in all: past the app's 16384
+        status, content_type, body = _get(port, f"{API}/me", pad)
+        assert (status, json.loads(body)["error"]["code"]) == (431, "request_headers_too_large")
+        status, content_type, body = _get(port, f"{API}/me", {"X-Pad": "v" * 9000})  # one line past gunicorn's
+        assert status == 431
+        assert content_type.startswith("text/html")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
