@@ -292,7 +292,7 @@ def test_large_headers_are_a_json_431_on_the_api(member: User) -> None:
 # Bounded so the whole fuzz (three runs of this many requests) takes well under a minute on two cores; raise
 # HOSTILE_MAX_EXAMPLES for a deeper run. Derandomized: a failure reproduces on the next run.
 FUZZ = hypothesis_settings(
-    max_examples=int(os.environ.get("HOSTILE_MAX_EXAMPLES", "100")),
+    max_examples=int(os.environ.get("HOSTILE_MAX_EXAMPLES", "150")),
     deadline=None,
     derandomize=True,
     database=None,
@@ -504,6 +504,10 @@ def hostile_query(draw: st.DrawFn, names: tuple[str, ...]) -> str:
     return "&".join(f"{name}={draw(values)}" for name in picked)
 
 
+HOSTILE_AUTHORIZATION = [
+    *("Bearer \x00", "Bearer " + "a" * 3000, "Bearer", "Bearer  ", "bearer x y", "Basic Zm9vOmJhcg=="),
+    *("Bearer %00", "Bearer \u00e9", "PartnerSignature x", "Token abc"),
+]
 CONTENT_TYPES = [
     *["application/json"] * 6,
     "application/json; charset=utf-16",
@@ -522,6 +526,7 @@ class Operation:
     query_params: tuple[str, ...]
     body_fields: tuple[str, ...] | None  # None: the operation takes no body
     partner: bool
+    public: bool  # callable anonymously
 
 
 def api_operations() -> list[Operation]:
@@ -545,6 +550,7 @@ def api_operations() -> list[Operation]:
                     query_params=tuple(p["name"] for p in params if p["in"] == "query"),
                     body_fields=fields,
                     partner=any("partnerSignature" in s for s in operation.get("security", [])),
+                    public={} in operation.get("security", []),
                 )
             )
     return operations
@@ -584,6 +590,8 @@ def api_request(draw: st.DrawFn, operations: list[Operation], world: World) -> t
         )
     if draw(st.integers(0, 3)) == 0:
         kwargs["HTTP_IDEMPOTENCY_KEY"] = draw(st.sampled_from(["k\x00", "x" * 300, "\t", "fuzz-key", "é"]))
+    if draw(st.integers(0, 5)) == 0:  # the member's own token replaces it
+        kwargs["HTTP_AUTHORIZATION"] = draw(st.sampled_from(HOSTILE_AUTHORIZATION))
     if draw(st.integers(0, 5)) == 0:
         kwargs["HTTP_ACCEPT_LANGUAGE"] = draw(st.sampled_from(["\x00", "zz-ZZ;q=abc", "en;q=999999999999", "*"]))
     return op, kwargs, Sent(kind, malformed)
@@ -639,16 +647,44 @@ def send_and_check(
     return response
 
 
+OVERSIZE = b'{"a": "' + b"x" * 2_700_000 + b'"}'
+
+
+def sweep_requests(op: Operation, world: World) -> list[tuple[dict[str, Any], Sent]]:
+    """The same hostile inputs for every operation, whatever Hypothesis draws: NUL in every query parameter with
+    a forged cursor; and for an operation that takes a body, a NUL, a lone surrogate and 1e999 in every field,
+    1,000 levels of nesting, invalid UTF-8, a duplicate key and a body over the upload limit."""
+    path = op.path
+    for name in op.path_params:
+        path = path.replace("{" + name + "}", world.slug if name == "slug" else str(world.ids.get(name, [1])[0]))
+    query = "&".join([*(f"{name}=%00" for name in op.query_params), f"cursor={quote(FORGED_CURSORS[0], safe='')}"])
+    requests = [({"path": f"{path}?{query}"}, Sent("query_string", malformed_json=False))]
+    if op.body_fields is None:
+        return requests
+    fields = op.body_fields or ("a",)
+    bodies = [
+        (kind, ("{" + ", ".join(f"{json.dumps(name)}: {literal}" for name in fields) + "}").encode())
+        for kind, literal in [
+            ("control_character", '"a\\u0000b"'),
+            ("lone_surrogate", '"\\ud800"'),
+            ("number_out_of_range", "1e999"),
+        ]
+    ]
+    bodies += [("deep_nesting", nested(1000).encode()), ("invalid_utf8", b'{"a": "\xff"}')]
+    bodies += [("duplicate_key", b'{"a": 1, "a": 2}'), ("oversize", OVERSIZE)]
+    for kind, body in bodies:
+        requests.append(({"path": path, "data": body, "content_type": "application/json"}, Sent(kind, True)))
+    return requests
+
+
 def fuzz_api(world: World, identity: str) -> Tally:
+    """Every operation with the sweep's inputs, then as many Hypothesis-drawn requests as FUZZ allows."""
     operations = api_operations()
     assert len(operations) >= 20
     tally = Tally(f"API as {identity}")
     client = Client()
 
-    @FUZZ
-    @given(request=api_request(operations, world))
-    def run(request: tuple[Operation, dict[str, Any], Sent]) -> None:
-        op, kwargs, sent = request
+    def call(op: Operation, kwargs: dict[str, Any], sent: Sent) -> None:
         reset_limits()
         if op.partner and identity == "member":
             kwargs = _sign(world, kwargs)  # partner systems sign their bodies; hostile all the same
@@ -658,6 +694,18 @@ def fuzz_api(world: World, identity: str) -> Tally:
         tally.operations[f"{op.method} {op.path} {response.status_code}"] += 1
         if sent.malformed_json:  # refused before the body is read, or by the parser: never ignored
             assert response.status_code in {400, 401, 404, 413, 429}, f"{op.method} {kwargs['path']} accepted it"
+
+    for op in operations:
+        for kwargs, sent in sweep_requests(op, world):
+            call(op, kwargs, sent)
+
+    # Anonymous callers mostly meet 401 before their body is read: give the public operations more turns.
+    weighted = operations + [op for op in operations if op.public or op.partner] * 3 * (identity == "anonymous")
+
+    @FUZZ
+    @given(request=api_request(weighted, world))
+    def run(request: tuple[Operation, dict[str, Any], Sent]) -> None:
+        call(*request)
 
     run()
     return tally
@@ -713,6 +761,8 @@ def pages_with_fields(world: World) -> list[Page]:
     return pages
 
 
+FORM = "application/x-www-form-urlencoded"
+PAGE_QUERY_NAMES = ("next", "kind", "campaign", "date_from", "date_to", "page", "draw", "month", "status")
 HOSTILE_FORM_VALUES = [
     *("%00", "a%00b", "%FF%FE", "%ED%A0%80", "%C0%80", "%1B%5B31m", "%E2%80%AE", "%EF%BC%91%EF%BC%92", "%7F"),
     *("-1", "0", "9" * 5000, "1e999", "2026-02-30", "%3Cscript%3E", "", "+", "%D9%A1%D9%A2%D9%A3"),
@@ -733,8 +783,13 @@ def form_value(draw: st.DrawFn, name: str) -> tuple[str, str]:
 
 @st.composite
 def page_request(draw: st.DrawFn, pages: list[Page], world: World) -> tuple[str, dict[str, Any], str]:
+    """(method, request, kinds): mostly a POST of the page's own form fields, some of them hostile."""
     page = draw(st.sampled_from(pages))
     path = concrete(page.route, world, pick=lambda choices: draw(st.sampled_from(choices)))
+    query = draw(hostile_query(PAGE_QUERY_NAMES))
+    path += f"?{query}" if query else ""
+    if draw(st.integers(0, 4)) == 0:
+        return "GET", {"path": path}, "query_string" if query else "plain"
     names = draw(st.lists(st.sampled_from(page.fields), min_size=1, max_size=len(page.fields) + 2))
     pairs = [(name, draw(form_value(name))) for name in names]
     kinds = {kind for _name, (kind, _value) in pairs if kind}
@@ -756,25 +811,42 @@ def page_request(draw: st.DrawFn, pages: list[Page], world: World) -> tuple[str,
     else:
         body, content_type = b"name=" + b"x" * 2_700_000, "application/x-www-form-urlencoded"
         kinds = {"oversize"}
-    return path, {"path": path, "data": body, "content_type": content_type}, "+".join(sorted(kinds)) or "plausible"
+    kinds |= {"query_string"} if query else set()
+    return "POST", {"path": path, "data": body, "content_type": content_type}, "+".join(sorted(kinds)) or "plausible"
 
 
 def fuzz_pages(world: World) -> Tally:
+    """Every page with the sweep's inputs, then as many Hypothesis-drawn requests as FUZZ allows."""
     pages = pages_with_fields(world)
     assert len(pages) >= 15
-    tally = Tally("page forms")
+    tally = Tally("pages")
 
-    @FUZZ
-    @given(request=page_request(pages, world), signed_in=st.booleans())
-    def run(request: tuple[str, dict[str, Any], str], signed_in: bool) -> None:
-        _path, kwargs, kind = request
+    def call(method: str, kwargs: dict[str, Any], kind: str, signed_in: bool) -> None:
         reset_limits()
         client = Client()
         if signed_in:
             client.force_login(world.member, backend="accounts.backends.PhoneOrEmailBackend")
-        response = send_and_check(client, "POST", kwargs, world=world, tally=tally, kind=kind)
-        if kind == "oversize":
+        response = send_and_check(client, method, kwargs, world=world, tally=tally, kind=kind)
+        if kind.startswith("oversize"):
             assert response.status_code == 413
+
+    # Every page, whatever Hypothesis draws: NUL, invalid UTF-8 and 200 KB in every field, and a body over the
+    # upload limit, from a visitor and from the member.
+    for page in pages:
+        path = concrete(page.route, world)
+        for kind, value in [("literal", "a%00b"), ("literal", "%FF%FE"), ("huge_string", "x" * 200_000)]:
+            body = "&".join(f"{quote(name)}={value}" for name in page.fields).encode()
+            for signed_in in (False, True):
+                call("POST", {"path": path, "data": body, "content_type": FORM}, kind, signed_in)
+        for signed_in in (False, True):
+            call(
+                "POST", {"path": path, "data": b"name=" + b"x" * 2_700_000, "content_type": FORM}, "oversize", signed_in
+            )
+
+    @FUZZ
+    @given(request=page_request(pages, world), signed_in=st.booleans())
+    def run(request: tuple[str, dict[str, Any], str], signed_in: bool) -> None:
+        call(*request, signed_in)
 
     run()
     return tally
