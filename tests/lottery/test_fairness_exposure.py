@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
@@ -33,10 +33,19 @@ API = "/api/v1/campaigns/carnival/wheel/fairness"
 SPINS = "/api/v1/campaigns/carnival/wheel/spins"
 PAGE = "/c/carnival/wheel/fairness/"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
+REFUSED = (
+    "No draw with this reference can be shown. Check the reference; other members' draws can be looked up once the "
+    "campaign has ended."
+)
 PUBLIC_DRAW_KEYS = {
     "reference", "mine", "player", "spin_number", "table", "roll", "odds_hash", "odds_version", "prize_id",
     "created_at", "verification",
 }  # fmt: skip
+
+
+def t(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
 
 
 def end_campaign(campaign: Campaign) -> None:
@@ -257,14 +266,19 @@ def test_page_before_the_end(wheel, two_members):
     assert f'data-testid="draw-player">{draw.player_key}<' in shown
     assert 'data-testid="verify-later"' in shown
     assert f'data-testid="draw-roll">{draw.roll}<' in shown
-    refused = "No draw with this reference can be shown."
+    unknown = Client().get(PAGE, {"draw": "f" * 32})
+    refused = unknown.context["form"].errors["draw"]
+    assert refused == [t("zh-hans", REFUSED)]
+    assert refused[0] in unknown.content.decode()
     for client in (Client(), page_client(other)):
-        html = client.get(PAGE, {"draw": draw.reference}).content.decode()
+        response = client.get(PAGE, {"draw": draw.reference})
+        html = response.content.decode()
         assert 'data-testid="draw-details"' not in html
-        assert refused in html
+        assert response.context["form"].errors["draw"] == refused  # the same as a reference that does not exist
         assert draw.player_key not in html
-    assert refused in Client().get(PAGE, {"draw": draw.pk}).content.decode()
-    assert refused in Client().get(PAGE, {"draw": "f" * 32}).content.decode()
+    assert Client().get(PAGE, {"draw": draw.pk}).context["form"].errors["draw"] == refused
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get(PAGE, {"draw": draw.reference}).content.decode()
+    assert REFUSED.replace("'", "&#x27;") in english
 
 
 def test_page_after_the_end_verifies_for_anyone(wheel, campaign, two_members, add_prize):
