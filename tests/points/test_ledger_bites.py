@@ -118,6 +118,9 @@ def test_a_lot_expiring_exactly_now_is_not_spent_even_when_the_balance_covers_it
     with pytest.raises(errors.InsufficientPoints) as exc:
         spend(member, 15, key="s", now=ends)
     assert exc.value.details == {"available": 5, "requested": 15}
+    with pytest.raises(errors.InsufficientPoints) as exc:
+        spend(member, 16, key="s2", now=ends)  # refused by the balance: the detail still counts only live lots
+    assert exc.value.details == {"available": 5, "requested": 16}
     assert wallet(member).balance == 15
     assert sorted(Lot.objects.values_list("remaining", flat=True)) == [5, 10]
     assert not Transfer.objects.filter(kind="spend").exists()
@@ -140,6 +143,11 @@ def test_posting_from_an_account_to_itself_is_a_domain_error(member, now):
         services.transfer_post(key="w", debit=own, credit=Member(member.pk), amount=1, kind="adjust", now=now)
     with pytest.raises(errors.SameAccount):
         services.transfer_post(key="a", debit=wallet(member), credit=own, amount=1, kind="adjust", now=now)
+    # Both legs must hold the posting's asset: a points wallet cannot pay a CNY rebate account, nor the reverse.
+    with pytest.raises(errors.AssetMismatch):
+        services.transfer_post(key="c1", debit=own, credit=System("rebate"), amount=1, kind="adjust", asset="CNY")
+    with pytest.raises(errors.AssetMismatch):
+        services.transfer_post(key="c2", debit=System("rebate"), credit=own, amount=1, kind="adjust", asset="CNY")
     assert _usable() == 1
     assert wallet(member).balance == 10
 
