@@ -9,7 +9,8 @@ What it refuses, and why each matters:
 - `too_deep`: arrays/objects nested more than MAX_DEPTH levels, found by a scan of the brackets outside strings
   *before* `json.loads` recurses (1,000 levels used to raise RecursionError: a 500).
 - `control_character`: NUL (PostgreSQL text cannot store it: another 500), C0 controls other than tab, LF and CR,
-  DEL and C1 controls, in any key or string. Nothing the API takes needs them.
+  DEL and C1 controls, in any key or string. Nothing the API takes needs them. (A batch endpoint that answers
+  per item uses ItemValidatedJSONParser instead: there they are the item's error, not the batch's.)
 - `lone_surrogate`: a `\\ud800`-style escape without its pair decodes to a str that cannot be encoded as UTF-8
   (it would fail later, in the database driver or the renderer).
 - `number_out_of_range`: integers outside a signed 64-bit range (every id and amount is a PostgreSQL bigint or
@@ -113,7 +114,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _check_strings(data: Any) -> None:
+def _check_strings(data: Any, *, control_characters: bool) -> None:
     """Every key and string value, iteratively (the depth is already bounded, but no recursion is needed)."""
     stack = [data]
     while stack:
@@ -129,14 +130,16 @@ def _check_strings(data: Any) -> None:
         else:
             continue
         for text in strings:
-            if _CONTROL.search(text):
+            if control_characters and _CONTROL.search(text):
                 raise refuse("control_character")
             if _SURROGATE.search(text):
                 raise refuse("lone_surrogate")
 
 
-def json_loads_strict(raw: bytes) -> Any:
-    """Decode a request body with every refusal above (MalformedBody); the size limit is the caller's."""
+def json_loads_strict(raw: bytes, *, control_characters: bool = True) -> Any:
+    """Decode a request body with every refusal above (MalformedBody); the size limit is the caller's.
+    `control_characters=False` lets NUL and control characters through to the serializers (see
+    ItemValidatedJSONParser)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -157,12 +160,14 @@ def json_loads_strict(raw: bytes) -> Any:
         raise refuse("syntax", line=exc.lineno, column=exc.colno) from None
     except (ValueError, RecursionError):  # defence in depth: neither should get past the checks above
         raise refuse("syntax") from None
-    _check_strings(data)
+    _check_strings(data, control_characters=control_characters)
     return data
 
 
 class StrictJSONParser(JSONParser):
     """DRF's JSONParser with the refusals of `json_loads_strict` and a size limit."""
+
+    refuse_control_characters = True
 
     def parse(self, stream: IO[bytes] | None, media_type: str | None = None, parser_context: Any = None) -> Any:
         if stream is None:
@@ -171,4 +176,13 @@ class StrictJSONParser(JSONParser):
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:
             raise RequestTooLarge()
-        return json_loads_strict(raw)
+        return json_loads_strict(raw, control_characters=self.refuse_control_characters)
+
+
+class ItemValidatedJSONParser(StrictJSONParser):
+    """For a batch endpoint that validates each item and answers per item (partner events: `rejected` with the
+    item's field errors): a NUL or control character in one item's field is that item's error, refused by its
+    serializer (DRF's CharField refuses NUL and surrogates; a date, decimal or slug field refuses anything
+    else), not the whole batch's. Every other refusal stays whole-body."""
+
+    refuse_control_characters = False

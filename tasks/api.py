@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user_id
 from campaigns.selectors import campaign_by_slug
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+from config.parsers import ItemValidatedJSONParser
 from config.ratelimit import throttle
 from partners.authentication import (
     KEY_HEADER,
@@ -256,6 +257,7 @@ class EventsApi(APIView):
 
     authentication_classes = (PartnerSignatureAuthentication,)
     permission_classes = (IsPartnerSystem,)
+    parser_classes = (ItemValidatedJSONParser,)  # a NUL in one event is that event's rejection, not the batch's
     throttle_classes = (throttle("events", by="api_key"),)
 
     @extend_schema(

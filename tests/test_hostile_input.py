@@ -35,7 +35,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
-from django.urls import URLResolver, get_resolver
+from django.urls import URLResolver, get_resolver, resolve
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given
@@ -46,7 +46,13 @@ from accounts.models import Address, User
 from accounts.services import address_save, staff_groups_sync, token_issue
 from campaigns.models import Campaign
 from config.errors import MalformedBody, RequestTooLarge
-from config.parsers import MAX_DEPTH, StrictJSONParser, json_loads_strict, nesting_depth_exceeds
+from config.parsers import (
+    MAX_DEPTH,
+    ItemValidatedJSONParser,
+    StrictJSONParser,
+    json_loads_strict,
+    nesting_depth_exceeds,
+)
 from lottery.models import Draw
 from partners.services import api_key_create
 from partners.signing import request_signature, signing_key_for
@@ -128,6 +134,18 @@ def test_parser_refuses(raw: bytes, reason: str) -> None:
 def test_parser_accepts(raw: bytes, expected: Any) -> None:
     parsed = json_loads_strict(raw)
     assert parsed == (expected if expected is not None else json.loads(raw))
+
+
+def test_the_per_item_parser_leaves_control_characters_to_each_item() -> None:
+    body = b'{"events": [{"member": "+86\\u0000139"}, {"type": "a\\u001bb"}]}'
+    assert ItemValidatedJSONParser().parse(io.BytesIO(body)) == {
+        "events": [{"member": "+86\x00139"}, {"type": "a\x1bb"}]
+    }
+    with pytest.raises(MalformedBody):
+        StrictJSONParser().parse(io.BytesIO(body))
+    for refused in (nested(1000).encode(), b'["\\ud800"]', b"[1e999]", b'{"a": 1, "a": 2}', b'"\xff"'):
+        with pytest.raises(MalformedBody):
+            ItemValidatedJSONParser().parse(io.BytesIO(refused))
 
 
 def test_depth_scan_ignores_brackets_in_strings_and_stops_at_an_unterminated_one() -> None:
@@ -586,7 +604,7 @@ def api_request(draw: st.DrawFn, operations: list[Operation], world: World) -> t
         malformed = (
             op.body_fields is not None
             and content_type.startswith("application/json")
-            and (kind == "oversize" or _refused_by_parser(body))
+            and (kind == "oversize" or _refused_by_parser(body, path))
         )
     if draw(st.integers(0, 3)) == 0:
         kwargs["HTTP_IDEMPOTENCY_KEY"] = draw(st.sampled_from(["k\x00", "x" * 300, "\t", "fuzz-key", "é"]))
@@ -597,9 +615,14 @@ def api_request(draw: st.DrawFn, operations: list[Operation], world: World) -> t
     return op, kwargs, Sent(kind, malformed)
 
 
-def _refused_by_parser(body: bytes) -> bool:
+def _refused_by_parser(body: bytes, path: str) -> bool:
+    """Whether the parser of the view at `path` refuses this body (ItemValidatedJSONParser lets control
+    characters through to each item's serializer)."""
+    view = getattr(resolve(urlsplit(path).path).func, "cls", None)
+    parsers = getattr(view, "parser_classes", ())
+    control_characters = all(getattr(parser, "refuse_control_characters", True) for parser in parsers)
     try:
-        json_loads_strict(body)
+        json_loads_strict(body, control_characters=control_characters)
     except MalformedBody:
         return True
     return False
@@ -673,7 +696,8 @@ def sweep_requests(op: Operation, world: World) -> list[tuple[dict[str, Any], Se
     bodies += [("deep_nesting", nested(1000).encode()), ("invalid_utf8", b'{"a": "\xff"}')]
     bodies += [("duplicate_key", b'{"a": 1, "a": 2}'), ("oversize", OVERSIZE)]
     for kind, body in bodies:
-        requests.append(({"path": path, "data": body, "content_type": "application/json"}, Sent(kind, True)))
+        refused = kind == "oversize" or _refused_by_parser(body, path)
+        requests.append(({"path": path, "data": body, "content_type": "application/json"}, Sent(kind, refused)))
     return requests
 
 
