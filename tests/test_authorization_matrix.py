@@ -50,6 +50,7 @@ from tasks.checkins import checkin_rule_save
 from tasks.engine import task_definition_save
 from tasks.models import CheckInRule, TaskDefinition
 from tests.clock import shifted
+from tests.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -285,15 +286,6 @@ def test_members_and_anonymous_never_get_into_the_admin(make_user: Callable[...,
 
 PUBLIC, MEMBER, OWNED, PARTNER, CATCH_ALL = "public", "member-only", "member-owned", "partner-signed", "catch-all"
 
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
 
 
 @dataclass

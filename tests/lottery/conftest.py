@@ -16,15 +16,6 @@ from lottery.models import PRIZE_SHIPMENT, Prize, PrizeKind, Wheel
 from shipments.models import Shipment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
 
 
 @pytest.fixture

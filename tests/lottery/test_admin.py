@@ -26,8 +26,9 @@ from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel
 from lottery.services import prize_address_set, prize_check, spin_perform
 from mall.models import Code, CodePool
 from tests.conftest import staff_client
+from tests.data import ADDRESS
 
-from .conftest import ADDRESS, none_prize
+from .conftest import none_prize
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,9 @@ from shipments import registry
 from shipments.models import Shipment
 from shipments.selectors import shipment_queue
 from shipments.services import shipment_transition, shipments_expire
+from tests.data import ADDRESS
 
-from .conftest import ADDRESS, shipment_of
+from .conftest import shipment_of
 
 pytestmark = pytest.mark.django_db
 

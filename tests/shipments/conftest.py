@@ -16,18 +16,10 @@ from accounts.services import address_save
 from shipments import registry
 from shipments.models import Shipment
 from shipments.services import shipment_address_set, shipment_create
+from tests.data import ADDRESS
 
 PARCEL = "tests.parcel"
 GIFT = "tests.gift"
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
 
 
 @dataclass

@@ -13,17 +13,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
+from tests.data import ADDRESS as MEMBER_ADDRESS
+
 BEFORE = [("lottery", "0003_spin_sql"), ("shipments", "0001_initial")]
 AFTER = [("lottery", "0005_delete_fulfilment")]
-ADDRESS = {
-    "recipient": "王小明",
-    "phone": "+8613800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "detail": "世纪大道 100 号",
-    "postal_code": "200120",
-}
+ADDRESS = {**MEMBER_ADDRESS, "phone": "+8613800138000"}  # as stored: normalised
 EMPTY = dict.fromkeys(ADDRESS, "")
 STAMPS = ("address_at", "shipped_at", "delivered_at", "returned_at", "expired_at")
 
