@@ -134,10 +134,23 @@ class PrizeForm(forms.ModelForm):
         return data
 
 
-class PrizeInline(admin.TabularInline):
+class PrizeInline(admin.StackedInline):
+    """Each prize as a short stack of rows (a 1,366 px laptop shows every field without scrolling sideways); the
+    fields only some kinds use are folded away (opened by themselves when they hold an error)."""
+
     model = Prize
     form = PrizeForm
-    fields = (*PRIZE_FORM_FIELDS, "stock_remaining")
+    fieldsets = (
+        (
+            None,
+            {"fields": (("kind", "name", "name_en"), ("weight", "stock_total", "stock_remaining", "per_member_cap"))},
+        ),
+        (gettext_lazy("Value"), {"fields": (("unit_value_cny", "points_amount", "sort_order"),)}),
+        (
+            gettext_lazy("Multiplier card, coupon codes and image"),
+            {"fields": (("multiplier_percent", "multiplier_hours"), "code_pool", "image"), "classes": ("collapse",)},
+        ),
+    )
     readonly_fields = ("stock_remaining",)
     extra = 0
     show_change_link = True
@@ -213,7 +226,7 @@ class WheelAdmin(_ServiceAdmin):
         extra = dict(extra_context or {})
         if wheel is not None:
             extra["odds_rows"] = selectors.odds_table(wheel=wheel)
-            extra["audit_entries"] = selectors.audit_entries(wheel=wheel)
+            extra["audit_rows"] = selectors.audit_history(wheel=wheel)
             extra["live"] = selectors.wheel_is_live(wheel=wheel, now=timezone.now())
         return super().change_view(request, object_id, form_url, extra)
 
@@ -262,7 +275,7 @@ class PrizeAdmin(_ServiceAdmin):
         prize = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if prize is not None:
-            extra["audit_entries"] = selectors.audit_entries(prize=prize)
+            extra["audit_rows"] = selectors.audit_history(prize=prize)
         return super().change_view(request, object_id, form_url, extra)
 
 

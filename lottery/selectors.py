@@ -6,12 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Field, ForeignKey, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Phase
 from campaigns.selectors import campaign_local_date
@@ -294,6 +298,57 @@ def audit_entries(*, wheel: Wheel | None = None, prize: Prize | None = None, lim
     return list(
         LogEntry.objects.filter(condition).select_related("actor", "content_type").order_by("-timestamp", "-id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str  # the field's verbose name, translated
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry: LogEntry
+    changes: list[FieldChange]
+
+
+def _audit_value(field: Field[Any, Any], raw: Any) -> str:
+    """A logged value as an operator reads it: choice labels, Yes/No, the related object's name, "—" for none."""
+    text = "" if raw is None else str(raw)
+    if text in ("", "None"):
+        return "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(field.to_python(text), text))
+    if isinstance(field, BooleanField):
+        return str(_("Yes") if text == "True" else _("No") if text == "False" else text)
+    if isinstance(field, ForeignKey):
+        related = field.related_model._default_manager.filter(pk=text).first() if text.isdigit() else None
+        return str(related) if related is not None else f"#{text}"
+    return text
+
+
+def audit_changes(entry: LogEntry) -> list[FieldChange]:
+    """The field changes of one audit entry with verbose names and display values. Reverse relations (a
+    prize's draws) and fields the model no longer has are left out: they are no setting an operator changed."""
+    model = entry.content_type.model_class()
+    changes = []
+    for name, values in (entry.changes_dict or {}).items():
+        try:
+            field = model._meta.get_field(name) if model is not None else None
+        except FieldDoesNotExist:
+            continue
+        if not isinstance(field, Field) or not field.concrete:
+            continue  # a reverse relation or a generic relation: not a column of this object
+        old, new = [*list(values), None, None][:2]
+        label = str(capfirst(field.verbose_name))
+        changes.append(FieldChange(label, _audit_value(field, old), _audit_value(field, new)))
+    return changes
+
+
+def audit_history(*, wheel: Wheel | None = None, prize: Prize | None = None, limit: int = 50) -> list[AuditRow]:
+    """audit_entries, each with its readable field changes (audit_changes), for the admin's history table."""
+    return [AuditRow(entry, audit_changes(entry)) for entry in audit_entries(wheel=wheel, prize=prize, limit=limit)]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,7 +17,8 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import user_by_identifier
+from accounts.models import User
+from campaigns.models import Campaign, MultiplierCard
 from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
 from config.forms import errors_to_form
@@ -25,8 +27,20 @@ from points.errors import AlreadyReversed, IdempotencyConflict
 from points.models import Account, ExpiryPolicy, Hold, ReconciliationRun, Transfer
 
 
+def _picker(model: type[Any], field: str) -> AutocompleteSelect:
+    """The admin's search-as-you-type picker (select2, files only: no inline script) over the model admin of the
+    related model of model.field; it lists what that admin's search finds for the staff member."""
+    return AutocompleteSelect(model._meta.get_field(field), admin.site)
+
+
 class AdjustForm(forms.Form):
-    member = forms.CharField(label=_("Member"), help_text=_("Phone number, email or external id."))
+    member = forms.ModelChoiceField(
+        label=_("Member"),
+        queryset=User.objects.all(),
+        widget=_picker(Account, "user"),
+        help_text=_("Type a phone number, email, name or external id and pick the member."),
+        error_messages={"invalid_choice": _("Pick a member from the list.")},
+    )
     amount = forms.IntegerField(label=_("Points"), help_text=_("Positive adds points, negative removes them."))
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
     reason_en = forms.CharField(
@@ -36,14 +50,15 @@ class AdjustForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Shown to members reading in English; blank shows the reason above."),
     )
-    campaign_id = forms.IntegerField(label=_("Campaign id"), required=False, min_value=1)
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign"),
+        queryset=Campaign.objects.all(),
+        required=False,
+        widget=_picker(MultiplierCard, "campaign"),
+        help_text=_("Optional: the campaign the points belong to. Type its name to search."),
+        error_messages={"invalid_choice": _("Pick a campaign from the list.")},
+    )
     key = forms.CharField(widget=forms.HiddenInput)  # one key per form shown: a double submit adjusts once
-
-    def clean_member(self) -> int:
-        user = user_by_identifier(identifier=self.cleaned_data["member"])
-        if user is None:
-            raise forms.ValidationError(_("No member with that phone number, email or id."))
-        return user.pk
 
     def clean_amount(self) -> int:
         amount = self.cleaned_data["amount"]
@@ -91,13 +106,13 @@ class AccountAdmin(ReadOnlyAdmin):
             data = form.cleaned_data
             try:
                 posted = services.points_adjust(
-                    user_id=data["member"],
+                    user_id=data["member"].pk,
                     amount=data["amount"],
                     reason=data["reason"],
                     reason_en=data.get("reason_en", ""),
                     actor_id=request.user.pk,
                     key=data["key"],
-                    campaign_id=data.get("campaign_id"),
+                    campaign_id=data["campaign"].pk if data.get("campaign") else None,
                 )
             except DomainError as exc:
                 errors_to_form(form, exc)

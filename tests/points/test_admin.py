@@ -57,7 +57,7 @@ def adjust_form(client: Client) -> dict[str, str]:
     assert response.status_code == 200
     match = re.search(r'name="key" value="([^"]+)"', response.content.decode())
     assert match, "the adjust form has no one-time key"
-    return {"key": match.group(1), "campaign_id": ""}
+    return {"key": match.group(1), "campaign": ""}
 
 
 def form_errors(response: Any) -> dict[str, list[str]]:
@@ -75,7 +75,7 @@ def messages_of(response: Any) -> list[str]:
 def test_operator_adjusts_points_with_a_reason(operator, member):
     user, client = operator
     earn(member, 10)
-    data = {**adjust_form(client), "member": member.phone, "amount": "50", "reason": "  Missed check-in bonus "}
+    data = {**adjust_form(client), "member": str(member.pk), "amount": "50", "reason": "  Missed check-in bonus "}
 
     response = client.post(ADJUST, data)
     transfer = Transfer.objects.get(kind="adjust")
@@ -93,7 +93,7 @@ def test_operator_adjusts_points_with_a_reason(operator, member):
 
 def test_double_submit_of_the_same_form_adjusts_once(operator, member):
     _user, client = operator
-    data = {**adjust_form(client), "member": member.email, "amount": "50", "reason": "Goodwill"}
+    data = {**adjust_form(client), "member": str(member.pk), "amount": "50", "reason": "Goodwill"}
 
     first = client.post(ADJUST, data)
     second = client.post(ADJUST, data)
@@ -120,8 +120,10 @@ def test_each_form_gets_its_own_key(operator):
         ({"reason": "   "}, "reason", None),
         ({"amount": "0"}, "amount", "The amount cannot be zero."),
         ({"amount": "ten"}, "amount", None),
-        ({"member": "+8613000000000"}, "member", "No member with that phone number, email or id."),
-        ({"member": "nobody@example.com"}, "member", "No member with that phone number, email or id."),
+        ({"member": "+8613000000000"}, "member", "Pick a member from the list."),
+        ({"member": "999999999"}, "member", "Pick a member from the list."),
+        ({"member": ""}, "member", "This field is required."),
+        ({"campaign": "999999999"}, "campaign", "Pick a campaign from the list."),
         ({"key": ""}, "key", None),
     ],
 )
@@ -129,7 +131,7 @@ def test_bad_adjust_input_shows_errors_and_writes_nothing(operator, member, chan
     _user, client = operator
     earn(member, 10)
     before = Transfer.objects.count()
-    data = {**adjust_form(client), "member": member.phone, "amount": "50", "reason": "Goodwill", **changes}
+    data = {**adjust_form(client), "member": str(member.pk), "amount": "50", "reason": "Goodwill", **changes}
 
     errors = form_errors(client.post(ADJUST, data))
     assert field in errors
@@ -142,7 +144,7 @@ def test_bad_adjust_input_shows_errors_and_writes_nothing(operator, member, chan
 def test_removing_more_than_the_balance_is_refused(operator, member):
     _user, client = operator
     earn(member, 30)
-    data = {**adjust_form(client), "member": member.phone, "amount": "-31", "reason": "Clawback"}
+    data = {**adjust_form(client), "member": str(member.pk), "amount": "-31", "reason": "Clawback"}
 
     response = client.post(ADJUST, data)
     errors = form_errors(response)
@@ -160,7 +162,7 @@ def test_removing_more_than_the_balance_is_refused(operator, member):
 def test_analyst_cannot_adjust(staff, member):
     _user, client = staff("analyst")
     assert client.get(ADJUST).status_code == 403
-    response = client.post(ADJUST, {"member": member.phone, "amount": "50", "reason": "x", "key": "admin-adjust:k"})
+    response = client.post(ADJUST, {"member": str(member.pk), "amount": "50", "reason": "x", "key": "admin-adjust:k"})
     assert response.status_code == 403
     assert not Transfer.objects.exists()
     # The "Adjust points" button is not offered to them either.
@@ -307,7 +309,8 @@ def test_transfers_and_accounts_cannot_be_deleted_or_changed(superuser_client, m
 def test_operators_write_the_reason_in_both_languages(operator, member):
     _user, client = operator
     earn(member, 100, key="e1")
-    data = {**adjust_form(client), "member": member.phone, "amount": "5", "reason": "补发签到", "reason_en": "Check-in"}
+    data = {**adjust_form(client), "member": str(member.pk), "amount": "5", "reason": "补发签到"}
+    data["reason_en"] = "Check-in"
     assert client.post(ADJUST, data).status_code == 302
     adjusted = Transfer.objects.get(kind="adjust")
     assert (adjusted.reason, adjusted.reason_en) == ("补发签到", "Check-in")
