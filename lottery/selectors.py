@@ -13,9 +13,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.db.models import BooleanField, Field, ForeignKey, Q, QuerySet
+from django.template.defaultfilters import yesno
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Phase
 from campaigns.selectors import campaign_local_date
@@ -321,7 +321,7 @@ def _audit_value(field: Field[Any, Any], raw: Any) -> str:
     if field.choices:
         return str(dict(field.flatchoices).get(field.to_python(text), text))
     if isinstance(field, BooleanField):
-        return str(_("Yes") if text == "True" else _("No") if text == "False" else text)
+        return str(yesno(text == "True")) if text in ("True", "False") else text  # Django's translated yes/no
     if isinstance(field, ForeignKey):
         related = field.related_model._default_manager.filter(pk=text).first() if text.isdigit() else None
         return str(related) if related is not None else f"#{text}"

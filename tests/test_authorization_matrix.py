@@ -385,6 +385,7 @@ ENDPOINTS: dict[str, Access] = {
     "GET /api/schema/": Access(PUBLIC),
     "GET /api/docs/": Access(PUBLIC),
     "GET /jsi18n/": Access(PUBLIC),
+    "GET /favicon.ico": Access(PUBLIC),
     # --- API: sign-up and tokens
     "POST /api/v1/auth/register": Access(PUBLIC, _ok(400)),  # an empty body: refused as input, not as a caller
     "POST /api/v1/auth/token": Access(PUBLIC, _ok(400)),

@@ -49,6 +49,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # outside the rest, so responses they answer carry the policy too
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML and JSON gzip-compressed here, with Django's BREACH mitigation (README, "Compression"); below whitenoise,
+    # which answers static files itself with the copies compressed at collectstatic.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.RequestLimitsMiddleware",  # before anything reads the body (see the limits below)
@@ -267,7 +270,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Admin branding ---
-ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Points Mall · Operations")
+ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="")  # unset: the translated default (config/urls.py)
 
 LOGGING = {
     "version": 1,
