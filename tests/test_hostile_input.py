@@ -57,7 +57,7 @@ from lottery.models import Draw
 from partners.services import api_key_create
 from partners.signing import request_signature, signing_key_for
 from tasks.models import TaskDefinition
-from tests.lottery.conftest import ADDRESS
+from tests.data import ADDRESS
 from tests.points.conftest import earn
 
 API = "/api/v1"

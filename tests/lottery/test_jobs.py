@@ -13,8 +13,9 @@ from lottery.services import prize_address_set, spin_perform
 from shipments import jobs
 from shipments.models import Shipment
 from shipments.services import shipments_expire
+from tests.data import ADDRESS
 
-from .conftest import ADDRESS, shipment_of
+from .conftest import shipment_of
 
 pytestmark = pytest.mark.django_db
 

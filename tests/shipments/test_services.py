@@ -24,8 +24,9 @@ from shipments.services import (
     shipments_ship_csv,
     shipments_transition,
 )
+from tests.data import ADDRESS
 
-from .conftest import ADDRESS, GIFT, PARCEL
+from .conftest import GIFT, PARCEL
 
 pytestmark = pytest.mark.django_db
 
