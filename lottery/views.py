@@ -75,6 +75,41 @@ def _button_label(*, can_spin: bool, next_cost: int) -> str:
     return _("Spin · %(cost)d points") % {"cost": next_cost}
 
 
+def _spin_blocked(*, can_spin: bool, left_today: int | None, next_cost: int, spendable: int) -> str:
+    """Why the member cannot spin right now, and what to do ("" when they can). The caps come from spin_status();
+    the balance check is the one the spin makes (the spin refuses a cost above the spendable balance)."""
+    if not can_spin:
+        if left_today == 0:
+            return "today"
+        return "total"
+    if next_cost > spendable:
+        return "points"
+    return ""
+
+
+def _blocked_texts(*, wheel: Wheel) -> dict[str, dict[str, str]]:
+    """Button label and reason for each way a spin can be out of reach (keys: _spin_blocked's answers)."""
+    return {
+        "today": {
+            "button": _("No spins left today"),
+            "reason": _("You have used today's spins. Come back tomorrow for more."),
+        },
+        "total": {
+            "button": _("No spins left"),
+            "reason": _("You have used all the spins this campaign allows."),
+        },
+        "points": {
+            "button": _("Not enough points"),
+            "reason": ngettext(
+                "A spin costs %(cost)d point. Earn more with the daily check-in and tasks, then come back.",
+                "A spin costs %(cost)d points. Earn more with the daily check-in and tasks, then come back.",
+                wheel.cost_points,
+            )
+            % {"cost": wheel.cost_points},
+        },
+    }
+
+
 def _result_text(prize: Prize, wheel: Wheel) -> tuple[str, str]:
     """(title, message) of winning `prize`, in the member's language."""
     name = prize.display_name
@@ -108,6 +143,7 @@ def _page_texts(*, wheel: Wheel, odds: list[selectors.OddsRow]) -> dict[str, Any
         "cost": {str(n): _cost_label(n) for n in costs},
         "button": {str(n): _button_label(can_spin=True, next_cost=n) for n in costs},
         "no_spins": _button_label(can_spin=False, next_cost=0),
+        "blocked": _blocked_texts(wheel=wheel),
         "free": {str(n): _free_label(n) for n in range(min(wheel.free_spins_per_day, FREE_LABELS_MAX) + 1)},
         "address_url": reverse("lottery:prize_address", args=[_ID]).replace(str(_ID), "{id}"),
     }
@@ -123,6 +159,11 @@ def wheel_page(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
     odds = selectors.odds_table(wheel=wheel)
     status = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
+    spendable = balance_for(user_id=user_id, now=now).spendable
+    blocked = _spin_blocked(
+        can_spin=status.can_spin, left_today=status.left_today, next_cost=status.next_cost, spendable=spendable
+    )
+    blocked_text = _blocked_texts(wheel=wheel).get(blocked, {})
     in_stock = [
         geometry.Slice(r.prize.pk, r.prize.display_name, r.prize.kind == PrizeKind.NONE) for r in odds if r.in_stock
     ]
@@ -137,12 +178,15 @@ def wheel_page(request: HttpRequest, slug: str) -> HttpResponse:
             "odds": odds,
             "segments": geometry.wheel_segments(in_stock),
             "status": status,
-            "button_label": _button_label(can_spin=status.can_spin, next_cost=status.next_cost),
+            "button_label": blocked_text.get("button")
+            or _button_label(can_spin=status.can_spin, next_cost=status.next_cost),
+            "blocked": blocked,
+            "blocked_reason": blocked_text.get("reason", ""),
             "cost_label": _cost_label(status.next_cost),
             "free_label": _free_label(status.free_left_today),
             "texts": _page_texts(wheel=wheel, odds=odds),
             "api_url": reverse("api-wheel-spins", args=[campaign.slug]),
-            "balance": balance_for(user_id=user_id, now=now).spendable,
+            "balance": spendable,
             "winners": selectors.recent_winners(wheel=wheel),
             "fairness": selectors.fairness_for(wheel=wheel, now=now),
             # One-time: the request key of the next spin (wheel.js sends it as the Idempotency-Key), so a double

@@ -16,10 +16,12 @@
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]");
   var errorBox = document.querySelector("[data-testid=spin-error]");
   var dialog = document.querySelector("[data-spin-result]");
+  var reasonBox = document.querySelector("[data-spin-reason]");
   var segments = Array.prototype.slice.call(disc.querySelectorAll("[data-prize-id]"));
   var reduced = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  var DURATION = reduced ? 600 : 4200; // ms
-  var TURNS = reduced ? 1 : 6;
+  // Reduced motion: no turning at all, the wheel is simply shown stopped on the prize.
+  var DURATION = reduced ? 0 : 4200; // ms
+  var TURNS = reduced ? 0 : 6;
   var rotation = 0;
   var busy = false;
 
@@ -62,6 +64,22 @@
     return base + mod(-inside - base, 360);
   }
 
+  // Labels read outwards on the right half and inwards on the left, for where each slice rests NOW: after a spin
+  // the slices have moved, so the labels are turned again and none is upside down (lottery/geometry.py does the
+  // same for the wheel at rest when the page loads).
+  function orientLabels() {
+    Array.prototype.forEach.call(disc.querySelectorAll("text[data-centre]"), function (text) {
+      var centre = Number(text.dataset.centre);
+      var at = mod(centre + rotation, 360);
+      var flipped = at > 180 && at < 360;
+      var x = String(flipped ? -Number(text.dataset.labelFrom) : Number(text.dataset.labelFrom));
+      text.setAttribute("transform", "rotate(" + (flipped ? centre + 90 : centre - 90) + ")");
+      text.setAttribute("text-anchor", flipped ? "end" : "start");
+      text.setAttribute("x", x);
+      Array.prototype.forEach.call(text.querySelectorAll("tspan"), function (line) { line.setAttribute("x", x); });
+    });
+  }
+
   function spinTo(target, done) {
     var finished = false;
     function finish() {
@@ -69,6 +87,7 @@
       finished = true;
       disc.classList.remove("spinning");
       disc.dataset.pointerPrize = underPointer();
+      orientLabels();
       done();
     }
     rotation = target;
@@ -80,6 +99,19 @@
     disc.addEventListener("transitionend", finish, { once: true });
     setTimeout(finish, DURATION + 400); // in case transitionend never comes (tab hidden, no transition)
   }
+
+  // Tap (or long-press) a slice: its full name shows under the wheel (labels may be shortened; <title> is only a
+  // hover tooltip on a desktop).
+  var caption = document.querySelector("[data-wheel-caption]");
+  function nameSlice(e) {
+    var seg = e.target.closest ? e.target.closest("[data-prize-id]") : null;
+    var title = seg && seg.querySelector("title");
+    if (!caption || !title) { return; }
+    if (e.type === "contextmenu") { e.preventDefault(); } // a long-press names the slice instead of a menu
+    caption.textContent = title.textContent;
+  }
+  disc.addEventListener("click", nameSlice);
+  disc.addEventListener("contextmenu", nameSlice);
 
   function setStat(name, value) {
     var el = document.querySelector("[data-stat=" + name + "]");
@@ -125,9 +157,18 @@
       free.textContent = freeLabel || "";
       free.hidden = !freeLabel;
     }
-    var label = me.can_spin ? texts.button[String(me.next_cost)] : texts.no_spins;
+    // Out of reach before the tap: the caps (can_spin) or a cost above the balance, with the reason and what to do.
+    var blocked = !me.can_spin ? (me.left_today === 0 ? "today" : "total") : (me.next_cost > me.spendable ? "points" : "");
+    var block = blocked ? texts.blocked[blocked] : null;
+    var label = block ? block.button : texts.button[String(me.next_cost)];
     if (label) { button.textContent = label; }
-    button.disabled = !me.can_spin;
+    button.disabled = !!block;
+    if (block) { button.setAttribute("aria-describedby", "spin-reason"); } else { button.removeAttribute("aria-describedby"); }
+    if (reasonBox) {
+      reasonBox.hidden = !block;
+      reasonBox.querySelector("[data-reason-text]").textContent = block ? block.reason : "";
+      reasonBox.querySelector("[data-reason-links]").hidden = blocked !== "points";
+    }
   }
 
   function closeResult() {

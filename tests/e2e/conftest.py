@@ -168,7 +168,7 @@ def login(live_server: Any) -> Callable[..., None]:
         page.locator("input[name=username]").fill(identifier)
         page.locator("input[name=password]").fill(password)
         page.get_by_test_id("login-submit").click()
-        expect(page.get_by_test_id("nav-profile")).to_be_visible()
+        expect(page.get_by_test_id("nav-menu")).to_be_visible()  # only signed-in members have the header menu
 
     return do_login
 

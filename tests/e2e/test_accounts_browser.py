@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from playwright.sync_api import Page, expect
 
 from accounts.models import Address, User
@@ -66,6 +67,7 @@ def test_register_login_edit_profile_logout(
     assert user.check_password("Blossom-2026!")
 
     # Log out, then log back in with the email (any case)
+    page.get_by_test_id("nav-menu").click()  # signed-in links sit behind the header menu on a phone
     page.get_by_test_id("nav-logout").click()
     expect(page.get_by_test_id("nav-login")).to_have_text(t(language, "Log in"))
     expect(page.get_by_test_id("nav-profile")).to_have_count(0)
@@ -73,6 +75,7 @@ def test_register_login_edit_profile_logout(
     expect(page.locator("html")).to_have_attribute("lang", language)
 
     # Edit the profile
+    page.get_by_test_id("nav-menu").click()  # signed-in links sit behind the header menu on a phone
     page.get_by_test_id("nav-profile").click()
     expect(heading(page)).to_have_text(t(language, "Profile"))
     expect(page.get_by_text("+8613912345678")).to_be_visible()
@@ -91,6 +94,7 @@ def test_register_login_edit_profile_logout(
     screenshot(page, f"profile-{language}")
 
     # Log out: the profile is private again
+    page.get_by_test_id("nav-menu").click()  # signed-in links sit behind the header menu on a phone
     page.get_by_test_id("nav-logout").click()
     expect(page.get_by_test_id("nav-login")).to_be_visible()
     page.goto(live_server.url + "/accounts/profile/")
@@ -198,6 +202,8 @@ def test_language_switch_is_remembered_for_a_logged_in_member(
     switch_language: Callable[[Page, str], None],
 ) -> None:
     user = make_user(display_name="Xiao Ming", language="zh-hans")
+    # A returning member ("welcome back" is not said right after registering).
+    User.objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(days=7))
     login_as(page, user)
     page.goto(live_server.url + "/")
     expect(page.get_by_text("欢迎回来，Xiao Ming！")).to_be_visible()

@@ -58,6 +58,7 @@ def test_member_sees_points_and_history(
     if language == "en":
         switch_language(page, "en")
 
+    page.get_by_test_id("nav-menu").click()  # signed-in links sit behind the header menu on a phone
     page.get_by_test_id("nav-points").click()
     expect(page).to_have_url(re.compile(r"/points/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(t(language, "My points"))

@@ -158,6 +158,7 @@ def test_member_spins_wins_a_phone_and_follows_its_shipment(
     screenshot(page, f"wheel-fairness-{language}")
 
     # My prizes (header link): the phone waits for an address.
+    page.get_by_test_id("nav-menu").click()  # signed-in links sit behind the header menu on a phone
     page.get_by_test_id("nav-prizes").click()
     expect(page).to_have_url(live_server.url + "/me/prizes/")
     card = page.get_by_test_id("prize")
@@ -288,9 +289,10 @@ def test_many_slices_a_coupon_code_a_saved_address_and_too_few_points(
     expect(page.get_by_test_id("balance")).to_have_text("20")
     page.get_by_test_id("result-close").click()
 
-    # Third spin: 20 points are not enough. The error shows; nothing moves.
-    page.get_by_test_id("spin-button").click()
-    expect(page.get_by_test_id("spin-error")).to_have_text(t("zh-hans", "Not enough points."))
+    # 20 points are not enough for a third spin: the button says so before any tap, with the reason and what to do.
+    expect(page.get_by_test_id("spin-button")).to_be_disabled()
+    expect(page.get_by_test_id("spin-button")).to_have_text(t("zh-hans", "Not enough points"))
+    expect(page.get_by_test_id("spin-reason")).to_be_visible()
     expect(page.get_by_test_id("spin-result")).to_be_hidden()
     expect(page.get_by_test_id("balance")).to_have_text("20")
     assert Draw.objects.filter(user=member).count() == 2

@@ -19,6 +19,7 @@ from lottery.geometry import (
     RADIUS,
     Slice,
     fit_label,
+    label_lines,
     point,
     text_width,
     wheel_segments,
@@ -84,7 +85,7 @@ def test_labels_on_the_left_half_are_flipped_so_none_is_upside_down() -> None:
 def test_labels_fit_along_the_radius() -> None:
     room = LABEL_TO - LABEL_FROM
     assert text_width("华为") == 2
-    assert math.isclose(text_width("ab"), 1.12)
+    assert math.isclose(text_width("ab"), 1.24)
     assert fit_label("华为手机") == ("华为手机", 10.0)
     name = "小米充电宝20000mAh 超大容量"
     label, size = fit_label(name)
@@ -97,3 +98,31 @@ def test_labels_fit_along_the_radius() -> None:
     assert len(label) < len(long)
     assert text_width(label) * MIN_FONT <= room
     assert fit_label("") == ("", 10.0)
+
+
+def test_long_names_go_on_two_lines_then_lose_a_bracketed_note_then_get_cut_at_a_word() -> None:
+    # Eight slices leave room for two lines: the break goes before the bracket, not inside it.
+    assert label_lines("双倍积分卡（24 小时）", 8) == (("双倍积分卡", "（24 小时）"), 7.99, LABEL_FROM)
+    assert label_lines("Membership upgrade voucher", 8)[0] == ("Membership", "upgrade voucher")
+    # Twelve slices are narrow near the hub: two lines start further out, where the slice is wide enough.
+    lines, size, start = label_lines("Huawei Mate phone", 12)
+    assert (lines, start) == (("Huawei", "Mate phone"), LABEL_FROM + 6)
+    assert size >= MIN_FONT
+    assert text_width("Mate phone") * size <= LABEL_TO - start
+    # Twenty slices leave no room for two lines anywhere: the bracketed note goes.
+    assert label_lines("双倍积分卡（24 小时）", 20) == (("双倍积分卡",), 6.53, LABEL_FROM)
+    # Nothing else helps: one line cut after a whole word, marked with "…".
+    lines, size, start = label_lines("Xiaomi power bank 20000 mAh extra large capacity", 12)
+    assert lines == ("Xiaomi power…",)
+    assert size == MIN_FONT
+    assert text_width(lines[0]) * size <= LABEL_TO - start
+    # A short name stays whole on one line.
+    assert label_lines("谢谢参与", 8) == (("谢谢参与",), 10.0, LABEL_FROM)
+
+
+def test_segments_carry_their_label_lines() -> None:
+    segments = wheel_segments([Slice(i, "双倍积分卡（24 小时）") for i in range(12)])
+    assert segments[0].lines == ("双倍积分卡", "（24 小时）")
+    assert segments[0].label == "双倍积分卡 （24 小时）"
+    assert (segments[0].label_from, segments[0].label_x) == (LABEL_FROM + 6, LABEL_FROM + 6)
+    assert segments[6].label_x == -(LABEL_FROM + 6)  # on the left half, flipped

@@ -156,7 +156,22 @@ def test_no_spins_left_disables_the_button(wheel, member, fund):
     spin_perform(wheel=wheel, user_id=member.pk, request_key="only")
     html = client_for(member).get(WHEEL).content.decode()
     assert 'data-testid="left-today">0<' in html
-    assert re.search(r'data-testid="spin-button" disabled>No spins left<', html)
+    assert re.search(r'data-testid="spin-button" disabled aria-describedby="spin-reason">No spins left today<', html)
+    assert "You have used today&#x27;s spins. Come back tomorrow for more." in html
+
+
+def test_a_member_who_cannot_afford_a_spin_sees_why_before_tapping(wheel, member, fund):
+    wheel.cost_points, wheel.free_spins_per_day = 50, 0
+    wheel.save()
+    fund(member.pk, 25)
+    html = client_for(member).get(WHEEL).content.decode()
+    assert re.search(r'data-testid="spin-button" disabled aria-describedby="spin-reason">Not enough points<', html)
+    assert "A spin costs 50 points. Earn more with the daily check-in and tasks, then come back." in html
+    assert f'href="/c/{wheel.campaign.slug}/checkin/"' in html
+    fund(member.pk, 25)  # 50 now: exactly one spin
+    html = client_for(member).get(WHEEL).content.decode()
+    assert re.search(r'data-testid="spin-button">Spin · 50 points<', html)
+    assert re.search(r'data-testid="spin-reason"\s+hidden', html)
 
 
 def test_outside_the_official_phase_the_button_is_replaced_by_a_message(wheel, member):
