@@ -39,6 +39,10 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys):
     assert balance.expiring_soon == 0  # the 80-point lot expiring in 10 days was spent first: it expired soonest
     assert balance.next_expiry_at == datetime(2027, 1, 1, tzinfo=SHANGHAI)  # the welcome gift: end of the year
     assert balance.next_available_at == MIDYEAR + timedelta(days=6)
+    # "My points" lists the history newest entry first: that is also newest date first.
+    dates = [t.created_at for t in selectors.history_page(user_id=member.pk).entries]
+    assert len(dates) == 4
+    assert dates == sorted(dates, reverse=True)
     services.ledger_rollup()
     assert services.ledger_reconcile().ok
 

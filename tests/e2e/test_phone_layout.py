@@ -95,6 +95,8 @@ def test_every_member_page_fits_the_phone(
     for name, url in PAGES.items():
         page.goto(url)
         fits(page, f"{name} ({language}, {size[0]}px)")
+        if size[0] == 360:
+            screenshot(page, f"phone-{name}-{language}-360")
 
     # The header menu opens below the one-row header and holds the signed-in links.
     page.get_by_test_id("nav-menu").click()
@@ -140,6 +142,8 @@ def test_every_member_page_fits_the_phone(
         screenshot(page, f"phone-wheel-after-spin-{language}-360", full_page=False)
     page.get_by_test_id("result-close").click()
     fits(page, f"wheel after closing the result ({language}, {size[0]}px)")
+    if size[0] == 360:
+        screenshot(page, f"phone-wheel-after-spin-closed-{language}-360", full_page=False)
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])

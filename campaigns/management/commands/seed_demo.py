@@ -220,16 +220,7 @@ class Command(BaseCommand):
         if not ExpiryPolicy.objects.filter(campaign_id=None, asset_id="PTS").exists():
             ledger.expiry_policy_set(campaign_id=None, rule=ExpiryPolicy.Rule.YEAR_END)
         issuance = System("issuance")
-        ledger.transfer_post(
-            key=f"demo:welcome:{user_id}",
-            debit=issuance,
-            credit=Member(user_id),
-            amount=500,
-            kind="award",
-            reason="新人礼",
-            reason_en="Welcome gift",
-            now=now - timedelta(days=3),
-        )
+        # Oldest first, so the history (newest first, by entry) reads in date order.
         ledger.transfer_post(
             key=f"demo:soon:{user_id}",
             debit=issuance,
@@ -242,15 +233,14 @@ class Command(BaseCommand):
             expires_at=now + timedelta(days=10),
         )
         ledger.transfer_post(
-            key=f"demo:pending:{user_id}",
+            key=f"demo:welcome:{user_id}",
             debit=issuance,
             credit=Member(user_id),
-            amount=200,
-            kind="earn",
-            reason="购物返积分",
-            reason_en="Purchase, confirmed after the return window",
-            now=now - timedelta(days=1),
-            available_at=now + timedelta(days=6),
+            amount=500,
+            kind="award",
+            reason="新人礼",
+            reason_en="Welcome gift",
+            now=now - timedelta(days=3),
         )
         ledger.transfer_post(
             key=f"demo:spend:{user_id}",
@@ -261,4 +251,15 @@ class Command(BaseCommand):
             reason="咖啡券",
             reason_en="Coffee voucher",
             now=now - timedelta(days=2),
+        )
+        ledger.transfer_post(
+            key=f"demo:pending:{user_id}",
+            debit=issuance,
+            credit=Member(user_id),
+            amount=200,
+            kind="earn",
+            reason="购物返积分",
+            reason_en="Purchase, confirmed after the return window",
+            now=now - timedelta(days=1),
+            available_at=now + timedelta(days=6),
         )
