@@ -199,3 +199,25 @@ def test_on_a_wide_screen_the_signed_in_links_sit_in_the_header_row(
     fits(page, "campaign at 1024px")
     page.get_by_test_id("nav-prizes").click()
     expect(page).to_have_url(re.compile(r"/me/prizes/$"))
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_signed_out_pages_fit_a_360_px_phone_with_a_one_row_header(
+    *,
+    page: Page,
+    language: str,
+    wheel: Wheel,
+    switch_language: Callable[[Page, str], None],
+    screenshot: Callable[..., Any],
+) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto("/")
+    if language == "en":
+        switch_language(page, "en")
+    expect(page.get_by_test_id("nav-login")).to_be_visible()
+    expect(page.get_by_test_id("nav-register")).to_be_visible()
+    for name, url in {"home": "/", "campaigns": "/c/", "campaign": PAGES["campaign"], "rules": PAGES["rules"],
+                      "login": "/accounts/login/", "register": "/accounts/register/"}.items():  # fmt: skip
+        page.goto(url)
+        fits(page, f"signed out: {name} ({language})")
+    screenshot(page, f"phone-register-signed-out-{language}-360", full_page=False)
