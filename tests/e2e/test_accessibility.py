@@ -240,6 +240,30 @@ def profile_saved(page: Page) -> None:
     expect(page.locator("ul.messages")).not_to_have_attribute("role", re.compile(".*"))
 
 
+def wheel_spun(page: Page) -> None:
+    """Spin and wait for the result dialog: the turned disc and the dialog are what a winner looks at."""
+    page.get_by_test_id("spin-button").click()
+    expect(page.get_by_test_id("spin-result")).to_be_visible(timeout=20_000)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_wheel_after_a_spin_is_accessible_and_fits_the_phone(
+    *,
+    axe_context: Any,
+    page: Page,
+    language: str,
+    member: User,
+    live_server: Any,
+    login_as: Callable[[Page, User], None],
+    screenshot: Callable[..., Any],
+) -> None:
+    login_as(page, member)
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+    page_check(
+        page, url="/c/carnival/wheel/", name="wheel-spun", language=language, screenshot=screenshot, then=wheel_spun
+    )
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_confirmation_message_is_announced_and_accessible(
     *,
