@@ -16,8 +16,10 @@ LABEL_STARTS = (LABEL_FROM, LABEL_FROM + 6, LABEL_FROM + 12)  # where a two-line
 MAX_FONT, MIN_FONT = 10.0, 6.5
 LINE_HEIGHT = 1.15  # of a two-line label, in em
 _BRACKETED = re.compile(r"\s*[（(][^（()）]*[)）]\s*")
-PALETTE = ("#e4393c", "#ff9f1c", "#d4380d", "#f7c948", "#c2185b", "#ff7a45")
-LIGHT = frozenset({"#ff9f1c", "#f7c948"})
+# Dark and light slices alternate; every label is at least 4.5:1 on its slice (WCAG AA; tests/lottery/
+# test_wheel_contrast.py).
+PALETTE = ("#c92a2e", "#ff9f1c", "#d4380d", "#f7c948", "#c2185b", "#ffb38a")
+LIGHT = frozenset({"#ff9f1c", "#f7c948", "#ffb38a"})
 BLANK_COLOUR = "#fff3e0"  # "thanks for playing"
 DARK_INK, LIGHT_INK = "#7a2e00", "#fff"
 
