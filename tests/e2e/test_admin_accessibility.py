@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, expect
 
 from accounts.models import User
 from campaigns.builders import campaign_live, member_fund
@@ -31,7 +31,7 @@ from tests.e2e.test_accessibility import AXE, BLOCKING
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ["zh-hans", "en"]
-DESKTOP = {"width": 1366, "height": 768}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 
 # name -> path ({campaign}, {wheel}, {member} are ids of the data below)
 # axe-core without its CSSOM preload: to read a stylesheet's @import (the admin's forms.css imports
