@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,6 +19,7 @@ from campaigns import services
 from campaigns.models import Campaign, MultiplierCard
 from config.admin import ReadOnlyAdmin
 from config.forms import errors_to_form
+from points.admin import adjust_campaign_field_set
 
 
 class CampaignAdminForm(forms.ModelForm):
@@ -97,3 +98,18 @@ class MultiplierCardAdmin(ReadOnlyAdmin):
     search_fields = ("user__phone", "user__email")
     list_select_related = ("user", "campaign")
     date_hierarchy = "starts_at"
+
+
+def _adjust_campaign_picker() -> forms.Field:
+    """The ledger's "Adjust points" form picks the campaign with the admin's search-as-you-type picker."""
+    return forms.ModelChoiceField(
+        label=_("Campaign"),
+        queryset=Campaign.objects.all(),
+        required=False,
+        widget=AutocompleteSelect(MultiplierCard._meta.get_field("campaign"), admin.site),
+        help_text=_("Optional: the campaign the points belong to. Type its name to search."),
+        error_messages={"invalid_choice": _("Pick a campaign from the list.")},
+    )
+
+
+adjust_campaign_field_set(_adjust_campaign_picker)

@@ -4,12 +4,14 @@ Every write goes through points.services."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,8 +19,6 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from campaigns.models import Campaign, MultiplierCard
 from config.admin import ReadOnlyAdmin
 from config.errors import DomainError
 from config.forms import errors_to_form
@@ -33,10 +33,20 @@ def _picker(model: type[Any], field: str) -> AutocompleteSelect:
     return AutocompleteSelect(model._meta.get_field(field), admin.site)
 
 
+_campaign_field: Callable[[], forms.Field] | None = None
+
+
+def adjust_campaign_field_set(factory: Callable[[], forms.Field]) -> None:
+    """Let the app that owns campaigns give the Adjust form its campaign picker. The field must clean to an
+    object with a `pk` (or None)."""
+    global _campaign_field  # noqa: PLW0603 — a registration point filled once at start-up
+    _campaign_field = factory
+
+
 class AdjustForm(forms.Form):
     member = forms.ModelChoiceField(
         label=_("Member"),
-        queryset=User.objects.all(),
+        queryset=get_user_model().objects.all(),
         widget=_picker(Account, "user"),
         help_text=_("Type a phone number, email, name or external id and pick the member."),
         error_messages={"invalid_choice": _("Pick a member from the list.")},
@@ -50,15 +60,15 @@ class AdjustForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Shown to members reading in English; blank shows the reason above."),
     )
-    campaign = forms.ModelChoiceField(
-        label=_("Campaign"),
-        queryset=Campaign.objects.all(),
-        required=False,
-        widget=_picker(MultiplierCard, "campaign"),
-        help_text=_("Optional: the campaign the points belong to. Type its name to search."),
-        error_messages={"invalid_choice": _("Pick a campaign from the list.")},
-    )
+    # The ledger knows campaigns only by id: the app that owns campaigns supplies the picker
+    # (adjust_campaign_field_set, called from campaigns/admin.py); without one the field takes a campaign id.
+    campaign = forms.IntegerField(label=_("Campaign"), required=False, min_value=1)
     key = forms.CharField(widget=forms.HiddenInput)  # one key per form shown: a double submit adjusts once
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if _campaign_field is not None:
+            self.fields["campaign"] = _campaign_field()
 
     def clean_amount(self) -> int:
         amount = self.cleaned_data["amount"]
@@ -112,7 +122,7 @@ class AccountAdmin(ReadOnlyAdmin):
                     reason_en=data.get("reason_en", ""),
                     actor_id=request.user.pk,
                     key=data["key"],
-                    campaign_id=data["campaign"].pk if data.get("campaign") else None,
+                    campaign_id=getattr(data.get("campaign"), "pk", data.get("campaign")),
                 )
             except DomainError as exc:
                 errors_to_form(form, exc)
