@@ -26,7 +26,7 @@ from lottery.models import PrizeKind
 from lottery.services import spin_perform
 from partners.services import api_key_create
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_accessibility import AXE, BLOCKING
+from tests.e2e.test_accessibility import AXE, BLOCKING, other_language_text
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +43,17 @@ AXE_RUN = """async () => {
     id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.map((n) => ({target: n.target, summary: n.failureSummary})),
   }));
+}"""
+
+# The admin's own words (navigation, headings, labels, column titles, filters, buttons), without stored data
+# (object names, the signed-in user's name, list rows), which may rightly be in either language.
+ADMIN_CHROME_TEXT = """() => {
+  const parts = [];
+  const pick = "#site-name, #nav-sidebar caption, #nav-sidebar th, #content-main caption, #content-main th[scope=row],"
+    + " #user-tools a, .breadcrumbs a, .submit-row, #changelist-filter h2, #changelist-filter h3,"
+    + " #result_list thead, fieldset > h2, .form-row label, #content > h1, .object-tools";
+  document.querySelectorAll(pick).forEach((el) => parts.push(el.innerText));
+  return parts.join("\\n");
 }"""
 
 ADMIN_PAGES: dict[str, str] = {
@@ -136,6 +147,7 @@ def test_admin_page_is_accessible_and_fits_a_laptop(
         if v["impact"] in BLOCKING
     ]
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    foreign = other_language_text(page.evaluate(ADMIN_CHROME_TEXT), language)
     page.remove_listener("console", on_console)
 
     problems = []
@@ -143,6 +155,8 @@ def test_admin_page_is_accessible_and_fits_a_laptop(
         problems.append("axe-core serious/critical violations:\n  " + "\n  ".join(blocking))
     if overflow > 0:
         problems.append(f"the page is {overflow}px wider than the 1366px screen (scrolls sideways)")
+    if foreign:
+        problems.append(f"text of the other language in the admin's own words: {foreign}")
     if console_errors:
         problems.append(f"console errors: {console_errors}")
     assert not problems, f"admin {name} ({language}):\n" + "\n".join(problems)
