@@ -366,7 +366,8 @@ def transfer_reverse(
     now: datetime | None = None,
 ) -> Posted:
     """Undo a transfer with a mirror-image transfer that points at it. At most one reversal per transfer.
-    Reversing a member's spend gives the points back with their original expiry dates."""
+    Reversing a member's spend gives the points back with their original expiry dates. Staff never reverse a
+    transfer of their own wallet (`SelfAdjustment`)."""
     if not (reason or "").strip():
         raise errors.ReasonRequired()
     original = Transfer.objects.filter(pk=transfer_id).first()
@@ -374,6 +375,11 @@ def transfer_reverse(
         raise errors.InvalidInput(details={"transfer": "not found"})
     if original.kind in (kinds.HOLD, kinds.CAPTURE, kinds.VOID):
         raise errors.NotReversible(details={"hint": "use hold_void / hold_capture"})
+    if (
+        actor_id is not None
+        and Account.objects.filter(pk__in=(original.debit_id, original.credit_id), user_id=actor_id).exists()
+    ):
+        raise errors.SelfAdjustment()  # separation of duties, as for points_adjust: never one's own wallet
     existing = Transfer.objects.filter(reverses_id=transfer_id).first()
     if existing is not None and existing.idempotency_key != key:
         raise errors.AlreadyReversed(details={"reversal": existing.pk})

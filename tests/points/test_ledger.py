@@ -233,6 +233,20 @@ def test_staff_cannot_adjust_their_own_points(make_user, now):
     assert not Transfer.objects.filter(idempotency_key="s1").exists()
 
 
+def test_staff_cannot_reverse_a_transfer_of_their_own_wallet(make_user, now):
+    operator = make_user(is_staff=True)
+    earn(operator, 100, key="op-earn", now=now)
+    spent = spend(operator, 60, key="op-spend", now=now)
+    with pytest.raises(errors.SelfAdjustment):
+        services.transfer_reverse(
+            transfer_id=spent.transfer_id, key="r-self", reason="oops", actor_id=operator.pk, now=now
+        )
+    assert wallet(operator).balance == 40
+    other = make_user(is_staff=True)
+    services.transfer_reverse(transfer_id=spent.transfer_id, key="r-other", reason="refund", actor_id=other.pk, now=now)
+    assert wallet(operator).balance == 100
+
+
 def test_holds_capture_and_void(member, now):
     earn(member, 100, key="e", now=now, expires_at=now + timedelta(days=10))
     h1 = services.hold_place(user_id=member.pk, amount=30, key="order-1", campaign_id=3, now=now)
