@@ -146,6 +146,33 @@ def member(db: Any, make_user: Callable[..., User], language: str, monkeypatch: 
     return user
 
 
+def page_problems(page: Page, *, artifact: str, language: str, axe_run: str, text_js: str) -> list[str]:
+    """What a person would be hurt by on the open page: axe-core serious/critical violations (written to
+    test-artifacts/axe/<artifact>.json), sideways scrolling, and text of the other language among what `text_js`
+    returns. Shared by the member and the admin checks."""
+    violations = page.evaluate(axe_run)
+    (ARTIFACTS / "axe").mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "axe" / f"{artifact}.json").write_text(
+        json.dumps(violations, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    blocking = [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} — e.g. {v['nodes'][0]['target']}"
+        for v in violations
+        if v["impact"] in BLOCKING
+    ]
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    width = page.evaluate("() => window.innerWidth")
+    foreign = other_language_text(page.evaluate(text_js), language)
+    problems = []
+    if blocking:
+        problems.append("axe-core serious/critical violations:\n  " + "\n  ".join(blocking))
+    if overflow > 0:
+        problems.append(f"the page is {overflow}px wider than the {width}px screen (scrolls sideways)")
+    if foreign:
+        problems.append(f"text of the other language: {foreign}")
+    return problems
+
+
 def page_check(
     page: Page,
     *,
@@ -170,29 +197,12 @@ def page_check(
     expect(page.locator("html")).to_have_attribute("lang", language)
     screenshot(page, f"screenshots/{name}-{language}")
 
-    violations = page.evaluate(AXE_RUN)
-    (ARTIFACTS / "axe").mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "axe" / f"{name}-{language}.json").write_text(
-        json.dumps(violations, ensure_ascii=False, indent=1), encoding="utf-8"
+    problems = page_problems(
+        page, artifact=f"{name}-{language}", language=language, axe_run=AXE_RUN, text_js=VISIBLE_TEXT
     )
-    blocking = [
-        f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} — e.g. {v['nodes'][0]['target']}"
-        for v in violations
-        if v["impact"] in BLOCKING
-    ]
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    foreign = other_language_text(page.evaluate(VISIBLE_TEXT), language)
     page.remove_listener("console", on_console)
-
-    problems = []
-    if blocking:
-        problems.append("axe-core serious/critical violations:\n  " + "\n  ".join(blocking))
-    if overflow > 0:
-        problems.append(f"the page is {overflow}px wider than the 390px screen (scrolls sideways)")
     if console_errors:
         problems.append(f"console errors: {console_errors}")
-    if foreign:
-        problems.append(f"text of the other language: {foreign}")
     assert not problems, f"{name} ({language}):\n" + "\n".join(problems)
 
 

@@ -10,7 +10,6 @@ site's CSP stays on (see tests/e2e/test_accessibility.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,8 +24,7 @@ from lottery.builders import wheel_build
 from lottery.models import PrizeKind
 from lottery.services import spin_perform
 from partners.services import api_key_create
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_accessibility import AXE, BLOCKING, other_language_text
+from tests.e2e.test_accessibility import AXE, page_problems
 
 pytestmark = pytest.mark.browser
 
@@ -136,27 +134,10 @@ def test_admin_page_is_accessible_and_fits_a_laptop(
     expect(page.locator("#site-name")).to_be_visible()  # the admin's header, i.e. not the login page
     screenshot(page, f"screenshots/admin-{name}-{language}")
 
-    violations = page.evaluate(AXE_RUN)
-    (ARTIFACTS / "axe").mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "axe" / f"admin-{name}-{language}.json").write_text(
-        json.dumps(violations, ensure_ascii=False, indent=1), encoding="utf-8"
+    problems = page_problems(
+        page, artifact=f"admin-{name}-{language}", language=language, axe_run=AXE_RUN, text_js=ADMIN_CHROME_TEXT
     )
-    blocking = [
-        f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} — e.g. {v['nodes'][0]['target']}"
-        for v in violations
-        if v["impact"] in BLOCKING
-    ]
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    foreign = other_language_text(page.evaluate(ADMIN_CHROME_TEXT), language)
     page.remove_listener("console", on_console)
-
-    problems = []
-    if blocking:
-        problems.append("axe-core serious/critical violations:\n  " + "\n  ".join(blocking))
-    if overflow > 0:
-        problems.append(f"the page is {overflow}px wider than the 1366px screen (scrolls sideways)")
-    if foreign:
-        problems.append(f"text of the other language in the admin's own words: {foreign}")
     if console_errors:
         problems.append(f"console errors: {console_errors}")
     assert not problems, f"admin {name} ({language}):\n" + "\n".join(problems)
