@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        from campaigns.models import Campaign  # noqa: PLC0415 - models load once the registry is ready
+        from config.config_cache import config_tracks  # noqa: PLC0415
+
+        # the configuration cache (config/config_cache.py) reloads when these change
+        config_tracks(Campaign)

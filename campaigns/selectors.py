@@ -11,12 +11,35 @@ from django.utils import timezone
 
 from campaigns.errors import CampaignNotActive, CampaignNotFound
 from campaigns.models import Campaign, MultiplierCard, Phase
+from config.config_cache import config_cached
 
 
 def campaigns_visible(*, now: datetime | None = None) -> QuerySet[Campaign]:
     """Published campaigns members may see (from warm-up on, including ended ones for their results)."""
     now = now or timezone.now()
     return Campaign.objects.filter(is_published=True, warmup_starts_at__lte=now)
+
+
+def campaign_visible(*, campaign: Campaign, now: datetime) -> bool:
+    """campaigns_visible's rule for one campaign in hand."""
+    return campaign.is_published and campaign.warmup_starts_at <= now
+
+
+def _campaign_of_slug(slug: str) -> Campaign:
+    campaign = Campaign.objects.filter(slug=slug).first()
+    if campaign is None:
+        raise CampaignNotFound()
+    return campaign
+
+
+def campaign_by_slug_cached(*, slug: str, now: datetime | None = None) -> Campaign:
+    """campaign_by_slug for members' hot paths, through the configuration cache (config/config_cache.py): no
+    query while the configuration is unchanged. The object is shared: read it, never change it."""
+    now = now or timezone.now()
+    campaign = config_cached(f"campaign:{slug}", lambda: _campaign_of_slug(slug))
+    if not campaign_visible(campaign=campaign, now=now):
+        raise CampaignNotFound()
+    return campaign
 
 
 def campaign_featured(*, now: datetime | None = None) -> Campaign | None:

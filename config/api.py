@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -37,6 +38,7 @@ from config.errors import (
     PermissionDenied,
     RateLimited,
     ServerError,
+    ServiceUnavailable,
     request_refusal,
 )
 
@@ -165,10 +167,10 @@ def json_error_view(code: str, message: Any, status_code: int) -> Callable[..., 
 
 
 class IdempotencyOutcome(StrEnum):
-    CLAIMED = "claimed"  # first request with this key: run it, then finish or release the claim
+    CLAIMED = "claimed"  # first request with this key: run it and store its response, in the same transaction
     REPLAY = "replay"  # the same request already ran: answer its stored status and body again
     REUSED = "reused"  # the key was used for a different request
-    IN_FLIGHT = "in_flight"  # the first request with this key is still running
+    IN_FLIGHT = "in_flight"  # a claim left by an older release is still within its stale time
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,8 @@ class IdempotencyClaim:
 
 
 class IdempotencyStore(Protocol):
-    """Where Idempotency-Key records live (the module named by settings.IDEMPOTENCY_STORE)."""
+    """Where Idempotency-Key records live (the module named by settings.IDEMPOTENCY_STORE). Both calls run inside
+    the request's business transaction."""
 
     def idempotency_claim(
         self,
@@ -197,8 +200,6 @@ class IdempotencyStore(Protocol):
     ) -> IdempotencyClaim: ...
 
     def idempotency_finish(self, *, record_id: int, status: int, body: Any) -> None: ...
-
-    def idempotency_release(self, *, record_id: int) -> None: ...
 
 
 @functools.cache
@@ -217,53 +218,114 @@ def _request_digest(request: Request) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key, or None without one; IdempotencyKeyInvalid for a malformed key."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not (0 < len(key) <= IDEMPOTENCY_MAX_KEY and key.isprintable()):
+        raise IdempotencyKeyInvalid()
+    return key
+
+
+class _Refused(Exception):
+    """Control flow: an answer (4xx, or 5xx) whose effects must be rolled back."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def service_unavailable_response() -> Response:
+    """503 `service_unavailable` with Retry-After: the request lost its database connection; nothing was kept."""
+    error = ServiceUnavailable()
+    response = domain_error_response(error)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     """Make a DRF view method retry-safe with the `Idempotency-Key` header.
 
-    The first request with a key claims it (a row with a UNIQUE (user, key) constraint), runs, and stores
-    its response. A retry with the same body gets the stored response back (header `Idempotent-Replayed`);
-    a retry while the first is still running gets 409 `idempotency_in_flight`; the same key with a
-    different body gets 422 `idempotency_key_reused`. Server errors release the key so a retry runs again.
-    Services that move value also carry their own idempotency key (see the ledger), so even a crash between
-    the service's commit and storing the response cannot apply an effect twice.
+    One business transaction holds the key and the effect: the request claims the key (a row with a UNIQUE
+    (user, key) constraint), runs, and stores its response, and all of it commits once or not at all. A retry
+    with the same body gets the stored response back (header `Idempotent-Replayed`); a retry that arrives while
+    the first request is still running waits on the key's row and then gets the first one's answer; the same key
+    with a different body gets 422 `idempotency_key_reused`. A refused request (4xx) rolls its effects back to a
+    savepoint and keeps its answer; a server error or a lost database connection rolls everything back, the key
+    included, so nothing is left in flight and a retry runs again (docs/architecture.md, "Retries and
+    idempotency"). Services that move value also carry their own idempotency key (see the ledger).
     """
 
     @functools.wraps(view_method)
     def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(IDEMPOTENCY_HEADER)
+        try:
+            key = _idempotency_key(request)
+        except IdempotencyKeyInvalid as exc:
+            return domain_error_response(exc)
         if key is None or not request.user.is_authenticated:
             return view_method(self, request, *args, **kwargs)
-        if not (0 < len(key) <= IDEMPOTENCY_MAX_KEY) or not key.isprintable():
-            return domain_error_response(IdempotencyKeyInvalid())
         store = idempotency_store()
-        claim = store.idempotency_claim(
-            user_id=request.user.pk,
-            key=key,
-            method=request.method or "",
-            path=request.path,
-            digest=_request_digest(request),
-            now=timezone.now(),
-            stale_after=IDEMPOTENCY_STALE_AFTER,
-        )
-        if claim.outcome == IdempotencyOutcome.REUSED:
-            return domain_error_response(IdempotencyKeyReused())
-        if claim.outcome == IdempotencyOutcome.IN_FLIGHT:
-            return domain_error_response(IdempotencyInFlight())
-        if claim.outcome == IdempotencyOutcome.REPLAY:
-            response = Response(claim.body, status=claim.status)
-            response["Idempotent-Replayed"] = "true"
-            return response
-        assert claim.record_id is not None
+        digest = _request_digest(request)
         try:
-            response = view_method(self, request, *args, **kwargs)
-        except Exception as exc:
-            response = self.handle_exception(exc)
-        if response.status_code >= 500:
-            store.idempotency_release(record_id=claim.record_id)
+            with transaction.atomic():
+                claim = store.idempotency_claim(
+                    user_id=request.user.pk,
+                    key=key,
+                    method=request.method or "",
+                    path=request.path,
+                    digest=digest,
+                    now=timezone.now(),
+                    stale_after=IDEMPOTENCY_STALE_AFTER,
+                )
+                if claim.outcome != IdempotencyOutcome.CLAIMED:
+                    return _answer_for(claim)
+                assert claim.record_id is not None
+                try:
+                    with transaction.atomic():  # a savepoint: a refusal (4xx) keeps its answer, not its effects
+                        response = view_method(self, request, *args, **kwargs)
+                        if response.status_code >= 400:
+                            raise _Refused(response)
+                except _Refused as refused:
+                    response = refused.response
+                except (OperationalError, InterfaceError):
+                    raise  # the connection is gone: answered 503 below
+                except Exception as exc:  # DRF renders it; a 5xx rolls the key back below
+                    response = self.handle_exception(exc)
+                if response.status_code >= 500:
+                    raise _Refused(response)
+                body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+                store.idempotency_finish(record_id=claim.record_id, status=response.status_code, body=body)
             return response
-        body = json.loads(json.dumps(response.data, cls=JSONEncoder))
-        store.idempotency_finish(record_id=claim.record_id, status=response.status_code, body=body)
-        return response
+        except _Refused as failed:
+            return failed.response
+        except (OperationalError, InterfaceError):
+            logger.warning("Idempotent request lost its database connection; nothing kept", exc_info=True)
+            return service_unavailable_response()
+
+    return wrapper
+
+
+def _answer_for(claim: IdempotencyClaim) -> Response:
+    if claim.outcome == IdempotencyOutcome.REUSED:
+        return domain_error_response(IdempotencyKeyReused())
+    if claim.outcome == IdempotencyOutcome.IN_FLIGHT:
+        return domain_error_response(IdempotencyInFlight())
+    response = Response(claim.body, status=claim.status)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent_by_effect(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """For a write whose effect carries the request's key itself (a spin's draw is UNIQUE per wheel, member and
+    Idempotency-Key; the ledger's postings per key): the header is checked (400 `invalid_idempotency_key`) and
+    the view passes it to its service, which answers a retry with the first outcome. No HTTP record is written:
+    the effect's own row is the record, in the effect's own transaction — one round trip fewer per request."""
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            _idempotency_key(request)
+        except IdempotencyKeyInvalid as exc:
+            return domain_error_response(exc)
+        return view_method(self, request, *args, **kwargs)
 
     return wrapper
 
@@ -274,5 +336,7 @@ __all__ = [
     "error_response",
     "exception_handler",
     "idempotent",
+    "idempotent_by_effect",
+    "service_unavailable_response",
     "status",
 ]

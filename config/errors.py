@@ -95,6 +95,16 @@ class ServerError(DomainError):
     default_message = _("Something went wrong on our side.")
 
 
+class ServiceUnavailable(DomainError):
+    """A backing service (the database connection) failed mid-request: nothing was kept; retry (503 with
+    Retry-After)."""
+
+    code = "service_unavailable"
+    status = 503
+    default_message = _("The service is briefly unavailable. Try again in a moment.")
+    retry_after = 2
+
+
 # --- Hostile input: the request itself is refused (config/parsers.py, config/middleware.py, config/pagination.py) ---
 
 

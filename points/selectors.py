@@ -7,13 +7,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Min, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from points import kinds
-from points.models import Account, AccountKind, Lot, OwnerType, Transfer
+from points.models import Account, AccountKind, OwnerType, Transfer
 
 EXPIRING_SOON = timedelta(days=30)
 
@@ -40,28 +41,16 @@ def member_account(*, user_id: int, asset: str = "PTS") -> Account | None:
 
 
 def balance_for(*, user_id: int, asset: str = "PTS", now: datetime | None = None) -> Balance:
-    """Spendable points now, pending points (not yet available) and what expires soonest."""
+    """Spendable points now, pending points (not yet available) and what expires soonest: one SQL statement,
+    points_balance() (points/sql/points_balance.sql), the one home of what counts towards a balance."""
     now = now or timezone.now()
-    account = member_account(user_id=user_id, asset=asset)
-    if account is None:
-        return Balance(0, 0, 0, None, 0, None)
-    live = Q(remaining__gt=0) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-    available = Q(available_at__lte=now)
-    agg = Lot.objects.filter(live, account=account).aggregate(
-        spendable=Coalesce(Sum("remaining", filter=available), 0),
-        pending=Coalesce(Sum("remaining", filter=~available), 0),
-        soon=Coalesce(Sum("remaining", filter=available & Q(expires_at__lte=now + EXPIRING_SOON)), 0),
-        next_expiry=Min("expires_at", filter=available),
-        next_available=Min("available_at", filter=~available),
-    )
-    next_amount = 0
-    if agg["next_expiry"] is not None:
-        next_amount = Lot.objects.filter(live, available, account=account, expires_at=agg["next_expiry"]).aggregate(
-            s=Coalesce(Sum("remaining"), 0)
-        )["s"]
-    return Balance(
-        agg["spendable"], agg["pending"], agg["soon"], agg["next_expiry"], next_amount, agg["next_available"]
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM points_balance(%s, %s, %s, %s * interval '1 second')",
+            [user_id, asset, now, EXPIRING_SOON.total_seconds()],
+        )
+        row = cursor.fetchone()
+    return Balance(*row)
 
 
 def history_dates_validate(*, date_from: date | None, date_to: date | None) -> None:

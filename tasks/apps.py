@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class TasksConfig(AppConfig):
     name = "tasks"
     verbose_name = _("Tasks")
+
+    def ready(self) -> None:
+        from config.config_cache import config_tracks  # noqa: PLC0415
+        from tasks.models import CheckInRule, StreakReward, TaskDefinition  # noqa: PLC0415 - models load once the registry is ready
+
+        # the configuration cache (config/config_cache.py) reloads when these change
+        config_tracks(CheckInRule, StreakReward, TaskDefinition)

@@ -44,11 +44,3 @@ def test_a_claim_stuck_in_flight_is_taken_over_after_the_stale_time(member):
     assert (taken.outcome, taken.record_id) == (IdempotencyOutcome.CLAIMED, first.record_id)
     # the takeover restarted the clock: a third attempt right after is in flight again
     assert claim(member, now=T0 + STALE + timedelta(seconds=2)).outcome == IdempotencyOutcome.IN_FLIGHT
-
-
-def test_a_released_claim_runs_again(member):
-    first = claim(member)
-    idempotency.idempotency_release(record_id=first.record_id)
-    again = claim(member)
-    assert again.outcome == IdempotencyOutcome.CLAIMED
-    assert again.record_id != first.record_id
