@@ -172,15 +172,67 @@ def token_issue(
     return TokenPair(access, refresh, token.access_expires_at, token.refresh_expires_at, token)
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """What a successful database check of an access token established, kept for TOKEN_CACHE_SECONDS."""
+
+    checked_until: datetime
+    token_id: int
+    user_id: int
+    access_expires_at: datetime
+    is_staff: bool
+    is_superuser: bool
+
+
+# Access-token digest -> its last successful check, per process. A revocation elsewhere (another process, the
+# admin) takes effect here within TOKEN_CACHE_SECONDS; in this process at once (token_cache_forget). See
+# docs/adr/0007-bearer-token-cache.md.
+_verified: dict[str, _Verified] = {}
+_VERIFIED_MAX = 50_000
+
+
+def token_cache_forget() -> None:
+    """Forget this process's verified tokens (called on every revocation made here)."""
+    _verified.clear()
+
+
 def token_authenticate(*, access: str, now: datetime | None = None) -> ApiToken:
+    """The live token of an access string, or InvalidToken. A token checked against the database within the last
+    `settings.API_TOKEN_CACHE_SECONDS` is answered from memory without a query: the token and its user come back
+    as unsaved-looking instances holding only their ids and flags (other user fields load on first use)."""
     now = now or timezone.now()
+    digest = _digest(access)
+    seen = _verified.get(digest)
+    if seen is not None and now < seen.checked_until and now < seen.access_expires_at:
+        return _token_of(seen)
     token = (
         ApiToken.objects.select_related("user")
-        .filter(access_digest=_digest(access), revoked_at__isnull=True, access_expires_at__gt=now)
+        .filter(access_digest=digest, revoked_at__isnull=True, access_expires_at__gt=now)
         .first()
     )
     if token is None or not token.user.is_active:
+        _verified.pop(digest, None)
         raise InvalidToken()
+    ttl = timedelta(seconds=settings.API_TOKEN_CACHE_SECONDS)
+    if ttl and len(_verified) < _VERIFIED_MAX:
+        user = token.user
+        _verified[digest] = _Verified(
+            now + ttl, token.pk, user.pk, token.access_expires_at, user.is_staff, user.is_superuser
+        )
+    return token
+
+
+def _token_of(seen: _Verified) -> ApiToken:
+    # from_db takes the values in the model's field order; the fields not named load on first use
+    user = User.from_db(
+        "default",
+        ["id", "is_superuser", "is_staff", "is_active"],
+        [seen.user_id, seen.is_superuser, seen.is_staff, True],
+    )
+    token = ApiToken.from_db(
+        "default", ["id", "user_id", "access_expires_at"], [seen.token_id, seen.user_id, seen.access_expires_at]
+    )
+    token.user = user
     return token
 
 
@@ -196,6 +248,7 @@ def token_refresh(*, refresh: str, now: datetime | None = None, client_ip: str =
         rotated = ApiToken.objects.filter(
             refresh_digest=digest, revoked_at__isnull=True, refresh_expires_at__gt=now
         ).update(revoked_at=now, rotated_at=now)
+        token_cache_forget()
         if rotated == 1:
             old = ApiToken.objects.select_related("user").get(refresh_digest=digest)
             if not old.user.is_active:
@@ -218,6 +271,7 @@ def token_refresh(*, refresh: str, now: datetime | None = None, client_ip: str =
 
 def token_family_revoke(*, family: uuid.UUID, now: datetime | None = None) -> int:
     """Revoke every live pair of a family; returns how many were live."""
+    token_cache_forget()
     return ApiToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
 
 
@@ -232,6 +286,7 @@ def token_revoke(*, token: ApiToken | None = None, refresh: str | None = None, u
         return 0
     if user is not None:
         qs = qs.filter(user=user)
+    token_cache_forget()
     return qs.update(revoked_at=timezone.now())
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import staff_groups_sync, user_create
+from accounts.services import staff_groups_sync, token_cache_forget, user_create
 
 pytest_plugins = ["tests.clock"]  # PM_TEST_CLOCK=<ISO instant> runs the session with the clock moved (tests/clock.py)
 
@@ -21,6 +21,7 @@ pytest_plugins = ["tests.clock"]  # PM_TEST_CLOCK=<ISO instant> runs the session
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     cache.clear()
+    token_cache_forget()  # the process's verified bearer tokens (accounts.services.token_authenticate)
 
 
 @pytest.fixture(autouse=True)

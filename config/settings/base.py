@@ -214,6 +214,9 @@ REST_FRAMEWORK = {
 }
 # Where config.api.idempotent keeps Idempotency-Key records (a module implementing config.api.IdempotencyStore).
 IDEMPOTENCY_STORE = "accounts.idempotency"
+# A bearer token checked against the database is trusted from memory for this long (no query per request); a
+# revocation made in another process takes effect within it (docs/adr/0007-bearer-token-cache.md). 0: always check.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Points Mall & Activity Portal API",
     "DESCRIPTION": (

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.errors import InvalidToken
 from accounts.models import ApiToken
 from accounts.services import token_authenticate, token_issue, token_refresh, token_revoke
@@ -152,3 +154,57 @@ def test_migration_gives_each_existing_token_its_own_family(member):
     assert len(families) == 3
     assert None not in families
     assert len(set(families)) == 3  # never one shared default: reusing one old token revokes only itself
+
+
+# --- The verified-token cache (docs/adr/0007-bearer-token-cache.md) ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_verified_token_is_answered_without_a_query_within_the_bound(member, django_assert_num_queries, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 10
+    now = timezone.now()
+    pair = token_issue(user=member, now=now)
+    with django_assert_num_queries(1):
+        assert token_authenticate(access=pair.access, now=now).user.pk == member.pk
+    with django_assert_num_queries(0):
+        cached = token_authenticate(access=pair.access, now=now + timedelta(seconds=9))
+        assert (cached.pk, cached.user.pk, cached.user.is_authenticated) == (pair.token.pk, member.pk, True)
+    with django_assert_num_queries(1):  # a field not kept loads on first use
+        assert cached.user.phone == member.phone
+    # Revoked behind this process's back (another worker, the database): still trusted until the bound ...
+    ApiToken.objects.filter(pk=pair.token.pk).update(revoked_at=now)
+    token_authenticate(access=pair.access, now=now + timedelta(seconds=9))
+    # ... and refused from the bound on.
+    with pytest.raises(InvalidToken):
+        token_authenticate(access=pair.access, now=now + timedelta(seconds=10))
+
+
+@pytest.mark.django_db
+def test_a_deactivated_member_is_refused_within_the_bound(member, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 10
+    now = timezone.now()
+    pair = token_issue(user=member, now=now)
+    token_authenticate(access=pair.access, now=now)
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    with pytest.raises(InvalidToken):
+        token_authenticate(access=pair.access, now=now + timedelta(seconds=10, milliseconds=1))
+
+
+@pytest.mark.django_db
+def test_a_revocation_in_this_process_takes_effect_at_once(member, api):
+    pair = token_issue(user=member)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    assert api.get("/api/v1/points/balance").status_code == 200
+    assert api.post("/api/v1/auth/token/revoke", {}, format="json").status_code == 204
+    assert api.get("/api/v1/points/balance").status_code == 401
+
+
+@pytest.mark.django_db
+def test_an_access_token_past_its_expiry_is_refused_even_when_cached(member, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 10
+    now = timezone.now()
+    pair = token_issue(user=member, now=now)
+    token_authenticate(access=pair.access, now=pair.access_expires_at - timedelta(seconds=5))
+    with pytest.raises(InvalidToken):
+        token_authenticate(access=pair.access, now=now + services.ACCESS_TTL)
