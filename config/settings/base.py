@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "reports",
 ]
 
+# The Api* classes are Django's, auditlog's and axes' own middleware, passed over for bearer-authenticated API calls
+# (config/api_middleware.py), which need no session, CSRF check, messages, audit actor or lockout bookkeeping.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # outside the rest, so responses they answer carry the policy too
@@ -52,16 +54,16 @@ MIDDLEWARE = [
     # HTML and JSON gzip-compressed here, with Django's BREACH mitigation (README, "Compression"); below whitenoise,
     # which answers static files itself with the copies compressed at collectstatic.
     "django.middleware.gzip.GZipMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.api_middleware.ApiSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.RequestLimitsMiddleware",  # before anything reads the body (see the limits below)
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.api_middleware.ApiCsrfViewMiddleware",
+    "config.api_middleware.ApiAuthenticationMiddleware",
+    "config.api_middleware.ApiMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "config.api_middleware.ApiAuditlogMiddleware",
+    "config.api_middleware.ApiAxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
