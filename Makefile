@@ -13,7 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_CLOCKS ?= 2026-12-31T23:30:00+08:00 2028-02-29T12:00:00+08:00
 DATE_TESTS := tests/points tests/tasks tests/campaigns tests/lottery tests/test_seed_demo.py
 
-.PHONY: run test bench setup deps services browsers messages lint typecheck pytest migrate seed clean
+.PHONY: run test bench bench-http wrk setup deps services browsers messages lint typecheck pytest migrate seed clean
 
 ## make run: install, migrate, seed the demo campaign, start web + worker + beat on http://127.0.0.1:8000
 run: setup migrate seed
@@ -29,8 +29,16 @@ test: setup browsers lint typecheck
 	done
 
 ## make bench: every bench/ script; each prints a `RESULT name key=value ...` line
-bench: setup migrate
+bench: setup migrate wrk
 	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
+
+## make bench-http: bench/http.py alone (the API's hot paths under gunicorn and wrk; BENCH_HTTP_SECONDS per endpoint)
+bench-http: setup migrate wrk
+	$(PY) bench/http.py
+
+wrk:
+	@command -v wrk >/dev/null || (echo "Installing wrk from Debian for bench/http.py"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 
 setup: deps services messages
 

@@ -1,13 +1,17 @@
-"""Shared bench plumbing: a throwaway database, worker processes, and the RESULT line."""
+"""Shared bench plumbing: a throwaway database, worker processes, a gunicorn server, and the RESULT line."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -87,7 +91,7 @@ def run_workers(
     return total / elapsed
 
 
-def result_line(name: str, **figures: float) -> str:
+def result_line(name: str, /, **figures: float | str) -> str:
     parts = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
     return f"RESULT {name} {parts}"
 
@@ -108,3 +112,63 @@ def bench_members(url: str, accounts: int) -> tuple[list[int], list[int]]:
         )
         conn.execute("INSERT INTO bench_raw_wallet SELECT g, 1000000 FROM generate_series(1, %s) g", (accounts,))
     return user_ids, list(range(1, accounts + 1))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def gunicorn_serving(
+    env: dict[str, str], *, options: list[str], log: Path, ready_path: str, start_timeout: float = 90
+) -> Iterator[str]:
+    """Run `gunicorn config.wsgi:application --config gunicorn.conf.py <options>` on a free port of 127.0.0.1 with
+    `env`, in a process group of its own; yield its base URL once GET `ready_path` answers 200. On the way out
+    (also on an exception) the group gets SIGTERM, then SIGKILL if it has not stopped within 30 s: gunicorn and its
+    workers, nothing else. Gunicorn's output goes to `log`."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "gunicorn.conf.py"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own command line
+            [*command, "--bind", f"127.0.0.1:{port}", *options],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole below, and only it
+        )
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{log.read_text()[-4000:]}")
+            try:
+                with urllib.request.urlopen(base + ready_path, timeout=5) as response:  # noqa: S310 - our own URL
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                tail = log.read_text()[-4000:]
+                raise RuntimeError(f"gunicorn did not answer {ready_path} in {start_timeout:.0f} s:\n{tail}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        _stop_group(server)
+
+
+def _stop_group(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group `server` leads (it was started with start_new_session), SIGKILL after 30 s."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return  # the group is gone already
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)

@@ -4,11 +4,13 @@ from django.urls import path
 
 from accounts import api as accounts_api
 from campaigns import api as campaigns_api
+from config.health import health
 from lottery import api as lottery_api
 from points import api as points_api
 from tasks import api as tasks_api
 
 urlpatterns = [
+    path("health", health, name="api-health"),
     path("auth/register", accounts_api.RegisterApi.as_view(), name="api-register"),
     path("auth/token", accounts_api.TokenObtainApi.as_view(), name="api-token"),
     path("auth/token/refresh", accounts_api.TokenRefreshApi.as_view(), name="api-token-refresh"),

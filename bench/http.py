@@ -1,0 +1,427 @@
+"""The API's hot paths over HTTP, under the production stack, against a trivial Django JSON view in the same run
+(issue 12, "Hot paths that keep up with the 8 a.m. rush").
+
+The server: `config.settings.prod` (DEBUG off) under gunicorn with the Procfile's `--workers 2 --threads 4` and
+gunicorn.conf.py, on a free port of 127.0.0.1, over plain http (SECURE_SSL_REDIRECT=false, as docker-compose.yml
+documents for trying the stack without a TLS proxy), without an access log (the app is measured, not logging).
+Its database is a throwaway `pointsmall_bench_http`; its Redis is BENCH_HTTP_REDIS_URL (default
+redis://127.0.0.1:6379/14), with a cache key prefix of its own per run; Celery's broker is that Redis too, so the
+check-in's after-commit job is really enqueued (nothing consumes it; the queue is deleted at the end). Rate limits
+stay on, so their Redis round trip is paid as in production, but at RATE_LIMIT_SPIN = RATE_LIMIT_CHECKIN =
+1000000/min no request is ever refused by them.
+
+The data, seeded through the project's builders and services before gunicorn starts: BENCH_HTTP_MEMBERS members
+(default 12,000), each with an access token (accounts.services.token_issue) and 1,000,000 points in five awards
+(so the history has rows); a campaign in its official phase with a check-in rule and a three-task ladder; its wheel
+(10 points a spin, no caps) with a points prize, a physical prize with large stock and "thanks for playing".
+
+The load: Debian's wrk, 16 connections on 2 threads, BENCH_HTTP_SECONDS (default 8) per endpoint after a
+BENCH_HTTP_WARMUP (default 2) second warm-up, in this order: the ceiling (GET /api/v1/health, config/health.py: a
+plain Django JsonResponse behind the whole middleware stack, no database, no Redis), then
+  balance   GET  /api/v1/points/balance
+  history   GET  /api/v1/points/history
+  wheel     GET  /api/v1/campaigns/<slug>/wheel
+  spin      POST /api/v1/campaigns/<slug>/wheel/spins
+  checkin   POST /api/v1/campaigns/<slug>/checkins
+  tasks     GET  /api/v1/campaigns/<slug>/tasks
+and the ceiling again; the ceiling is the average of its two runs (on shared machines one run alone swings). A wrk
+Lua script rotates `Authorization: Bearer <token>` over the members (each wrk thread its own half), and sends each
+POST with a unique Idempotency-Key, as the mobile app does. A member checks in once a day, so every check-in
+request is a different member (the warm-up uses members the measured run does not); if the run outpaces the
+members it wraps around, the 409s are counted (`repeats=`) and the run fails: raise BENCH_HTTP_MEMBERS.
+
+Prints, per endpoint, `RESULT http name=<name> rps=<req/s> ratio=<rps / ceiling> p50_ms= p99_ms= errors=` (errors:
+non-2xx answers plus socket errors) and a summary line. Then the invariants, with the server stopped: the ledger
+reconciles (points.services.ledger_reconcile), prize stock matches the draws and every draw has its debit
+(bench/wheel.py's check), every check-in is paid, and the 201s the API answered are rows in the database. Exit
+status 1 on any drift or any error answer: an endpoint that fails under load has no throughput to report.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # run as a script: this file would shadow the standard library's `http` for everything below
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+import redis
+
+from bench._harness import bench_members, django_setup, fresh_database, gunicorn_serving, result_line
+
+MEMBERS = int(os.environ.get("BENCH_HTTP_MEMBERS", "12000"))
+SECONDS = max(1, round(float(os.environ.get("BENCH_HTTP_SECONDS", "8"))))  # wrk takes whole seconds
+WARMUP = max(1, round(float(os.environ.get("BENCH_HTTP_WARMUP", "2"))))
+REDIS_URL = os.environ.get("BENCH_HTTP_REDIS_URL", "redis://127.0.0.1:6379/14")
+DATABASE = "pointsmall_bench_http"
+CONNECTIONS = 16
+THREADS = 2
+GUNICORN = ["--workers", "2", "--threads", "4"]  # the Procfile's
+SLUG = "bench-http"
+COST = 10
+FUNDING_AWARDS = 5
+FUNDING = 200_000  # points per award: 1,000,000 a member, far more than any run spends
+BATCH = 10_000  # points.services.MAX_BATCH
+CHECKIN_WARMUP_SHARE = 6  # the check-in warm-up uses the first 1/6 of the members, the measured run the rest
+HEALTH = "/api/v1/health"
+
+# (name, path, mode): "get" rotates tokens; "post" also sends a unique Idempotency-Key; "once" is a POST whose every
+# request is another member.
+ENDPOINTS = [
+    ("balance", "/api/v1/points/balance", "get"),
+    ("history", "/api/v1/points/history", "get"),
+    ("wheel", f"/api/v1/campaigns/{SLUG}/wheel", "get"),
+    ("spin", f"/api/v1/campaigns/{SLUG}/wheel/spins", "post"),
+    ("checkin", f"/api/v1/campaigns/{SLUG}/checkins", "once"),
+    ("tasks", f"/api/v1/campaigns/{SLUG}/tasks", "get"),
+]
+
+# wrk runs a copy of this per thread (setup() and done() in a separate one). Arguments after `--`: the tokens file,
+# the first and last (exclusive) line to use, the thread count, the mode, a nonce for Idempotency-Keys.
+WRK_SCRIPT = r"""
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local first, last, nthreads = tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+  mode, nonce = args[5], args[6]
+  statuses, sent, wrapped = {}, 0, 0
+  if mode == "anonymous" then
+    plain = wrk.format("GET", wrk.path)
+    return
+  end
+  local all = {}
+  for line in io.lines(args[1]) do all[#all + 1] = line end
+  tokens = {}
+  for i = first + id, last - 1, nthreads do tokens[#tokens + 1] = all[i + 1] end
+  if mode == "get" then
+    prebuilt = {}
+    for i, token in ipairs(tokens) do
+      prebuilt[i] = wrk.format("GET", wrk.path, {["Authorization"] = "Bearer " .. token})
+    end
+  end
+end
+
+function request()
+  if mode == "anonymous" then return plain end
+  sent = sent + 1
+  if sent > #tokens then wrapped = wrapped + 1 end
+  local i = (sent - 1) % #tokens + 1
+  if mode == "get" then return prebuilt[i] end
+  return wrk.format("POST", wrk.path, {
+    ["Authorization"] = "Bearer " .. tokens[i],
+    ["Idempotency-Key"] = nonce .. "-" .. id .. "-" .. sent,
+  })
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local totals, wraps = {}, 0
+  for _, thread in ipairs(threads) do
+    for code, count in pairs(thread:get("statuses")) do totals[code] = (totals[code] or 0) + count end
+    wraps = wraps + thread:get("wrapped")
+  end
+  local parts = {}
+  for code, count in pairs(totals) do parts[#parts + 1] = string.format('"%d": %d', code, count) end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-RESULT {"requests": %d, "duration_us": %d, "socket_errors": %d, "wrapped": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, wraps, table.concat(parts, ", ")))
+end
+"""
+
+
+@dataclass
+class Run:
+    """One wrk run: throughput, latency percentiles and what the server answered."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    socket_errors: int
+    wrapped: int
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _latency_ms(output: str, percentile: int) -> float:
+    """A line of wrk's --latency distribution ("     99%   43.47ms") in milliseconds."""
+    match = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no {percentile}% latency line in wrk's output:\n{output}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def wrk(url: str, *, seconds: int, script: Path, args: list[str]) -> Run:
+    """One wrk run against `url`: its Requests/sec and latency lines, and the status tally of the Lua script."""
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    completed = subprocess.run(  # noqa: S603 - our own command line
+        [*command, "-s", str(script), url, "--", *args],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
+    output = completed.stdout
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    tally = re.search(r"^WRK-RESULT (\{.*\})$", output, re.MULTILINE)
+    if completed.returncode or rps is None or tally is None:
+        raise RuntimeError(f"wrk failed ({completed.returncode}):\n{output}\n{completed.stderr}")
+    data = json.loads(tally.group(1))
+    return Run(
+        rps=float(rps.group(1)),
+        p50_ms=_latency_ms(output, 50),
+        p99_ms=_latency_ms(output, 99),
+        requests=data["requests"],
+        socket_errors=data["socket_errors"],
+        wrapped=data["wrapped"],
+        statuses={int(code): n for code, n in data["statuses"].items()},
+    )
+
+
+def bench_env(url: str, prefix: str) -> dict[str, str]:
+    """The production settings' environment for this run (config/settings/prod.py and base.py read these)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # a throwaway key: nothing signed in this run outlives it
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",  # plain http on 127.0.0.1; no TLS proxy in front
+        "SECURE_COOKIES": "false",
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_RESULT_BACKEND": REDIS_URL,
+        "CACHE_PREFIX": prefix,
+        "RATE_LIMIT_SPIN": "1000000/min",
+        "RATE_LIMIT_CHECKIN": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def seed(user_ids: list[int], tokens_file: Path) -> int:
+    """The campaign, its check-in rule, tasks and wheel; every member funded and given an access token (one per
+    line of `tokens_file`, in `user_ids` order). Returns the wheel id."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.services import token_issue
+    from campaigns.builders import campaign_live
+    from lottery.builders import wheel_build
+    from lottery.models import PrizeKind
+    from points.models import AccountKind
+    from points.services import Award, System, transfers_post_batch
+    from tasks.checkins import checkin_rule_save
+    from tasks.engine import task_definition_save
+    from tasks.models import CheckInRule, TaskDefinition, TaskTier
+
+    now = timezone.now()
+    campaign = campaign_live(now=now, name="接口压测", name_en="HTTP benchmark", slug=SLUG)
+    checkin_rule_save(
+        rule=CheckInRule(
+            campaign=campaign,
+            base_points=5,
+            cycle=True,
+            milestones=[{"day": 3, "points": 10}, {"day": 7, "points": 50}, {"day": 30, "points": 300}],
+        )
+    )
+    previous = None
+    for tier, title, event_type, target in [
+        (TaskTier.BEGINNER, "Check in once", "checkin", 1),
+        (TaskTier.INTERMEDIATE, "Make 3 purchases", "purchase", 3),
+        (TaskTier.ADVANCED, "Invite 2 friends", "invite_qualified", 2),
+    ]:
+        previous = task_definition_save(
+            task=TaskDefinition(
+                campaign=campaign, tier=tier, title=title, title_en=title, event_type=event_type,
+                target_count=target, reward_points=20 * target, auto_reward=False, prerequisite=previous,
+            )
+        )  # fmt: skip
+    wheel = wheel_build(
+        campaign=campaign,
+        cost_points=COST,
+        prizes=[
+            {"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock": 10**8,
+             "points_amount": 5, "unit_value_cny": Decimal("0.00")},
+            {"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock": 10**8,
+             "unit_value_cny": Decimal("59.00")},
+        ],
+    )  # fmt: skip
+    issuance = System(AccountKind.ISSUANCE, campaign.pk)
+    for n in range(FUNDING_AWARDS):
+        for start in range(0, len(user_ids), BATCH):
+            transfers_post_batch(
+                awards=[Award(key=f"bench-fund:{n}:{u}", user_id=u, amount=FUNDING) for u in user_ids[start:][:BATCH]],
+                source=issuance,
+                campaign_id=campaign.pk,
+                now=now - timedelta(minutes=FUNDING_AWARDS - n),
+            )
+    members = User.objects.in_bulk(user_ids)
+    with transaction.atomic(), tokens_file.open("w") as out:
+        for user_id in user_ids:
+            out.write(token_issue(user=members[user_id], name="bench-http").access + "\n")
+    return wheel.pk
+
+
+def invariants(wheel_id: int, created: dict[str, int]) -> list[str]:
+    """What must hold after the run; empty when it all does. `created`: the 201s the API answered, per endpoint,
+    warm-ups included. A request still in flight when wrk stopped may have committed without wrk seeing its answer,
+    so the database may hold up to one row more per connection and run."""
+    from bench.wheel import invariants as wheel_invariants
+    from lottery.models import Draw
+    from tasks import kinds
+    from tasks.models import CheckIn
+
+    problems = wheel_invariants(wheel_id)
+    checkins = CheckIn.objects.count()
+    if CheckIn.objects.filter(transfer_id__isnull=True).exists():
+        problems.append("check-ins without their points transfer")
+    from points.models import Transfer
+
+    paid = Transfer.objects.filter(kind=kinds.CHECKIN).count()
+    if paid != checkins:
+        problems.append(f"{checkins} check-ins but {paid} check-in transfers")
+    slack = 2 * CONNECTIONS  # the warm-up's and the measured run's in-flight requests
+    for name, rows in (("checkin", checkins), ("spin", Draw.objects.filter(wheel_id=wheel_id).count())):
+        if not created[name] <= rows <= created[name] + slack:
+            problems.append(f"{name}: the API answered {created[name]} x 201, the database has {rows} rows")
+    return problems
+
+
+def redis_cleanup(prefix: str) -> None:
+    """Delete what this run left in its Redis database: the keys under its cache prefix (configuration version,
+    rate-limit counters) and the Celery queue the check-ins' streak jobs went to."""
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = [*client.scan_iter(match=f"{prefix}:*", count=1000), b"celery", *client.scan_iter(match="_kombu.*")]
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
+def main() -> None:
+    url = fresh_database(DATABASE)
+    user_ids, _raw_ids = bench_members(url, MEMBERS)
+    prefix = f"bench-http-{uuid.uuid4().hex[:12]}"
+    env = bench_env(url, prefix)
+    os.environ.update(env)  # the seeding below runs under the same settings as the server
+    django_setup(url)
+    from django.db import connections
+
+    runs: dict[str, Run] = {}
+    server_log = ""
+    created = {"checkin": 0, "spin": 0}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+            tokens_file, script = Path(tmp) / "tokens.txt", Path(tmp) / "rotate.lua"
+            script.write_text(WRK_SCRIPT)
+            wheel_id = seed(user_ids, tokens_file)
+            connections.close_all()
+            nonce = uuid.uuid4().hex
+            with gunicorn_serving(
+                {**os.environ, **env}, options=GUNICORN, log=Path(tmp) / "gunicorn.log", ready_path=HEALTH
+            ) as base:
+
+                def measure(name: str, path: str, mode: str) -> Run:
+                    everyone = [str(tokens_file), "0", str(MEMBERS), str(THREADS), mode]
+                    warm, measured = everyone, everyone
+                    if mode == "once":  # the warm-up's members never check in again in the measured run
+                        split = MEMBERS // CHECKIN_WARMUP_SHARE
+                        warm = [str(tokens_file), "0", str(split), str(THREADS), mode]
+                        measured = [str(tokens_file), str(split), str(MEMBERS), str(THREADS), mode]
+                    warmup = wrk(base + path, seconds=WARMUP, script=script, args=[*warm, f"{nonce}-w-{name}"])
+                    run = wrk(base + path, seconds=SECONDS, script=script, args=[*measured, f"{nonce}-{name}"])
+                    if name in created:
+                        created[name] += warmup.statuses.get(201, 0) + run.statuses.get(201, 0)
+                    print(f"  {name:<8} {run.rps:9.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
+                          f"statuses {dict(sorted(run.statuses.items()))}  socket errors {run.socket_errors}",
+                          flush=True)  # fmt: skip
+                    return run
+
+                print(f"members={MEMBERS} seconds={SECONDS} warmup={WARMUP} connections={CONNECTIONS} "
+                      f"wrk_threads={THREADS} gunicorn={' '.join(GUNICORN)} settings=config.settings.prod",
+                      flush=True)  # fmt: skip
+                runs["ceiling_before"] = measure("ceiling", HEALTH, "anonymous")
+                for name, path, mode in ENDPOINTS:
+                    runs[name] = measure(name, path, mode)
+                runs["ceiling_after"] = measure("ceiling", HEALTH, "anonymous")
+            server_log = (Path(tmp) / "gunicorn.log").read_text(errors="replace")
+    finally:
+        redis_cleanup(prefix)
+
+    before, after = runs.pop("ceiling_before"), runs.pop("ceiling_after")
+    ceiling = Run(
+        rps=(before.rps + after.rps) / 2,
+        p50_ms=(before.p50_ms + after.p50_ms) / 2,
+        p99_ms=(before.p99_ms + after.p99_ms) / 2,
+        requests=before.requests + after.requests,
+        socket_errors=before.socket_errors + after.socket_errors,
+        wrapped=0,
+        statuses={s: before.statuses.get(s, 0) + after.statuses.get(s, 0) for s in {*before.statuses, *after.statuses}},
+    )
+    lines = [("ceiling", ceiling), *runs.items()]
+    for name, run in lines:
+        extra = {"repeats": run.statuses.get(409, 0)} if name == "checkin" else {}
+        print(result_line("http", name=name, rps=f"{run.rps:.1f}", ratio=f"{run.rps / ceiling.rps:.2f}",
+                          p50_ms=f"{run.p50_ms:.2f}", p99_ms=f"{run.p99_ms:.2f}", errors=run.errors,
+                          **extra))  # fmt: skip
+
+    from points.services import ledger_reconcile, ledger_rollup
+
+    ledger_rollup()
+    audit = ledger_reconcile()
+    problems = invariants(wheel_id, created)
+    slowest = min(runs, key=lambda name: runs[name].rps)
+    errors = sum(run.errors for _name, run in lines)
+    print(result_line("http", name="summary", ceiling_rps=f"{ceiling.rps:.1f}", ceiling_before=f"{before.rps:.1f}",
+                      ceiling_after=f"{after.rps:.1f}", slowest=slowest,
+                      slowest_ratio=f"{runs[slowest].rps / ceiling.rps:.2f}", errors=errors,
+                      reconcile_ok=str(audit.ok).lower(), invariants_ok=str(not problems).lower()))  # fmt: skip
+    failures = []
+    if not audit.ok:
+        failures.append(f"ledger drift after the benchmark: {audit.drift}")
+    failures += problems
+    if errors:
+        failing = {name: dict(sorted(run.statuses.items())) for name, run in lines if run.errors}
+        failures.append(f"error answers under load (statuses, socket errors aside): {failing}")
+        first = max(server_log.find("Traceback"), 0)
+        failures.append("gunicorn's log, from its first traceback:\n" + server_log[first : first + 5000])
+    if runs["checkin"].wrapped:
+        failures.append(f"check-in ran out of members ({runs['checkin'].wrapped} repeats): raise BENCH_HTTP_MEMBERS")
+    if failures:
+        sys.exit("\n".join(failures))
+
+
+if __name__ == "__main__":
+    main()
