@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from config.config_cache import config_tracks
+
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
@@ -8,7 +10,6 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns.models import Campaign  # noqa: PLC0415 - models load once the registry is ready
-        from config.config_cache import config_tracks  # noqa: PLC0415
 
         # the configuration cache (config/config_cache.py) reloads when these change
         config_tracks(Campaign)

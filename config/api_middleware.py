@@ -2,8 +2,7 @@
 
 A call to /api/ with `Authorization: Bearer ...` is authenticated by DRF (accounts.authentication), not by a
 session cookie: it needs no session, no CSRF check (no ambient credential to forge), no Django-level user, no
-flash messages, no audit-log actor from a session (the audit log records staff work in the admin) and no login
-lockout bookkeeping (axes watches logins, which carry no bearer token). Each class below is the framework's own
+flash messages and no audit-log actor from a session (the audit log records staff work in the admin). Each class below is the framework's own
 middleware, passed over for such a call and unchanged for every other request (pages, the admin, session-
 authenticated API calls, token login). See docs/performance.md.
 """
@@ -13,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from auditlog.middleware import AuditlogMiddleware
-from axes.middleware import AxesMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -56,8 +54,4 @@ class ApiMessageMiddleware(_SkippedForBearerApi, MessageMiddleware):
 
 
 class ApiAuditlogMiddleware(_SkippedForBearerApi, AuditlogMiddleware):
-    pass
-
-
-class ApiAxesMiddleware(_SkippedForBearerApi, AxesMiddleware):
     pass
