@@ -1,10 +1,10 @@
 """Middleware that a bearer-authenticated API call does not need, skipped for it.
 
-A call to /api/ with `Authorization: Bearer ...` is authenticated by DRF (accounts.authentication), not by a
-session cookie: it needs no session, no CSRF check (no ambient credential to forge), no Django-level user, no
-flash messages and no audit-log actor from a session (the audit log records staff work in the admin). Each class below is the framework's own
-middleware, passed over for such a call and unchanged for every other request (pages, the admin, session-
-authenticated API calls, token login). See docs/performance.md.
+A call to /api/ with `Authorization: Bearer ...` is authenticated by DRF (accounts.authentication), not by a session
+cookie: it needs no session, no CSRF check (no ambient credential to forge), no Django-level user, no flash messages
+and no audit-log actor from a session (the audit log records staff work in the admin). Each class below is the
+framework's own middleware, passed over for such a call and unchanged for every other request (pages, the admin,
+session- authenticated API calls, token login). See docs/performance.md.
 """
 
 from __future__ import annotations
