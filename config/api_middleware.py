@@ -4,7 +4,7 @@ A call to /api/ with `Authorization: Bearer ...` is authenticated by DRF (accoun
 cookie: it needs no session, no CSRF check (no ambient credential to forge), no Django-level user, no flash messages
 and no audit-log actor from a session (the audit log records staff work in the admin). Each class below is the
 framework's own middleware, passed over for such a call and unchanged for every other request (pages, the admin,
-session- authenticated API calls, token login). See docs/performance.md.
+session-authenticated API calls, token login). See docs/performance.md.
 """
 
 from __future__ import annotations
