@@ -57,6 +57,17 @@ IdempotencyKeyParameter = OpenApiParameter(
 )
 
 
+# --- Hot-path rendering -----------------------------------------------------------------------------------
+
+_DATETIME = serializers.DateTimeField()
+
+
+def api_datetime(value: datetime | None) -> str | None:
+    """A datetime as the API writes it everywhere (DRF's DateTimeField: ISO 8601 in the site's time zone), for
+    hot endpoints that build their body as a dict instead of running a serializer."""
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 # --- The error shape -------------------------------------------------------------------------------
 
 
@@ -106,6 +117,9 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler: every error, ours or the framework's, leaves in one shape."""
+    if isinstance(exc, (OperationalError, InterfaceError)):  # the database connection was lost: nothing kept, retry
+        logger.warning("API request lost its database connection: 503", exc_info=exc)
+        return service_unavailable_response()
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
     if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.__cause__, DomainError):
@@ -332,6 +346,7 @@ def idempotent_by_effect(view_method: Callable[..., Response]) -> Callable[..., 
 
 __all__ = [
     "IdempotencyKeyParameter",
+    "api_datetime",
     "domain_error_response",
     "error_response",
     "exception_handler",

@@ -11,6 +11,6 @@ class Migration(migrations.Migration):
     operations = [
         ApplySql(
             "points/sql/points_balance.sql",
-            sha256="82674c8d8d233bcc54495ebe3566b5cc315417d726be29f25b9a3a3310c37315",
+            sha256="e040ef76d7f410a536030411e8ef5de5e33ca809083dbb6bb2e9883b2ced28a9",
         ),
     ]
