@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -11,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import request_user_id
-from campaigns.selectors import campaign_by_slug
-from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
+from campaigns.selectors import campaign_by_slug, campaign_by_slug_cached
+from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent, idempotent_by_effect
 from config.parsers import ItemValidatedJSONParser
 from config.ratelimit import throttle
 from partners.authentication import (
@@ -63,8 +64,22 @@ class MakeupSerializer(serializers.Serializer):
     date = serializers.DateField()
 
 
-def _status_body(status_: Any) -> dict[str, Any]:
-    return CheckInStatusSerializer({**status_.__dict__, "checked_days": sorted(status_.checked_days)}).data
+def _status_body(state: selectors.CheckInStatus) -> dict[str, Any]:
+    """CheckInStatusSerializer's shape, built directly (a hot read: no serializer on the way)."""
+    upcoming = state.next_milestone
+    return {
+        "today": state.today.isoformat(),
+        "checked_in_today": state.checked_in_today,
+        "streak": state.streak,
+        "base_points": state.base_points,
+        "next_milestone": None
+        if upcoming is None
+        else {"day": upcoming.day, "points": upcoming.points, "checkins_to_go": upcoming.checkins_to_go},
+        "checked_days": [day.isoformat() for day in sorted(state.checked_days)],
+        "makeup_enabled": state.makeup_enabled,
+        "makeup_cost": state.makeup_cost,
+        "makeups_left": state.makeups_left,
+    }
 
 
 class CheckInsApi(APIView):
@@ -75,8 +90,9 @@ class CheckInsApi(APIView):
         tags=["check-in"],
     )
     def get(self, request: Request, slug: str) -> Response:
-        campaign = campaign_by_slug(slug=slug)
-        state = selectors.checkin_status(campaign=campaign, user_id=request_user_id(request))
+        now = timezone.now()
+        campaign = campaign_by_slug_cached(slug=slug, now=now)
+        state = selectors.checkin_status(campaign=campaign, user_id=request_user_id(request), now=now)
         if state is None:
             raise CheckInNotConfigured()
         return Response(_status_body(state))
@@ -87,11 +103,14 @@ class CheckInsApi(APIView):
         responses=CHECKIN_WRITE_RESPONSES,
         tags=["check-in"],
     )
-    @idempotent
+    @idempotent_by_effect
     def post(self, request: Request, slug: str) -> Response:
         """Check in for today. A second check-in the same (campaign-local) day is 409 `already_checked_in`
-        with the existing check-in in `details`."""
-        checkin = checkins.checkin_create(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request))
+        with the existing check-in in `details`: the day is the check-in's own key, so a retry (with or without
+        the same `Idempotency-Key`) gets that answer and changes nothing."""
+        now = timezone.now()
+        campaign = campaign_by_slug_cached(slug=slug, now=now)
+        checkin = checkins.checkin_create(campaign=campaign, user_id=request_user_id(request), now=now)
         return Response(checkins.checkin_as_dict(checkin), status=status.HTTP_201_CREATED)
 
 
@@ -149,6 +168,35 @@ class TaskListSerializer(serializers.Serializer):
     tiers = TierGroupSerializer(many=True)
 
 
+def _task_body(card: selectors.TaskCard) -> dict[str, Any]:
+    """TaskCardSerializer's shape, built directly (a hot read: no serializer on the way)."""
+    task = card.task
+    return {
+        "id": task.pk,
+        "title": task.display_title,
+        "description": task.display_description,
+        "event_type": task.event_type,
+        "window": str(task.window),
+        "repeatable": task.repeatable,
+        "auto_reward": task.auto_reward,
+        "reward_points": task.reward_points,
+        "min_amount": None if task.min_amount is None else f"{task.min_amount:.2f}",
+        "count": card.count,
+        "target": card.target,
+        "status": card.status,
+        "completed": card.completed,
+        "claimable": card.claimable,
+        "times_completed": card.times_completed,
+        "locked": card.locked,
+        "locked_reason": card.locked_reason,
+        "prerequisite_id": task.prerequisite_id,
+    }
+
+
+def _tier_body(group: selectors.TierGroup) -> dict[str, Any]:
+    return {"tier": group.tier, "name": group.label, "tasks": [_task_body(card) for card in group.tasks]}
+
+
 class TaskClaimSerializer(serializers.Serializer):
     task_id = serializers.IntegerField()
     window = serializers.CharField()
@@ -164,8 +212,10 @@ class TasksApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         """The campaign's active tasks grouped by tier, with the member's progress, lock reason and claim state."""
-        groups = selectors.tasks_for_member(campaign=campaign_by_slug(slug=slug), user_id=request_user_id(request))
-        return Response(TaskListSerializer({"tiers": groups}).data)
+        now = timezone.now()
+        campaign = campaign_by_slug_cached(slug=slug, now=now)
+        groups = selectors.tasks_for_member(campaign=campaign, user_id=request_user_id(request), now=now)
+        return Response({"tiers": [_tier_body(group) for group in groups]})
 
 
 class TaskClaimApi(APIView):

@@ -1,23 +1,26 @@
-"""Check-in services: the daily check-in, paid make-ups (补签) and check-in rules. Every write of check-ins
-happens here; points move only through campaigns.services (one earning path). Streak milestones are paid
-after commit by a Celery job (`tasks.jobs` → `tasks.streaks`)."""
+"""Check-in services: the daily check-in (one SQL call, tasks/sql/tasks_checkin.sql), paid make-ups (补签) and
+check-in rules. Every write of check-ins happens here; points move only through the campaigns' value gate
+(campaign_grant / campaign_charge: one earning path). Streak milestones are paid after commit by a Celery job
+(`tasks.jobs` → `tasks.streaks`)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from campaigns.errors import CampaignNotActive, CampaignNotFound
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_local_date, campaign_require_official
 from campaigns.services import campaign_points_charge, campaign_points_grant
 from tasks import jobs, kinds
-from tasks.engine import progress_record
+from tasks.engine import tasks_sql
 from tasks.errors import AlreadyCheckedIn, CheckInNotConfigured, MakeupLimitReached, MakeupNotAllowed
-from tasks.models import CheckIn, CheckInRule
+from tasks.models import CheckIn, CheckInRule, TaskProgress
 from tasks.rules import checkin_rule_validate, month_start
 
 logger = logging.getLogger(__name__)
@@ -55,43 +58,42 @@ def _checkin_pay(*, checkin: CheckIn, campaign: Campaign, now: datetime) -> None
     checkin.save(update_fields=["transfer_id"])
 
 
+_CHECKIN_SQL = "SELECT * FROM tasks_checkin(%s::bigint, %s::bigint, %s::timestamptz, %s::integer, %s::integer)"
+
+
 def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = None) -> CheckIn:
-    """Check in for today (campaign-local). One per member per day, enforced by a unique constraint; the base
-    points are posted in the same transaction; streak bonuses follow from a Celery job after commit."""
+    """Check in for today (campaign-local): one call of tasks_checkin() (tasks/sql/tasks_checkin.sql) — one
+    statement, one transaction, one commit. It re-checks the campaign (published, official phase) and reads the
+    check-in rule from the rows, not from any cache; one check-in per member and day is the UNIQUE constraint, so a
+    second check-in the same day (a retry too) is AlreadyCheckedIn with the first one. The base points pass the
+    value gate (campaign_grant) and `checkin` tasks count it in the same statement; streak bonuses follow from a
+    Celery job after commit."""
     now = now or timezone.now()
-    campaign_require_official(campaign=campaign, now=now)
-    rule = _rule(campaign)
-    today = campaign_local_date(campaign=campaign, now=now)
-    try:
-        with transaction.atomic():
-            prev = CheckIn.objects.filter(
-                campaign=campaign, user_id=user_id, local_date=today - timedelta(days=1)
-            ).first()
-            checkin = CheckIn.objects.create(
-                campaign=campaign,
-                user_id=user_id,
-                local_date=today,
-                streak=prev.streak + 1 if prev else 1,
-                streak_start=prev.streak_start if prev else today,
-                points=rule.base_points,
-                created_at=now,
-            )
-            _checkin_pay(checkin=checkin, campaign=campaign, now=now)
-            progress_record(
-                campaign=campaign,
-                user_id=user_id,
-                event_type="checkin",
-                amount=None,
-                occurred_at=now,
-                source_key=f"checkin:{checkin.pk}",
-                now=now,
-            )
-            _after_commit_grant(campaign.pk, user_id)
-    except IntegrityError as exc:
-        existing = CheckIn.objects.filter(campaign=campaign, user_id=user_id, local_date=today).first()
-        if existing is None:
-            raise
-        raise AlreadyCheckedIn(details={"checkin": checkin_as_dict(existing)}) from exc
+    types = ContentType.objects.get_for_models(CheckIn, TaskProgress)
+    rows = tasks_sql(_CHECKIN_SQL, [campaign.pk, user_id, now, types[CheckIn].pk, types[TaskProgress].pk])
+    status, pk, day, streak, streak_start, points, is_makeup, transfer_id, created_at, phase = rows[0]
+    if status == "not_found":
+        raise CampaignNotFound()
+    if status == "not_active":
+        raise CampaignNotActive(details={"phase": phase})
+    if status == "not_configured":
+        raise CheckInNotConfigured()
+    checkin = CheckIn(
+        pk=pk,
+        campaign=campaign,
+        user_id=user_id,
+        local_date=day,
+        streak=streak,
+        streak_start=streak_start,
+        is_makeup=is_makeup,
+        points=points,
+        transfer_id=transfer_id,
+        created_at=created_at,
+    )
+    checkin._state.adding = False
+    if status == "exists":
+        raise AlreadyCheckedIn(details={"checkin": checkin_as_dict(checkin)})
+    _after_commit_grant(campaign.pk, user_id)
     return checkin
 
 

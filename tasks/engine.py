@@ -6,19 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_claims_open
 from campaigns.services import campaign_points_grant
+from points import errors as points_errors
 from tasks import kinds
 from tasks.errors import TaskAlreadyClaimed, TaskLocked, TaskNotCompleted, TaskNotFound
 from tasks.models import TaskDefinition, TaskProgress
-from tasks.rules import cycle_key, cycle_of, event_type_validate, window_key
+from tasks.rules import event_type_validate
 
 
 def task_definition_validate(task: TaskDefinition) -> None:
@@ -89,6 +92,61 @@ def _grant_reward(*, task: TaskDefinition, campaign: Campaign, row: TaskProgress
     row.claimed_at, row.reward_transfer_id = now, posted.transfer_id
 
 
+_PROGRESS_SQL = (
+    "SELECT * FROM tasks_progress_record(%s::bigint, %s::bigint, %s::text, %s::numeric, %s::timestamptz, "
+    "%s::timestamptz, %s::integer)"
+)
+# A posting that tasks' SQL (tasks_checkin, tasks_progress_record) got refused by the ledger raises TK001 with the
+# ledger's status as message: the same errors as points.services would raise for it.
+_REFUSALS: dict[str, type[points_errors.LedgerError]] = {
+    "account_not_found": points_errors.AccountNotFound,
+    "asset_mismatch": points_errors.AssetMismatch,
+    "same_account": points_errors.SameAccount,
+    "insufficient": points_errors.InsufficientPoints,
+}
+
+
+def _refusal(exc: DatabaseError) -> Exception:
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None)
+    diag = getattr(cause, "diag", None)
+    detail: Any = getattr(diag, "message_detail", None)
+    if isinstance(detail, str) and detail.lstrip("-").isdigit():
+        detail = int(detail)  # an id, as points_post returns it
+    if state == "TK001":
+        status = getattr(diag, "message_primary", None) or ""
+        if status == "conflict":
+            return points_errors.IdempotencyConflict(details={"existing": detail})
+        if status in _REFUSALS:
+            return _REFUSALS[status]()
+        return points_errors.LedgerError(details={"status": status})
+    error_cls = points_errors.SQLSTATE_ERRORS.get(state or "")
+    if error_cls is points_errors.IdempotencyConflict:
+        return points_errors.IdempotencyConflict(details={"existing": detail})
+    if error_cls is not None:
+        return error_cls()
+    return exc
+
+
+def tasks_sql(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Call one of tasks' SQL functions (tasks/sql/) on Django's connection: alone it is one statement, one
+    transaction, one round trip; inside the caller's transaction it runs in a savepoint, so a refusal leaves the
+    caller's transaction usable. Ledger refusals become the ledger's domain errors."""
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    except DatabaseError as exc:
+        refusal = _refusal(exc)
+        if refusal is exc:
+            raise
+        raise refusal from exc
+
+
 def progress_record(
     *,
     campaign: Campaign,
@@ -99,54 +157,18 @@ def progress_record(
     source_key: str,
     now: datetime | None = None,
 ) -> list[ProgressEffect]:
-    """Count one qualifying action towards every matching active task of the campaign.
+    """Count one qualifying action towards every matching active task of the campaign: one call of
+    tasks_progress_record() (tasks/sql/tasks_progress_record.sql), which re-reads the task definitions itself.
 
-    The caller deduplicates the action itself (a check-in row, an ingested event id); `source_key` names it
-    in the ledger reason. Events for a task whose prerequisite is not completed yet do not count. Each
-    progress row is created with INSERT … ON CONFLICT DO NOTHING and then locked (SELECT … FOR UPDATE), so
-    concurrent events for one member serialise on that row. Reaching the target stamps `completed_at`;
-    auto-reward tasks pay at once. Runs inside the caller's transaction when there is one."""
+    The caller deduplicates the action itself (a check-in row, an ingested event id; `source_key` names it for
+    the reader). Events for a task whose prerequisite is not completed yet do not count. Each progress row is
+    created with INSERT … ON CONFLICT DO NOTHING and then locked (SELECT … FOR UPDATE), so concurrent events for
+    one member serialise on that row. Reaching the target stamps `completed_at`; auto-reward tasks pay at once
+    (campaign_grant, the value gate). Runs inside the caller's transaction when there is one."""
     now = now or timezone.now()
-    tasks = [
-        task
-        for task in TaskDefinition.objects.filter(campaign=campaign, event_type=event_type, is_active=True)
-        if task.min_amount is None or (amount is not None and amount >= task.min_amount)
-    ]
-    effects: list[ProgressEffect] = []
-    if not tasks:
-        return effects
-    with transaction.atomic():
-        for task in tasks:
-            if task.prerequisite_id and not task_completed_ever(task_id=task.prerequisite_id, user_id=user_id):
-                continue
-            base = window_key(task, campaign, occurred_at)
-            keys = TaskProgress.objects.filter(task=task, user_id=user_id, window_key__startswith=base).values_list(
-                "window_key", flat=True
-            )
-            cycle = max((cycle_of(base, k) for k in keys if k == base or k.startswith(base + ":")), default=0)
-            row: TaskProgress | None = None
-            while row is None:
-                key = cycle_key(base, cycle)
-                TaskProgress.objects.bulk_create(
-                    [TaskProgress(task=task, user_id=user_id, window_key=key)], ignore_conflicts=True
-                )
-                row = TaskProgress.objects.select_for_update().get(task=task, user_id=user_id, window_key=key)
-                if row.completed_at is not None:
-                    if not task.repeatable:
-                        break  # done for this window: the event counts no further
-                    row, cycle = None, cycle + 1
-            if row is None or row.completed_at is not None:
-                continue
-            row.count += 1
-            if row.count >= task.target_count:
-                row.completed_at = now
-            row.save(update_fields=["count", "completed_at", "updated_at"])
-            if row.completed_at and task.auto_reward:
-                _grant_reward(task=task, campaign=campaign, row=row, now=now)
-            effects.append(
-                ProgressEffect(task.pk, key, row.count, row.completed_at is not None, row.claimed_at is not None)
-            )
-    return effects
+    progress_type = ContentType.objects.get_for_model(TaskProgress).pk
+    rows = tasks_sql(_PROGRESS_SQL, [campaign.pk, user_id, event_type, amount, occurred_at, now, progress_type])
+    return [ProgressEffect(*row) for row in rows]
 
 
 def task_claim(*, campaign: Campaign, user_id: int, task_id: int, now: datetime | None = None) -> TaskProgress:

@@ -1,4 +1,5 @@
-"""Reads for the check-in page and API."""
+"""Reads for the check-in and task pages and API. The hot reads take the configuration (check-in rule, task
+definitions) from the configuration cache and the member's rows with one raw query each."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_local_date
-from tasks.models import CheckIn, CheckInRule, TaskDefinition, TaskProgress, TaskTier
+from config.config_cache import config_cached
+from tasks.models import CheckInRule, TaskDefinition, TaskTier
 from tasks.rules import cycle_of, milestone_reached, month_start, window_key
 
 
@@ -36,22 +39,39 @@ class CheckInStatus:
     makeups_left: int = 0
 
 
+def checkin_rule_cached(*, campaign_id: int) -> CheckInRule | None:
+    """The campaign's check-in rule (None: no daily check-in) through the configuration cache
+    (config/config_cache.py): no query while the configuration is unchanged. Shared: read it, never change it."""
+    return config_cached(
+        f"tasks:checkin-rule:{campaign_id}", lambda: CheckInRule.objects.filter(campaign_id=campaign_id).first()
+    )
+
+
+# The member's check-ins the status needs, in one query: those since `since` (this month and yesterday, for the
+# calendar and the streak) and this month's make-ups (for the monthly cap, counted by the month of created_at).
+_STATUS_SQL = """
+SELECT local_date, streak, is_makeup, created_at FROM tasks_checkin
+ WHERE campaign_id = %s AND user_id = %s AND (local_date >= %s OR (is_makeup AND created_at >= %s))
+"""
+
+
 def checkin_status(*, campaign: Campaign, user_id: int, now: datetime | None = None) -> CheckInStatus | None:
+    """The check-in page's state: the rule from the configuration cache and the member's check-ins in one query."""
     now = now or timezone.now()
-    rule = CheckInRule.objects.filter(campaign=campaign).first()
+    rule = checkin_rule_cached(campaign_id=campaign.pk)
     if rule is None:
         return None
     today = campaign_local_date(campaign=campaign, now=now)
     month_first = today.replace(day=1)
     month_days = [month_first + timedelta(days=i) for i in range(calendar.monthrange(today.year, today.month)[1])]
-    recent = {
-        c.local_date: c
-        for c in CheckIn.objects.filter(
-            campaign=campaign, user_id=user_id, local_date__gte=min(month_first, today - timedelta(days=1))
-        )
-    }
-    current = recent.get(today) or recent.get(today - timedelta(days=1))
-    streak = current.streak if current else 0
+    since = min(month_first, today - timedelta(days=1))
+    makeups_from = month_start(campaign, now)
+    with connection.cursor() as cursor:
+        cursor.execute(_STATUS_SQL, [campaign.pk, user_id, since, makeups_from])
+        rows = cursor.fetchall()
+    recent = {day: streak for day, streak, _makeup, _created in rows if day >= since}
+    makeups_used = sum(1 for _day, _streak, is_makeup, created in rows if is_makeup and created >= makeups_from)
+    streak = recent.get(today) or recent.get(today - timedelta(days=1)) or 0
     upcoming = None
     if rule.milestones:
         for ahead in range(1, rule.milestone_list()[-1][0] + 1):
@@ -59,9 +79,6 @@ def checkin_status(*, campaign: Campaign, user_id: int, now: datetime | None = N
             if reached:
                 upcoming = NextMilestone(reached.day, reached.points, ahead)
                 break
-    makeups_used = CheckIn.objects.filter(
-        campaign=campaign, user_id=user_id, is_makeup=True, created_at__gte=month_start(campaign, now)
-    ).count()
     return CheckInStatus(
         today=today,
         checked_in_today=today in recent,
@@ -116,18 +133,46 @@ class TierGroup:
     tasks: list[TaskCard]
 
 
+def tasks_active_cached(*, campaign_id: int) -> tuple[TaskDefinition, ...]:
+    """The campaign's active tasks in display order, each with its prerequisite loaded, through the configuration
+    cache (config/config_cache.py): no query while the configuration is unchanged. Shared: never change them."""
+
+    def load() -> tuple[TaskDefinition, ...]:
+        return tuple(
+            TaskDefinition.objects.filter(campaign_id=campaign_id, is_active=True)
+            .select_related("prerequisite")
+            .order_by("sort_order", "id")
+        )
+
+    return config_cached(f"tasks:active:{campaign_id}", load)
+
+
+@dataclass(frozen=True)
+class _Progress:
+    window_key: str
+    count: int
+    completed: bool
+    claimed: bool
+
+
+_PROGRESS_SQL = """
+SELECT task_id, window_key, count, completed_at IS NOT NULL, claimed_at IS NOT NULL FROM tasks_taskprogress
+ WHERE user_id = %s AND task_id = ANY(%s)
+"""
+
+
 def tasks_for_member(*, campaign: Campaign, user_id: int, now: datetime | None = None) -> list[TierGroup]:
-    """Active tasks grouped by tier (beginner → advanced), with the member's progress, lock and claim state."""
+    """Active tasks grouped by tier (beginner → advanced), with the member's progress, lock and claim state: the
+    tasks from the configuration cache, the member's progress rows in one query."""
     now = now or timezone.now()
-    tasks = list(
-        TaskDefinition.objects.filter(campaign=campaign, is_active=True)
-        .select_related("prerequisite")
-        .order_by("sort_order", "id")
-    )
-    rows: dict[int, list[TaskProgress]] = {}
-    for row in TaskProgress.objects.filter(task__in=tasks, user_id=user_id):
-        rows.setdefault(row.task_id, []).append(row)
-    done_ever = {task_id for task_id, items in rows.items() if any(r.completed_at for r in items)}
+    tasks = tasks_active_cached(campaign_id=campaign.pk)
+    rows: dict[int, list[_Progress]] = {}
+    if tasks:
+        with connection.cursor() as cursor:
+            cursor.execute(_PROGRESS_SQL, [user_id, [task.pk for task in tasks]])
+            for task_id, key, count, completed, claimed in cursor.fetchall():
+                rows.setdefault(task_id, []).append(_Progress(key, count, completed, claimed))
+    done_ever = {task_id for task_id, items in rows.items() if any(r.completed for r in items)}
     groups: list[TierGroup] = []
     for tier, label in TaskTier.choices:
         cards = []
@@ -138,8 +183,8 @@ def tasks_for_member(*, campaign: Campaign, user_id: int, now: datetime | None =
             current.sort(key=lambda r: cycle_of(base, r.window_key))
             latest = current[-1] if current else None
             count = latest.count if latest else 0
-            completed = bool(latest and latest.completed_at)
-            if completed and task.repeatable and latest and latest.claimed_at:
+            completed = bool(latest and latest.completed)
+            if completed and task.repeatable and latest and latest.claimed:
                 count, completed = 0, False  # a new cycle can start
             locked = bool(task.prerequisite_id and task.prerequisite_id not in done_ever)
             prereq_title = task.prerequisite.display_title if task.prerequisite else ""
@@ -149,9 +194,9 @@ def tasks_for_member(*, campaign: Campaign, user_id: int, now: datetime | None =
                     count=min(count, task.target_count),
                     target=task.target_count,
                     completed=completed,
-                    claimable=not locked and any(r.completed_at and not r.claimed_at for r in mine),
-                    claimed=bool(latest and latest.claimed_at and not task.repeatable),
-                    times_completed=sum(1 for r in mine if r.completed_at),
+                    claimable=not locked and any(r.completed and not r.claimed for r in mine),
+                    claimed=bool(latest and latest.claimed and not task.repeatable),
+                    times_completed=sum(1 for r in mine if r.completed),
                     locked=locked,
                     locked_reason=(gettext("Complete “%(task)s” first.") % {"task": prereq_title}) if locked else "",
                     prerequisite_title=prereq_title,
