@@ -1,12 +1,13 @@
-"""Operator-edited configuration (campaigns, wheels, prizes, tasks, check-in rules) read through a process-local
-cache that one version number in Redis keeps honest.
+"""Operator-edited configuration (campaigns, wheels, prizes, tasks, check-in rules) read through a process-local cache
+that one version number in Redis keeps honest.
 
-A hot request asks Redis for the version (one GET, ~0.1 ms) instead of Postgres for the rows (an ORM query,
-~0.7 ms each). Every committed change of a tracked model bumps the version (`config_changed`, connected to
+A process asks Redis for the version at most once per VERSION_CHECK_SECONDS (one GET) instead of asking Postgres for
+the rows on every request (an ORM query, ~0.7 ms each): a change made elsewhere is seen within that second, one made
+in this process at once. Every committed change of a tracked model bumps the version (`config_changed`, connected to
 post_save/post_delete by `config_tracks` in each app's ready(), and called by services that change configuration
 with `QuerySet.update()`), so every process reloads on its next read. The cache never decides money: the SQL that
-moves value re-reads what it enforces (phase, caps, stock) from the rows themselves. With Redis down the loaders
-run every time (slower, still right). See docs/performance.md.
+moves value re-reads what it enforces (phase, caps, stock) from the rows themselves. With Redis down the loaders run
+every time (slower, still right). See docs/performance.md.
 
 Cached objects are shared by the threads of a process: read them, never change them.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,15 +29,27 @@ logger = logging.getLogger(__name__)
 
 VERSION_KEY = "config-version"
 MAX_ENTRIES = 2048  # per process; the whole cache is dropped when it is full (configuration is small)
+VERSION_CHECK_SECONDS = 1.0
 
 T = TypeVar("T")
 _entries: dict[str, tuple[int, Any]] = {}
+_checked: list[tuple[float, int]] = []  # [(monotonic time of the last Redis read, the version it gave)]
+
+
+def config_cache_forget() -> None:
+    """Drop this process's entries and its memory of the version (tests; a bump made here)."""
+    _entries.clear()
+    _checked.clear()
 
 
 def config_version() -> int | None:
     """The current configuration version, or None when Redis cannot say (then nothing is served from cache).
     A missing version (Redis restarted, cache cleared) starts at a random number, never at one a process may
     already hold entries for."""
+    checked = _checked[0] if _checked else None
+    moment = time.monotonic()
+    if checked is not None and moment - checked[0] < VERSION_CHECK_SECONDS:
+        return checked[1]
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
@@ -44,7 +58,10 @@ def config_version() -> int | None:
     except Exception:
         logger.warning("config cache: Redis unavailable, reading configuration from the database")
         return None
-    return version if isinstance(version, int) else None
+    if not isinstance(version, int):
+        return None
+    _checked[:] = [(moment, version)]
+    return version
 
 
 def config_cached(key: str, loader: Callable[[], T]) -> T:
@@ -64,6 +81,7 @@ def config_cached(key: str, loader: Callable[[], T]) -> T:
 
 
 def _bump() -> None:
+    _checked.clear()  # this process sees its own change at once
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # no version yet: the next read starts a new random one

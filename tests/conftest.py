@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import staff_groups_sync, token_cache_forget, user_create
+from config.config_cache import config_cache_forget
 
 pytest_plugins = ["tests.clock"]  # PM_TEST_CLOCK=<ISO instant> runs the session with the clock moved (tests/clock.py)
 
@@ -22,6 +23,7 @@ pytest_plugins = ["tests.clock"]  # PM_TEST_CLOCK=<ISO instant> runs the session
 def _clear_cache() -> None:
     cache.clear()
     token_cache_forget()  # the process's verified bearer tokens (accounts.services.token_authenticate)
+    config_cache_forget()  # the process's configuration entries (config/config_cache.py)
 
 
 @pytest.fixture(autouse=True)

@@ -38,14 +38,33 @@ def test_the_visibility_rule_is_applied_to_the_cached_campaign():
         campaign_by_slug_cached(slug="no-such-campaign", now=now)
 
 
-def test_a_cleared_cache_never_serves_entries_of_an_older_version(django_assert_num_queries):
+def test_a_cleared_cache_never_serves_entries_of_an_older_version(django_assert_num_queries, monkeypatch):
     now = timezone.now()
     campaign = campaign_live(now=now)
     campaign_by_slug_cached(slug=campaign.slug, now=now)
     cache.clear()  # Redis restarted: the version starts again at a random number
     Campaign.objects.filter(pk=campaign.pk).update(name="Changed behind the cache")
+    assert campaign_by_slug_cached(slug=campaign.slug, now=now).name == campaign.name  # within the check interval
+    later = config_cache.time.monotonic() + config_cache.VERSION_CHECK_SECONDS
+    monkeypatch.setattr(config_cache.time, "monotonic", lambda: later)
     with django_assert_num_queries(1):
         assert campaign_by_slug_cached(slug=campaign.slug, now=now).name == "Changed behind the cache"
+
+
+def test_a_process_asks_redis_for_the_version_at_most_once_a_second(monkeypatch):
+    now = timezone.now()
+    campaign = campaign_live(now=now)
+    campaign_by_slug_cached(slug=campaign.slug, now=now)
+    reads = []
+    real_get = config_cache.cache.get
+    monkeypatch.setattr(config_cache.cache, "get", lambda *a, **k: reads.append(a) or real_get(*a, **k))
+    for _ in range(5):
+        campaign_by_slug_cached(slug=campaign.slug, now=now)
+    assert reads == []
+    later = config_cache.time.monotonic() + config_cache.VERSION_CHECK_SECONDS
+    monkeypatch.setattr(config_cache.time, "monotonic", lambda: later)
+    campaign_by_slug_cached(slug=campaign.slug, now=now)
+    assert len(reads) == 1
 
 
 def test_config_changed_makes_every_reader_reload(django_assert_num_queries):
