@@ -3,7 +3,6 @@ public fairness record."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 
@@ -21,12 +20,17 @@ from accounts.models import ADDRESS_FIELDS, User
 from accounts.selectors import request_user_id
 from accounts.serializers import AddressFieldsSerializer
 from campaigns.selectors import campaign_by_slug, campaign_open_for_members
-from config.api import IDEMPOTENCY_HEADER, ErrorSerializer, IdempotencyKeyParameter, idempotent
+from config.api import (
+    IDEMPOTENCY_HEADER,
+    ErrorSerializer,
+    IdempotencyKeyParameter,
+    idempotent,
+    idempotent_by_effect,
+)
 from config.pagination import SignedCursorPagination
 from config.ratelimit import throttle
 from lottery import fairness, selectors, services
-from lottery.models import Draw, PrizeKind, Wheel
-from points.selectors import balance_for
+from lottery.models import Draw, Prize, PrizeKind, Wheel
 from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
 from shipments.selectors import shipment_address_open
@@ -54,22 +58,51 @@ class MemberSpinStatusSerializer(serializers.Serializer):
     spendable = serializers.IntegerField(help_text="The member's spendable points balance.")
 
 
-def _member_status(*, wheel: Wheel, user_id: int, now: datetime) -> dict[str, Any]:
-    state = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
+def _wheel_of(slug: str) -> Wheel:
+    return selectors.wheel_for(campaign=campaign_by_slug(slug=slug))
+
+
+# The hot paths (the wheel and spins) read the configuration through the configuration cache and build their
+# answers as plain dicts in the documented shapes (the serializers below document them and format nothing);
+# these fields format the values exactly as those serializers would.
+_DATETIME = serializers.DateTimeField()
+_PROBABILITY = serializers.DecimalField(max_digits=9, decimal_places=8, coerce_to_string=False)
+
+
+def _me(member: selectors.MemberStatus) -> dict[str, Any]:
+    """MemberSpinStatusSerializer's shape."""
+    spin = member.spin
     return {
-        "spins_today": state.spins_today,
-        "spins_total": state.spins_total,
-        "left_today": state.left_today,
-        "left_total": state.left_total,
-        "free_left_today": state.free_left_today,
-        "next_cost": state.next_cost,
-        "can_spin": state.can_spin,
-        "spendable": balance_for(user_id=user_id, now=now).spendable,
+        "spins_today": spin.spins_today,
+        "spins_total": spin.spins_total,
+        "left_today": spin.left_today,
+        "left_total": spin.left_total,
+        "free_left_today": spin.free_left_today,
+        "next_cost": spin.next_cost,
+        "can_spin": spin.can_spin,
+        "spendable": member.spendable,
     }
 
 
-def _wheel_of(slug: str) -> Wheel:
-    return selectors.wheel_for(campaign=campaign_by_slug(slug=slug))
+def _image(request: Request, config: selectors.WheelConfig, prize: Prize) -> str | None:
+    url = config.image_urls.get(prize.pk)
+    return None if url is None else request.build_absolute_uri(url)
+
+
+def _prize_brief(request: Request, config: selectors.WheelConfig, prize: Prize) -> dict[str, Any]:
+    """PrizeBriefSerializer's shape."""
+    return {
+        "id": prize.pk,
+        "kind": prize.kind,
+        "name": prize.display_name,
+        "image": _image(request, config, prize),
+    }
+
+
+def _prize_of(config: selectors.WheelConfig, prize_id: int) -> Prize:
+    """A prize of the wheel from the cached configuration; a prize missing from it (a change the cache has not
+    seen yet) is read from the database."""
+    return config.prizes_by_id.get(prize_id) or Prize.objects.get(pk=prize_id)
 
 
 # --- The wheel ----------------------------------------------------------------------------------------------
@@ -124,24 +157,43 @@ class WheelApi(APIView):
         """The campaign's prize wheel: prizes with their current odds and stock, the seed commitment, the latest
         winners and the member's spins left and balance. No wheel: 404 `wheel_not_found`."""
         now = timezone.now()
-        wheel = _wheel_of(slug)
+        config = selectors.wheel_config_cached(slug=slug, now=now)
+        wheel = config.wheel
+        # One query for what changes with every spin (the member's status and balance, the prizes' stock); the
+        # wheel and its prizes come from the configuration cache, the ticker from a cache a few seconds old
+        # (selectors.recent_winners_cached: the same for everyone, so not worth a query on every read).
+        live = selectors.wheel_live(wheel_id=wheel.pk, user_id=request_user_id(request), now=now)
         body = {
             "name": wheel.display_name,
             "cost_points": wheel.cost_points,
             "free_spins_per_day": wheel.free_spins_per_day,
             "daily_cap": wheel.daily_cap,
             "total_cap": wheel.total_cap,
-            "spins_open": campaign_open_for_members(campaign=wheel.campaign, now=now),
+            # shown only: lottery_spin() checks the phase from the campaign's row itself
+            "spins_open": campaign_open_for_members(campaign=config.campaign, now=now),
             "odds_version": wheel.odds_version,
-            "prizes": selectors.odds_table(wheel=wheel),
+            "prizes": [
+                {
+                    **_prize_brief(request, config, row.prize),
+                    "probability": _PROBABILITY.to_representation(row.probability),
+                    "probability_percent": row.percent,
+                    "stock_remaining": row.stock_remaining,
+                    "in_stock": row.in_stock,
+                }
+                for row in selectors.odds_rows(prizes=config.prizes, stock=live.stock)
+            ],
             "seed_commitment": wheel.seed_commitment,
             "recent_winners": [
-                {"name": name, "prize": prize.display_name, "won_at": at}
-                for name, prize, at in selectors.recent_winners(wheel=wheel)
+                {
+                    "name": name,
+                    "prize": _prize_of(config, prize_id).display_name,
+                    "won_at": _DATETIME.to_representation(at),
+                }
+                for name, prize_id, at in selectors.recent_winners_cached(wheel_id=wheel.pk)
             ],
-            "me": _member_status(wheel=wheel, user_id=request_user_id(request), now=now),
+            "me": _me(live.member),
         }
-        return Response(WheelSerializer(body, context={"request": request}).data)
+        return Response(body)
 
 
 # --- Spins --------------------------------------------------------------------------------------------------
@@ -175,34 +227,42 @@ class SpinsApi(APIView):
         },
         tags=["prize wheel"],
     )
-    @idempotent
+    @idempotent_by_effect
     def post(self, request: Request, slug: str) -> Response:
         """Spin once: pays the spin's cost (unless a free spin is left) and draws a prize. Retrying with the same
         Idempotency-Key returns the same draw and charges nothing more. Errors (422): `insufficient_points`,
         `spin_limit_reached`, `campaign_not_active` (outside the official phase)."""
         now = timezone.now()
-        wheel = _wheel_of(slug)
-        user_id = request_user_id(request)
+        config = selectors.wheel_config_cached(slug=slug, now=now)
+        # The key is the draw's own (UNIQUE per wheel, member and key): lottery_spin answers a retry with the first
+        # draw, so no HTTP idempotency record is kept (config.api.idempotent_by_effect).
         result = services.spin_perform(
-            wheel=wheel, user_id=user_id, request_key=request.headers.get(IDEMPOTENCY_HEADER), now=now
+            wheel=config.wheel,
+            user_id=request_user_id(request),
+            request_key=request.headers.get(IDEMPOTENCY_HEADER),
+            now=now,
         )
         draw = result.draw
+        prize = _prize_of(config, draw.prize_id)
         body = {
             "id": draw.pk,
             "reference": draw.reference,
             "spin_number": draw.spin_number,
-            "prize": draw.prize,
-            "won": draw.prize.is_win,
+            "prize": _prize_brief(request, config, prize),
+            "won": prize.is_win,
             "cost_points": draw.cost_points,
             "code": draw.code,
             "roll": draw.roll,
             "odds_hash": draw.odds_hash,
             "odds_version": draw.odds_version,
             "replayed": result.replayed,
-            "created_at": draw.created_at,
-            "me": _member_status(wheel=wheel, user_id=user_id, now=now),
+            "created_at": _DATETIME.to_representation(draw.created_at),
+            "me": _me(result.member),
         }
-        return Response(SpinSerializer(body, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        response = Response(body, status=status.HTTP_201_CREATED)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 # --- The member's prizes -------------------------------------------------------------------------------------

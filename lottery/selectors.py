@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,8 +19,10 @@ from django.template.defaultfilters import yesno
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign, Phase
-from campaigns.selectors import campaign_local_date
+from campaigns.selectors import campaign_by_slug, campaign_visible
+from config.config_cache import config_cached
 from lottery import fairness
 from lottery.errors import DrawNotFound, WheelNotFound
 from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel, WheelPlayer
@@ -33,6 +37,49 @@ def wheel_for(*, campaign: Campaign) -> Wheel:
     return wheel
 
 
+@dataclass(frozen=True)
+class WheelConfig:
+    """A campaign's wheel configuration as the configuration cache keeps it (config/config_cache.py): shared by the
+    threads of a process, so read it, never change it. `wheel.campaign` is `campaign`; `prizes` in wheel order;
+    `image_urls`: each prize's image URL (None without one), worked out once so readers never touch the shared
+    file fields."""
+
+    campaign: Campaign
+    wheel: Wheel
+    prizes: tuple[Prize, ...]
+    prizes_by_id: Mapping[int, Prize]
+    image_urls: Mapping[int, str | None]
+
+
+def _wheel_config_load(slug: str) -> tuple[Campaign, WheelConfig | None]:
+    campaign = campaign_by_slug(slug=slug, preview=True)  # CampaignNotFound: nothing is cached
+    wheel = Wheel.objects.filter(campaign=campaign).first()
+    if wheel is None:
+        return campaign, None
+    wheel.campaign = campaign
+    prizes = tuple(Prize.objects.filter(wheel=wheel).order_by("sort_order", "id"))
+    return campaign, WheelConfig(
+        campaign=campaign,
+        wheel=wheel,
+        prizes=prizes,
+        prizes_by_id={p.pk: p for p in prizes},
+        image_urls={p.pk: (p.image.url if p.image else None) for p in prizes},
+    )
+
+
+def wheel_config_cached(*, slug: str, now: datetime) -> WheelConfig:
+    """The wheel of the visible campaign `slug` with its prizes, for members' hot paths (the spin and the wheel API):
+    no query and one look at the configuration version while the configuration is unchanged (saving or deleting a
+    campaign, wheel or prize bumps it). CampaignNotFound (campaigns.selectors.campaign_visible), WheelNotFound.
+    Nothing that moves value trusts it: lottery_spin() re-reads the phase, caps, cost and stock from the rows."""
+    campaign, config = config_cached(f"lottery-wheel:{slug}", lambda: _wheel_config_load(slug))
+    if not campaign_visible(campaign=campaign, now=now):
+        raise CampaignNotFound()
+    if config is None:
+        raise WheelNotFound()
+    return config
+
+
 def wheel_is_live(*, wheel: Wheel, now: datetime) -> bool:
     """Members can see the wheel's odds: its campaign is published and its warm-up has begun. From then on
     the odds may only change in members' favour."""
@@ -45,22 +92,34 @@ class OddsRow:
     prize: Prize
     probability: Decimal  # 0..1 among the slots still in stock
     in_stock: bool
+    stock_remaining: int | None  # None: unlimited
 
     @property
     def percent(self) -> str:
         return f"{self.probability * 100:.4f}".rstrip("0").rstrip(".")
 
 
-def odds_table(*, wheel: Wheel) -> list[OddsRow]:
-    """Every prize with its current chance: out-of-stock slots drop out and the others are renormalised."""
-    prizes = list(Prize.objects.filter(wheel=wheel).order_by("sort_order", "id"))
-    total = sum(p.weight for p in prizes if p.stock_remaining is None or p.stock_remaining > 0)
+def odds_rows(*, prizes: Sequence[Prize], stock: Mapping[int, int | None] | None = None) -> list[OddsRow]:
+    """The one home of the published odds rule: every prize (in wheel order) with its current chance; out-of-stock
+    slots drop out and the others are renormalised. `stock`: live stock_remaining by prize id, for prizes read from
+    the configuration cache (whose stock is stale); without it, the prizes' own stock_remaining."""
+
+    def remaining(prize: Prize) -> int | None:
+        return stock.get(prize.pk, prize.stock_remaining) if stock is not None else prize.stock_remaining
+
+    stocks = [remaining(p) for p in prizes]
+    total = sum(p.weight for p, left in zip(prizes, stocks, strict=True) if left is None or left > 0)
     rows = []
-    for p in prizes:
-        in_stock = p.stock_remaining is None or p.stock_remaining > 0
+    for p, left in zip(prizes, stocks, strict=True):
+        in_stock = left is None or left > 0
         probability = Decimal(p.weight) / Decimal(total) if in_stock and total else Decimal(0)
-        rows.append(OddsRow(p, probability, in_stock))
+        rows.append(OddsRow(p, probability, in_stock, left))
     return rows
+
+
+def odds_table(*, wheel: Wheel) -> list[OddsRow]:
+    """odds_rows of the wheel's prizes as stored now."""
+    return odds_rows(prizes=list(Prize.objects.filter(wheel=wheel).order_by("sort_order", "id")))
 
 
 @dataclass(frozen=True)
@@ -74,38 +133,91 @@ class SpinStatus:
     can_spin: bool  # under the caps (the wheel must also be open)
 
 
-_ALLOWANCE_SQL = f"""
-SELECT a.spins_today, a.spins_total, a.free_left, a.left_today, a.left_total, a.next_cost, a.allowed
-  FROM (SELECT 1) one
-  LEFT JOIN {WheelPlayer._meta.db_table} w ON w.wheel_id = %s AND w.user_id = %s
- CROSS JOIN LATERAL lottery_spin_allowance(w.spins_total, w.spins_today, w.day, %s, %s, %s, %s, %s) a
-"""  # noqa: S608 (a table name, not input)
-
-
 def spin_status(*, wheel: Wheel, user_id: int, now: datetime | None = None) -> SpinStatus:
-    """The member's spins and what the next one may cost, by lottery_spin_allowance() — the SQL function the spin
-    itself decides with (lottery/sql/lottery_spin_allowance.sql), so the page and the spin cannot disagree."""
-    now = now or timezone.now()
-    today = campaign_local_date(campaign=wheel.campaign, now=now)
+    """The member's spins and what the next one may cost, by lottery_spin_status() — the wheel's and the member's
+    rows through lottery_spin_allowance(), the rule the spin itself decides with
+    (lottery/sql/lottery_spin_status.sql), so the page and the spin cannot disagree."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _ALLOWANCE_SQL,
-            [wheel.pk, user_id, today, wheel.daily_cap, wheel.total_cap, wheel.free_spins_per_day, wheel.cost_points],
-        )
+        cursor.execute(_STATUS_SQL, {"wheel": wheel.pk, "user": user_id, "now": now or timezone.now()})
         row = cursor.fetchone()
+    if row is None:
+        raise WheelNotFound()
     return SpinStatus(*row)
 
 
-def mask_name(user: object) -> str:
+@dataclass(frozen=True)
+class MemberStatus:
+    """What a member sees of their standing on a wheel: the spin status and their spendable points."""
+
+    spin: SpinStatus
+    spendable: int
+
+
+@dataclass(frozen=True)
+class WheelLive:
+    """The live part of the wheel API's answer: the member's status and each prize's stock_remaining by id."""
+
+    member: MemberStatus
+    stock: dict[int, int | None]
+
+
+_STATUS_SQL = "SELECT * FROM lottery_spin_status(%(wheel)s, %(user)s, %(now)s)"
+# Only `spendable` of points_balance() is read, so its "expiring soon" window does not matter here.
+_MEMBER_SQL = """
+SELECT s.spins_today, s.spins_total, s.free_left, s.left_today, s.left_total, s.next_cost, s.allowed,
+       (SELECT b.spendable FROM points_balance(%(user)s, 'PTS', %(now)s, interval '0') b)
+  FROM lottery_spin_status(%(wheel)s, %(user)s, %(now)s) s
+"""
+_LIVE_SQL = """
+SELECT s.spins_today, s.spins_total, s.free_left, s.left_today, s.left_total, s.next_cost, s.allowed,
+       (SELECT b.spendable FROM points_balance(%(user)s, 'PTS', %(now)s, interval '0') b),
+       x.ids, x.stock
+  FROM lottery_spin_status(%(wheel)s, %(user)s, %(now)s) s
+ CROSS JOIN (SELECT array_agg(p.id) AS ids, array_agg(p.stock_remaining) AS stock
+               FROM lottery_prize p WHERE p.wheel_id = %(wheel)s) x
+"""
+
+
+def _member_of(row: Sequence[Any]) -> MemberStatus:
+    return MemberStatus(SpinStatus(*row[:7]), int(row[7]))
+
+
+def member_status(*, wheel_id: int, user_id: int, now: datetime) -> MemberStatus:
+    """The member's spin status (lottery_spin_status) and spendable balance (points_balance), in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_SQL, {"wheel": wheel_id, "user": user_id, "now": now})
+        row = cursor.fetchone()
+    if row is None:
+        raise WheelNotFound()
+    return _member_of(row)
+
+
+def wheel_live(*, wheel_id: int, user_id: int, now: datetime) -> WheelLive:
+    """What changes with every spin, in one statement: the member's status and balance (member_status) and the
+    prizes' stock. The rest of the wheel API's answer is configuration (wheel_config_cached)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE_SQL, {"wheel": wheel_id, "user": user_id, "now": now})
+        row = cursor.fetchone()
+    if row is None:
+        raise WheelNotFound()
+    ids, stock = row[8] or [], row[9] or []
+    return WheelLive(_member_of(row), dict(zip(ids, stock, strict=True)))
+
+
+def masked_name(*, display_name: str, phone: str) -> str:
     """How a winner appears in public: 张** or 138****0001."""
-    name = (getattr(user, "display_name", "") or "").strip()
+    name = (display_name or "").strip()
     if name:
         return name[0] + "**"
-    phone = getattr(user, "phone", "") or ""
-    digits = phone.removeprefix("+86")
+    digits = (phone or "").removeprefix("+86")
     if len(digits) >= 7:
         return f"{digits[:3]}****{digits[-4:]}"
     return "***"
+
+
+def mask_name(user: object) -> str:
+    """masked_name of a member."""
+    return masked_name(display_name=getattr(user, "display_name", "") or "", phone=getattr(user, "phone", "") or "")
 
 
 def recent_winners(*, wheel: Wheel, limit: int = 10) -> list[tuple[str, Prize, datetime]]:
@@ -117,6 +229,35 @@ def recent_winners(*, wheel: Wheel, limit: int = 10) -> list[tuple[str, Prize, d
         .order_by("-id")[:limit]
     )
     return [(mask_name(d.user), d.prize, d.created_at) for d in draws]
+
+
+# The wheel API's ticker is the same for every member and a few seconds late is fine for it, while the wheel is read
+# by everyone at the morning rush: each process asks Postgres at most once per WINNERS_SECONDS per wheel, instead of
+# adding a query (a scan of the newest draws for wins) to every read. Only public, masked data is kept.
+WINNERS_SECONDS = 5.0
+_winners: dict[tuple[int, int], tuple[float, list[tuple[str, int, datetime]]]] = {}
+_winners_lock = threading.Lock()
+
+
+def recent_winners_cached(*, wheel_id: int, limit: int = 10) -> list[tuple[str, int, datetime]]:
+    """recent_winners as (masked name, prize id, won at), at most WINNERS_SECONDS old (per process). The list is
+    shared: read it, never change it."""
+    key = (wheel_id, limit)
+    entry = _winners.get(key)
+    if entry is not None and entry[0] > time.monotonic():
+        return entry[1]
+    rows = (
+        Draw.objects.filter(wheel_id=wheel_id)
+        .exclude(prize__kind=PrizeKind.NONE)
+        .order_by("-id")
+        .values_list("user__display_name", "user__phone", "prize_id", "created_at")[:limit]
+    )
+    winners = [(masked_name(display_name=name, phone=phone or ""), prize_id, at) for name, phone, prize_id, at in rows]
+    with _winners_lock:
+        if len(_winners) >= 1024:  # wheels are few; never let the dict grow without bound
+            _winners.clear()
+        _winners[key] = (time.monotonic() + WINNERS_SECONDS, winners)
+    return winners
 
 
 def prizes_of(*, user_id: int) -> QuerySet[Draw]:

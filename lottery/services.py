@@ -4,14 +4,15 @@ Points move only through campaigns.services."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import psycopg
 from auditlog.models import LogEntry
@@ -28,8 +29,8 @@ from accounts.selectors import address_of
 from accounts.services import address_save
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_local_date, campaign_require_official
-from lottery import fairness
+from campaigns.selectors import campaign_require_official
+from lottery import fairness, selectors
 from lottery.errors import (
     AddressClosed,
     InvalidSpinKey,
@@ -38,6 +39,7 @@ from lottery.errors import (
     PrizeKeepsBlankSlot,
     PrizeNotFound,
     SpinLimitReached,
+    WheelNotFound,
 )
 from lottery.models import (
     MAX_PRIZE_VALUE_CNY,
@@ -47,7 +49,7 @@ from lottery.models import (
     PrizeKind,
     Wheel,
 )
-from lottery.selectors import wheel_is_live
+from lottery.selectors import MemberStatus, SpinStatus, wheel_is_live
 from points.errors import IdempotencyConflict, InsufficientPoints
 from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
@@ -269,6 +271,7 @@ def prize_delete(*, prize: Prize, now: datetime | None = None) -> None:
 class SpinResult:
     draw: Draw
     replayed: bool
+    member: MemberStatus  # the member's status for the next spin and spendable points, after this one
 
 
 def spin_request_key(raw: str | None) -> str:
@@ -284,131 +287,194 @@ def _draw_of_request(*, wheel: Wheel, user_id: int, key: str) -> Draw | None:
     return Draw.objects.select_related("prize").filter(wheel=wheel, user_id=user_id, request_key=key).first()
 
 
+class _SpinRow(NamedTuple):
+    """A row of lottery_spin() (lottery/sql/lottery_spin.sql), its columns in order."""
+
+    status: str
+    draw: int | None
+    spin: int | None
+    prize: int | None
+    roll: int | None
+    cost: int | None
+    code: str | None
+    spend: int | None
+    prize_transfer: int | None
+    odds_hash: str | None
+    table: str | None
+    reference: str | None
+    player: str | None
+    odds_version: int | None
+    local_date: date | None
+    created_at: datetime | None
+    tasks: bool
+    daily_cap: int | None
+    total_cap: int | None
+    spins_today: int | None
+    spins_total: int | None
+    free_left: int | None
+    left_today: int | None
+    left_total: int | None
+    next_cost: int | None
+    can_spin: bool | None
+    spendable: int | None
+
+
 _SPIN_SQL = (
-    "SELECT * FROM lottery_spin(%s::bigint, %s::bigint, %s::text, %s::date, %s::timestamptz, %s::bigint, %s::bytea, "
-    "%s::bytea, %s::integer, %s::integer, %s::integer, %s::integer, %s::integer, %s::integer, %s::text, %s::text, "
-    "%s::text, %s::integer, %s::boolean)"
+    "SELECT * FROM lottery_spin(%s::bigint, %s::bigint, %s::text, %s::timestamptz, %s::bytea, %s::bytea, %s::text, "
+    "%s::integer, %s::boolean)"
 )
+_PADS = slice(4, 6)  # the HMAC pads among the parameters: secret, never logged
 
 
-def _spin_call(params: list[Any]) -> tuple[Any, ...]:
+def _spin_call(params: list[Any]) -> _SpinRow:
     """One call of lottery_spin() as a server-side prepared statement on the raw connection (like the ledger's
-    postings): outside a transaction it is a transaction of its own. Its refusals become domain errors."""
+    postings): outside a transaction it is a transaction of its own. It goes into Django's query log like any
+    query when queries are logged (DEBUG, the tests' query ceilings), its secret pads masked. Its refusals become
+    domain errors."""
     connection.ensure_connection()
+    logged = list(params)
+    logged[_PADS] = ["<secret>", "<secret>"]
     try:
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_SPIN_SQL, params, prepare=True)
-            row = cursor.fetchone()
+            log = connection.make_debug_cursor(cast(Any, cursor)).debug_sql(_SPIN_SQL, logged)
+            with log if connection.queries_logged else contextlib.nullcontext():
+                cursor.execute(_SPIN_SQL, params, prepare=True)
+                row = cursor.fetchone()
     except psycopg.Error as exc:
         if connection.in_atomic_block:
             connection.needs_rollback = True
         diag = getattr(exc, "diag", None)
         if exc.sqlstate == "LS001":
             available = int(getattr(diag, "message_detail", None) or 0)
-            raise InsufficientPoints(details={"available": available, "requested": params[11]}) from exc
+            requested = int(getattr(diag, "message_hint", None) or 0)
+            raise InsufficientPoints(details={"available": available, "requested": requested}) from exc
         if exc.sqlstate == "LS002":
             raise IdempotencyConflict(details={"status": getattr(diag, "message_detail", None)}) from exc
+        if exc.sqlstate == "LS004":
+            raise WheelNotFound() from exc
         if exc.sqlstate == "23505" and getattr(diag, "constraint_name", "") == "draw_request_once":
             raise IntegrityError(str(exc)) from exc
         raise
     assert row is not None
-    return row
+    return _SpinRow(*row)
 
 
-def _spin_progress(row: tuple[Any, ...], *, campaign: Campaign, user_id: int, now: datetime) -> None:
-    """Count a spin towards the campaign's spin tasks (called inside the spin's transaction)."""
-    if row[0] == "ok":
-        progress_record(
-            campaign=campaign,
-            user_id=user_id,
-            event_type="spin",
-            amount=Decimal(row[5]),
-            occurred_at=now,
-            source_key=f"draw:{row[1]}",
-            now=now,
-        )
+def _spin_progress(row: _SpinRow, *, wheel: Wheel, user_id: int, now: datetime) -> bool:
+    """Count a new spin towards the campaign's spin tasks (called inside the spin's transaction, only when
+    lottery_spin said tasks count spins). True when progress was recorded (a task's reward may have moved the
+    member's balance)."""
+    if row.status != "ok" or not row.tasks:
+        return False
+    progress_record(
+        campaign=wheel.campaign,
+        user_id=user_id,
+        event_type="spin",
+        amount=Decimal(row.cost or 0),
+        occurred_at=now,
+        source_key=f"draw:{row.draw}",
+        now=now,
+    )
+    return True
+
+
+def _not_active(*, campaign_id: int, now: datetime) -> CampaignNotActive:
+    """The refusal of a spin lottery_spin() found outside the official phase, with the phase, from the stored
+    campaign (not a cached copy)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    try:
+        campaign_require_official(campaign=campaign, now=now)
+    except CampaignNotActive as exc:
+        return exc
+    return CampaignNotActive(details={"phase": str(campaign.phase_at(now))})  # within the dates but unpublished
 
 
 def spin_perform(
     *, wheel: Wheel, user_id: int, request_key: str | None = None, now: datetime | None = None
 ) -> SpinResult:
-    """One spin, one transaction — one SQL call, lottery_spin() (lottery/sql/lottery_spin.sql): count
-    it against the caps (lottery_spin_allowance() on the member's locked counter row, which also numbers the
-    spin), charge the cost through the campaigns' value gate (campaign_charge), draw fairly among the prizes
-    in stock (lottery/fairness.py), take the unit with a guarded update (a slot sold out under us drops out and
-    the draw is recomputed), record the draw and hand over points (campaign_grant), a multiplier card
-    (campaign_multiplier_issue), a coupon or voucher code, or a shipment for goods. If the campaign has tasks
-    counting spins, their progress is recorded in the same transaction.
+    """One spin, one transaction — one SQL call, lottery_spin() (lottery/sql/lottery_spin.sql): check the
+    campaign's official phase, count the spin against the caps (lottery_spin_allowance() on the member's locked
+    counter row, which also numbers the spin), charge the cost through the campaigns' value gate (campaign_charge),
+    draw fairly among the prizes in stock (lottery/fairness.py), take the unit with a guarded update (a slot sold
+    out under us drops out and the draw is recomputed), record the draw and hand over points (campaign_grant), a
+    multiplier card (campaign_multiplier_issue), a coupon or voucher code, or a shipment for goods; and answer with
+    the member's status for the next spin and spendable balance. If the campaign has tasks counting spins, their
+    progress is recorded in the same transaction.
 
-    Retrying with the same `request_key` returns the first draw and debits nothing more (the draw is UNIQUE
-    per wheel, member and key; the cost's ledger key is derived from it too). Errors: `campaign_not_active`
-    outside the official phase, `spin_limit_reached`, `insufficient_points`; each leaves nothing behind."""
+    `wheel` may come from the configuration cache: only its id, its seed (which never changes) and, for spin tasks,
+    its campaign are used; everything the spin enforces is read from the rows by lottery_spin().
+
+    Retrying with the same `request_key` returns the first draw and debits nothing more, even after the official
+    phase (the draw is UNIQUE per wheel, member and key; the cost's ledger key is derived from it too). Errors:
+    `campaign_not_active` outside the official phase, `spin_limit_reached`, `insufficient_points`; each leaves
+    nothing behind."""
     now = now or timezone.now()
     key = spin_request_key(request_key)
-    campaign = wheel.campaign
-    try:
-        campaign_require_official(campaign=campaign, now=now)
-    except CampaignNotActive:
-        previous = _draw_of_request(wheel=wheel, user_id=user_id, key=key)
-        if previous is None:
-            raise
-        return SpinResult(previous, replayed=True)
-    today = campaign_local_date(campaign=campaign, now=now)
     ipad, opad = fairness.hmac_pads(wheel.server_seed)
-    params = [
-        wheel.pk, user_id, key, today, now, campaign.pk, ipad, opad, wheel.daily_cap, wheel.total_cap,
-        wheel.free_spins_per_day, wheel.cost_points, wheel.odds_version, wheel.claim_days,
-        "MV-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12)), wheel.name[:100],
-        wheel.name_en[:100], ContentType.objects.get_for_model(Draw).pk,
-    ]  # fmt: skip
+    voucher = "MV-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
+    params = [wheel.pk, user_id, key, now, ipad, opad, voucher, ContentType.objects.get_for_model(Draw).pk]
+    progressed = False
     try:
         if connection.in_atomic_block:  # inside the caller's transaction: a savepoint keeps a refusal clean
             with transaction.atomic():
                 row = _spin_call([*params, True])
-                _spin_progress(row, campaign=campaign, user_id=user_id, now=now)
+                progressed = _spin_progress(row, wheel=wheel, user_id=user_id, now=now)
         else:
             row = _spin_call([*params, False])  # alone: one statement, one transaction, one round trip
-            if row[0] == "tasks":  # tasks count spins: spin and record their progress in one transaction
+            if row.status == "tasks":  # tasks count spins: spin and record their progress in one transaction
                 with transaction.atomic():
                     row = _spin_call([*params, True])
-                    _spin_progress(row, campaign=campaign, user_id=user_id, now=now)
+                    progressed = _spin_progress(row, wheel=wheel, user_id=user_id, now=now)
     except IntegrityError:
         # The same key raced itself: the first spin won the UNIQUE (wheel, user, request_key); everything this
         # one did (its count, cost, stock) rolled back.
         previous = _draw_of_request(wheel=wheel, user_id=user_id, key=key)
         if previous is None:
             raise
-        return SpinResult(previous, replayed=True)
-    status, draw_id, spin_number, prize_id, roll, cost, code, spend_id, prize_transfer, odds_hash, table = row[:11]
-    reference, player_key = row[11:]
-    if status == "limit":
-        raise SpinLimitReached(details={"daily_cap": wheel.daily_cap, "total_cap": wheel.total_cap})
-    if status == "replay":
-        previous = _draw_of_request(wheel=wheel, user_id=user_id, key=key)
-        assert previous is not None  # lottery_spin just found it, and draws are never deleted
-        return SpinResult(previous, replayed=True)
-    draw = Draw(
-        pk=draw_id,
-        wheel=wheel,
-        user_id=user_id,
-        spin_number=spin_number,
-        request_key=key,
-        prize_id=prize_id,
-        roll=roll,
-        table=json.loads(table),
-        odds_hash=odds_hash,
-        odds_version=wheel.odds_version,
-        cost_points=cost,
-        spend_transfer_id=spend_id,
-        prize_transfer_id=prize_transfer,
-        code=code,
-        local_date=today,
-        created_at=now,
-        reference=reference,
-        player_key=player_key,
-    )
+        member = selectors.member_status(wheel_id=wheel.pk, user_id=user_id, now=now)
+        return SpinResult(previous, replayed=True, member=member)
+    if row.status == "closed":
+        raise _not_active(campaign_id=wheel.campaign_id, now=now)
+    if row.status == "limit":
+        raise SpinLimitReached(details={"daily_cap": row.daily_cap, "total_cap": row.total_cap})
+    assert row.status in {"ok", "replay"}, row.status
+    if progressed:  # a completed task may have paid points: read the balance again
+        member = selectors.member_status(wheel_id=wheel.pk, user_id=user_id, now=now)
+    else:
+        member = MemberStatus(
+            SpinStatus(
+                spins_today=row.spins_today or 0,
+                spins_total=row.spins_total or 0,
+                free_left_today=row.free_left or 0,
+                left_today=row.left_today,
+                left_total=row.left_total,
+                next_cost=row.next_cost or 0,
+                can_spin=bool(row.can_spin),
+            ),
+            spendable=row.spendable or 0,
+        )
+    fields: dict[str, Any] = {  # the draw as stored (lottery_spin just wrote or found it)
+        "pk": row.draw,
+        "wheel": wheel,
+        "user_id": user_id,
+        "spin_number": row.spin,
+        "request_key": key,
+        "prize_id": row.prize,
+        "roll": row.roll,
+        "table": json.loads(row.table or "[]"),
+        "odds_hash": row.odds_hash,
+        "odds_version": row.odds_version,
+        "cost_points": row.cost,
+        "spend_transfer_id": row.spend,
+        "prize_transfer_id": row.prize_transfer,
+        "code": row.code,
+        "local_date": row.local_date,
+        "created_at": row.created_at,
+        "reference": row.reference,
+        "player_key": row.player,
+    }
+    draw = Draw(**fields)
     draw._state.adding = False
-    return SpinResult(draw, replayed=False)
+    return SpinResult(draw, replayed=row.status == "replay", member=member)
 
 
 # --- Shipping physical prizes -------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from config.ratelimit import rate_limit_page
 from lottery import fairness, geometry, selectors, services
 from lottery.errors import AddressClosed, DrawNotFound, InvalidSpinKey, PrizeNotFound, WheelNotFound
 from lottery.models import Prize, PrizeKind, Wheel
-from points.selectors import balance_for
 from shipments.rules import ShipmentStatus
 
 MY_PRIZES_LIMIT = 200
@@ -158,8 +157,8 @@ def wheel_page(request: HttpRequest, slug: str) -> HttpResponse:
     user_id = request_user_id(request)
     now = timezone.now()
     odds = selectors.odds_table(wheel=wheel)
-    status = selectors.spin_status(wheel=wheel, user_id=user_id, now=now)
-    spendable = balance_for(user_id=user_id, now=now).spendable
+    member = selectors.member_status(wheel_id=wheel.pk, user_id=user_id, now=now)  # one query: status and balance
+    status, spendable = member.spin, member.spendable
     blocked = _spin_blocked(
         can_spin=status.can_spin, left_today=status.left_today, next_cost=status.next_cost, spendable=spendable
     )
