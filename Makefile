@@ -13,7 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_CLOCKS ?= 2026-12-31T23:30:00+08:00 2028-02-29T12:00:00+08:00
 DATE_TESTS := tests/points tests/tasks tests/campaigns tests/lottery tests/test_seed_demo.py
 
-.PHONY: run test bench bench-http wrk setup deps services browsers messages lint typecheck pytest migrate seed clean
+.PHONY: run test test-faults redis-server bench bench-http wrk setup deps services browsers messages lint typecheck pytest migrate seed clean
 
 ## make run: install, migrate, seed the demo campaign, start web + worker + beat on http://127.0.0.1:8000
 run: setup migrate seed
@@ -28,16 +28,25 @@ test: setup browsers lint typecheck
 		PM_TEST_CLOCK=$$clock $(PY) -m pytest $(DATE_TESTS) -m "not browser and not slow and not celery" -q -p no:cacheprovider; \
 	done
 
+## make test-faults: kill -9 of the Celery worker, a Redis outage and terminated database connections, against real
+## processes it starts on 127.0.0.1 (own Redis, gunicorn, worker, beat, a fresh database): tests/faults/run_faults.py
+test-faults: setup redis-server
+	$(PY) tests/faults/run_faults.py
+
+redis-server:
+	@command -v redis-server >/dev/null || (echo "Installing redis-server from Debian for the fault tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+
 ## make bench: every bench/ script; each prints a `RESULT name key=value ...` line
 bench: setup migrate wrk
 	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
-## make bench-http: bench/http.py alone (the API's hot paths under gunicorn and wrk; BENCH_HTTP_SECONDS per endpoint)
+## make bench-http: bench/api_http.py alone (the API's hot paths under gunicorn and wrk; BENCH_HTTP_SECONDS per endpoint)
 bench-http: setup migrate wrk
-	$(PY) bench/http.py
+	$(PY) bench/api_http.py
 
 wrk:
-	@command -v wrk >/dev/null || (echo "Installing wrk from Debian for bench/http.py"; \
+	@command -v wrk >/dev/null || (echo "Installing wrk from Debian for bench/api_http.py"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 
 setup: deps services messages

@@ -19,7 +19,6 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._harness import bench_members, django_setup, fresh_database, result_line, run_workers
@@ -85,9 +84,8 @@ def setup_wheel(user_ids: list[int]) -> int:
 
 
 def statements_per_spin(wheel_id: int, user_id: int, spins: int = 50) -> float:
-    """How many SQL statements (round trips, BEGIN and COMMIT included) one spin sends, averaged over a few
-    spins of one member. Django's query capture misses server-side prepared calls (lottery_spin), so those are
-    counted separately."""
+    """How many SQL statements one spin sends (Django's query log; lottery_spin's call is logged too), averaged
+    over a few spins of one member."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -95,22 +93,10 @@ def statements_per_spin(wheel_id: int, user_id: int, spins: int = 50) -> float:
     from lottery.models import Wheel
 
     wheel = Wheel.objects.select_related("campaign").get(pk=wheel_id)
-    original = services._spin_call
-    prepared_calls = 0
-
-    def counting(params: Any) -> Any:
-        nonlocal prepared_calls
-        prepared_calls += 1
-        return original(params)
-
-    services._spin_call = counting
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            for i in range(spins):
-                services.spin_perform(wheel=wheel, user_id=user_id, request_key=f"statements:{i}")
-    finally:
-        services._spin_call = original
-    return (len(captured.captured_queries) + prepared_calls) / spins
+    with CaptureQueriesContext(connection) as captured:
+        for i in range(spins):
+            services.spin_perform(wheel=wheel, user_id=user_id, request_key=f"statements:{i}")
+    return len(captured.captured_queries) / spins
 
 
 def invariants(wheel_id: int) -> list[str]:

@@ -42,8 +42,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)  # run as a script: this file would shadow the standard library's `http` for everything below
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import json
