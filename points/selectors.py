@@ -40,6 +40,14 @@ def member_account(*, user_id: int, asset: str = "PTS") -> Account | None:
     ).first()
 
 
+def member_account_id(*, user_id: int, asset: str = "PTS") -> int | None:
+    """The member's wallet id (points_member_account_find, one raw query), or None without one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT points_member_account_find(%s, %s)", [user_id, asset])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def balance_for(*, user_id: int, asset: str = "PTS", now: datetime | None = None) -> Balance:
     """Spendable points now, pending points (not yet available) and what expires soonest: one SQL statement,
     points_balance() (points/sql/points_balance.sql), the one home of what counts towards a balance."""
@@ -74,11 +82,14 @@ def history_for(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[Transfer]:
-    """The member's postings, newest first (cursor-paginate on -id). Amounts are signed by `direction`."""
-    account = member_account(user_id=user_id, asset=asset)
-    if account is None:
+    """The member's postings, newest first (cursor-paginate on -id), with the fields a history shows and the
+    amount signed (`signed_amount`: positive earned, negative spent). The wallet is found with one raw query."""
+    account_id = member_account_id(user_id=user_id, asset=asset)
+    if account_id is None:
         return Transfer.objects.none()
-    qs = Transfer.objects.filter(Q(debit_id=account.pk) | Q(credit_id=account.pk))
+    qs = Transfer.objects.filter(Q(debit_id=account_id) | Q(credit_id=account_id)).only(
+        "id", "kind", "amount", "reason", "reason_en", "campaign_id", "reverses_id", "created_at"
+    )
     if kind:
         qs = qs.filter(kind=kind)
     if campaign_id is not None:
@@ -90,7 +101,7 @@ def history_for(
         qs = qs.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=tz))
     return qs.extra(
         select={"signed_amount": "CASE WHEN credit_id = %s THEN amount ELSE -amount END"},
-        select_params=[account.pk],
+        select_params=[account_id],
     ).order_by("-id")
 
 
