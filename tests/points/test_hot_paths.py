@@ -33,3 +33,21 @@ def test_the_first_request_of_a_token_checks_it_in_the_database(member, django_a
     client = bearer(member)
     with django_assert_max_num_queries(3):  # the token and its user, then the balance
         assert client.get("/api/v1/points/balance").status_code == 200
+
+
+def test_a_history_page_is_at_most_two_queries_and_keeps_the_documented_shape(member, django_assert_max_num_queries):
+    from points.api import HistoryEntrySerializer
+    from points.selectors import history_for
+
+    for amount in (5, 7, 9):
+        earn(member, amount, now=timezone.now() - timezone.timedelta(minutes=1), reason="签到", reason_en="Check-in")
+    client = bearer(member)
+    client.get("/api/v1/points/balance")
+    with django_assert_max_num_queries(2):  # the wallet, the page (auth 0)
+        r = client.get("/api/v1/points/history", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 200
+    expected = HistoryEntrySerializer(history_for(user_id=member.pk), many=True).data
+    got = r.json()["results"]
+    assert [e["reason"] for e in got] == ["Check-in"] * 3
+    assert [e["amount"] for e in got] == [9, 7, 5]
+    assert set(got[0]) == set(expected[0])
