@@ -12,8 +12,13 @@ Use it from the views, thin: `throttle("spin")` in a DRF view's `throttle_classe
 a page view. A refusal is HTTP 429 with `Retry-After` (the API: `{"error": {"code": "rate_limited", ...}}`; pages:
 a page with the message) and one `security` log line (`event=rate_limited scope=... ip=... user_id=...`).
 
-Redis being down never takes a page down (DESIGN: no page needs Redis to answer): the limiter fails OPEN with a
-warning and leaves Redis alone for a few seconds before trying again.
+Redis being down never takes a page down (DESIGN: no page needs Redis to answer; issue 16). The limiter logs one
+warning per outage, leaves Redis alone for a second after each failure (each try may cost a socket timeout) and:
+- fails OPEN (the request goes on, uncounted) for the limits that guard no value: login, register, token_refresh,
+  events, and checkin — a check-in pays at most once per member and day whatever the rate (the database's
+  `checkin_once_per_day` constraint; make-ups are bounded by the campaign's allowance), so its limit only sheds load;
+- fails CLOSED for the limits where each request moves value (`FAILS_CLOSED`: spin, order, code_reveal): HTTP 503
+  `service_unavailable` with `Retry-After` (the API's error shape; pages: a page with the message), nothing done.
 
 `strike_record` / `strikes_locked` / `strikes_clear` count failures with a cool-off (the per-account login lockout
 in accounts/backends.py)."""
@@ -44,12 +49,15 @@ from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
 from config.client_ip import client_ip
-from config.errors import RateLimited
+from config.errors import RateLimited, ServiceUnavailable
 from config.security_log import security_event
 
 logger = logging.getLogger(__name__)
 
-REDIS_DOWN_PAUSE = 5.0  # seconds without trying Redis after it failed (each try would cost a timeout)
+REDIS_DOWN_PAUSE = 1.0  # seconds without trying Redis after it failed (each try would cost a timeout)
+# Scopes refused (503) rather than let through uncounted while Redis is down: each request moves value.
+FAILS_CLOSED = frozenset({"spin", "order", "code_reveal"})
+UNAVAILABLE_RETRY_AFTER = ServiceUnavailable.retry_after  # seconds, the Retry-After of those refusals
 _UNITS = {
     "s": 1,
     "sec": 1,
@@ -106,6 +114,7 @@ class Decision:
     allowed: bool
     retry_after: int = 0  # seconds until a request would be admitted (refusals only)
     limit: int = 0
+    unavailable: bool = False  # refused because the limit cannot be counted (Redis down, a FAILS_CLOSED scope)
 
 
 @functools.lru_cache(maxsize=64)
@@ -135,13 +144,15 @@ def rate_for(scope: str) -> Rate | None:
 
 
 class _Redis:
-    """One client per URL (thread-safe pool), the scripts registered on it, and when it last failed."""
+    """One client per URL (thread-safe pool), the scripts registered on it, and when it last failed. Nothing is
+    kept broken: after the pause the next call tries again and redis-py replaces dead pooled connections."""
 
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         self.hit = self.client.register_script(_HIT)
         self.strike = self.client.register_script(_STRIKE)
         self.down_until = 0.0
+        self.down_since: float | None = None  # set while Redis is considered down (one warning per outage)
 
 
 _clients: dict[str, _Redis] = {}
@@ -159,10 +170,32 @@ def _redis() -> _Redis | None:
 
 
 def _redis_failed(conn: _Redis, exc: Exception, what: str) -> None:
-    conn.down_until = time.monotonic() + REDIS_DOWN_PAUSE
+    now = time.monotonic()
+    conn.down_until = now + REDIS_DOWN_PAUSE
+    if conn.down_since is not None:
+        return  # already reported for this outage
+    conn.down_since = now
     logger.warning(
-        "Rate limiter: Redis unavailable (%s), %s allowed without counting: %s", type(exc).__name__, what, exc
+        "Rate limiter: Redis unavailable (%s: %s) at %s; until it is back %s are refused (503) and other limits "
+        "let requests through uncounted",
+        type(exc).__name__,
+        exc,
+        what,
+        ", ".join(sorted(FAILS_CLOSED)),
     )
+
+
+def _redis_ok(conn: _Redis) -> None:
+    if conn.down_since is not None:
+        logger.info("Rate limiter: Redis is back after %.1f s", time.monotonic() - conn.down_since)
+        conn.down_since = None
+
+
+def _uncounted(scope: str, rate: Rate) -> Decision:
+    """The decision while Redis cannot count: refused (unavailable) where value moves, admitted elsewhere."""
+    if scope in FAILS_CLOSED:
+        return Decision(allowed=False, retry_after=UNAVAILABLE_RETRY_AFTER, limit=rate.limit, unavailable=True)
+    return Decision(allowed=True, limit=rate.limit)
 
 
 def _key(*parts: str) -> str:
@@ -187,13 +220,14 @@ def _retry_ms(*, limit: int, period: int, elapsed: int, cur: int, prev: int) -> 
 
 def hit(scope: str, ident: str, *, now: datetime | None = None) -> Decision:
     """Count one request of `ident` (e.g. "user:42", "ip:203.0.113.7") against `scope`'s limit; admitted or not,
-    atomically. Fails open (admitted) when Redis is unavailable."""
+    atomically. When Redis is unavailable: refused with `unavailable` for the FAILS_CLOSED scopes, admitted for the
+    others."""
     rate = rate_for(scope)
     if rate is None:
         return Decision(allowed=True)
     conn = _redis()
     if conn is None:
-        return Decision(allowed=True, limit=rate.limit)
+        return _uncounted(scope, rate)
     now_ms, period_ms = _now_ms(now), rate.period * 1000
     window, elapsed = divmod(now_ms, period_ms)
     try:
@@ -203,7 +237,8 @@ def hit(scope: str, ident: str, *, now: datetime | None = None) -> Decision:
         )
     except redis.RedisError as exc:
         _redis_failed(conn, exc, f"{scope} for {ident}")
-        return Decision(allowed=True, limit=rate.limit)
+        return _uncounted(scope, rate)
+    _redis_ok(conn)
     if allowed:
         return Decision(allowed=True, limit=rate.limit)
     wait = _retry_ms(limit=rate.limit, period=period_ms, elapsed=elapsed, cur=int(cur), prev=int(prev))
@@ -222,12 +257,12 @@ def strike_record(scope: str, ident: str, *, cooloff: timedelta, now: datetime |
     if conn is None:
         return 0
     try:
-        return int(
-            conn.strike(keys=[_strike_key(scope, ident)], args=[_now_ms(now), int(cooloff.total_seconds() * 1000)])
-        )
+        count = conn.strike(keys=[_strike_key(scope, ident)], args=[_now_ms(now), int(cooloff.total_seconds() * 1000)])
     except redis.RedisError as exc:
         _redis_failed(conn, exc, f"{scope} failure of {ident}")
         return 0
+    _redis_ok(conn)
+    return int(count)
 
 
 def strikes_locked(scope: str, ident: str, *, limit: int, cooloff: timedelta, now: datetime | None = None) -> int:
@@ -240,6 +275,7 @@ def strikes_locked(scope: str, ident: str, *, limit: int, cooloff: timedelta, no
     except redis.RedisError as exc:
         _redis_failed(conn, exc, f"{scope} check of {ident}")
         return 0
+    _redis_ok(conn)
     if count is None or last is None or int(count) < limit:
         return 0
     left_ms = int(last) + int(cooloff.total_seconds() * 1000) - _now_ms(now)
@@ -254,6 +290,8 @@ def strikes_clear(scope: str, ident: str) -> None:
         conn.client.delete(_strike_key(scope, ident))
     except redis.RedisError as exc:
         _redis_failed(conn, exc, f"{scope} reset of {ident}")
+        return
+    _redis_ok(conn)
 
 
 # --- Who is counted ------------------------------------------------------------------------------------
@@ -287,10 +325,11 @@ def refusal_message(retry_after: int) -> str:
 
 
 def check(request: Any, scope: str, *, by: By = "member", now: datetime | None = None) -> Decision:
-    """Count the request; on refusal write the security log line. The caller answers 429."""
+    """Count the request; on refusal write the security log line. The caller answers 429 (503 when the refusal
+    is `unavailable`: Redis is down, nobody exceeded anything, no security line)."""
     ident = request_ident(request, by)
     decision = hit(scope, ident, now=now)
-    if not decision.allowed:
+    if not decision.allowed and not decision.unavailable:
         security_event(
             "rate_limited",
             request=request,
@@ -316,6 +355,18 @@ class RateLimitedError(exceptions.Throttled):
         self.wait = wait
 
 
+class LimiterUnavailableError(exceptions.APIException):
+    """503 `service_unavailable` with Retry-After: a FAILS_CLOSED limit cannot be counted (Redis is down)."""
+
+    status_code = ServiceUnavailable.status
+    default_code = ServiceUnavailable.code
+    default_detail = ServiceUnavailable.default_message
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(ServiceUnavailable.default_message, ServiceUnavailable.code)
+        self.wait = wait
+
+
 class ScopeThrottle(BaseThrottle):
     scope = ""
     by: By = "member"
@@ -325,6 +376,8 @@ class ScopeThrottle(BaseThrottle):
         if request.method not in self.methods:
             return True
         decision = check(request, self.scope, by=type(self).by)
+        if decision.unavailable:
+            raise LimiterUnavailableError(decision.retry_after)
         if not decision.allowed:
             raise RateLimitedError(decision.retry_after)
         return True
@@ -344,13 +397,33 @@ def throttle(scope: str, *, by: By = "member", methods: tuple[str, ...] = ("POST
 # --- Pages -------------------------------------------------------------------------------------------
 
 
-def refused_page(request: HttpRequest, decision: Decision) -> HttpResponse:
-    """The page a refused person sees: the message, a way back, 429 and Retry-After."""
+def _back(request: HttpRequest) -> str:
+    """Where "Back" leads: the referring page of this site, else home."""
     back = request.headers.get("Referer", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = "/"
+    return back
+
+
+def refused_page(request: HttpRequest, decision: Decision) -> HttpResponse:
+    """The page a refused person sees: the message, a way back, 429 and Retry-After."""
     response = render(
-        request, "rate_limited.html", {"message": refusal_message(decision.retry_after), "back": back}, status=429
+        request,
+        "rate_limited.html",
+        {"message": refusal_message(decision.retry_after), "back": _back(request)},
+        status=429,
+    )
+    response["Retry-After"] = str(decision.retry_after)
+    return response
+
+
+def unavailable_page(request: HttpRequest, decision: Decision) -> HttpResponse:
+    """The page for a FAILS_CLOSED limit that cannot be counted: the message, a way back, 503 and Retry-After."""
+    response = render(
+        request,
+        "service_unavailable.html",
+        {"message": ServiceUnavailable.default_message, "back": _back(request)},
+        status=ServiceUnavailable.status,
     )
     response["Retry-After"] = str(decision.retry_after)
     return response
@@ -364,6 +437,8 @@ def rate_limit_page(scope: str, *, by: By = "member", methods: tuple[str, ...] =
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method in methods:
                 decision = check(request, scope, by=by)
+                if decision.unavailable:
+                    return unavailable_page(request, decision)
                 if not decision.allowed:
                     return refused_page(request, decision)
             return view(request, *args, **kwargs)

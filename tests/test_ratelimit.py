@@ -1,11 +1,13 @@
 """config.ratelimit: atomic sliding-window limits in Redis, 429 + Retry-After + a security log line, per member /
-client IP / partner key, never more than the limit under concurrency, and open when Redis is down."""
+client IP / partner key, never more than the limit under concurrency; when Redis is down, open where no value moves
+and closed (503 service_unavailable + Retry-After) where it does (spin, order, code_reveal)."""
 
 import json
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
@@ -276,10 +278,21 @@ def test_the_limiter_applies_to_any_view_and_method(limits):
 # --- Redis unavailable --------------------------------------------------------------------------------------
 
 
+DEAD = "redis://127.0.0.1:1/0"  # nothing listens there
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients(monkeypatch):
+    """Each test starts with no client marked down (a dead URL stays "down" in the process otherwise)."""
+    monkeypatch.setattr(ratelimit, "_clients", {})
+
+
 @pytest.mark.django_db
 def test_redis_down_fails_open_with_a_warning(settings, limits, member_api, caplog):
+    """Check-ins fail open: one per member and day whatever the rate (a database constraint), so their limit only
+    sheds load."""
     limits(checkin="1/min")
-    settings.RATELIMIT_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.RATELIMIT_REDIS_URL = DEAD
     url = "/api/v1/campaigns/nope/checkins"
     with caplog.at_level(logging.WARNING, logger="config.ratelimit"):
         statuses = [member_api.post(url).status_code for _ in range(3)]
@@ -293,9 +306,71 @@ def test_redis_down_fails_open_with_a_warning(settings, limits, member_api, capl
 
 @pytest.mark.django_db
 def test_redis_down_logins_still_work_and_fail(settings, member):
-    settings.RATELIMIT_REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.RATELIMIT_REDIS_URL = DEAD
     api = APIClient()
     wrong = api.post("/api/v1/auth/token", {"username": member.email, "password": "nope"}, format="json")
     assert wrong.status_code == 401
     right = api.post("/api/v1/auth/token", {"username": member.email, "password": "Str0ng-pass-2026"}, format="json")
     assert right.status_code == 200
+
+
+def test_redis_down_fails_closed_where_value_moves(settings, limits):
+    limits(spin="5/min", order="5/min", code_reveal="5/min")
+    settings.RATELIMIT_REDIS_URL = DEAD
+    assert {"spin", "order", "code_reveal"} == ratelimit.FAILS_CLOSED
+    for scope in ("spin", "order", "code_reveal"):
+        assert hit(scope, "user:1", now=T0) == ratelimit.Decision(
+            allowed=False, retry_after=ratelimit.UNAVAILABLE_RETRY_AFTER, limit=5, unavailable=True
+        )
+    for scope in ("login", "register", "token_refresh", "checkin", "events"):
+        assert hit(scope, "ip:203.0.113.7", now=T0).allowed
+
+
+def test_redis_down_api_and_page_refusals_are_503_without_a_security_line(settings, limits, caplog):
+    limits(order="1/min")
+    settings.RATELIMIT_REDIS_URL = DEAD
+
+    class OrderView(APIView):
+        authentication_classes = ()
+        permission_classes = ()
+        throttle_classes = (throttle("order", by="ip"),)
+
+        def post(self, request):
+            return Response(status=201)
+
+    with caplog.at_level(logging.INFO, logger="security"):
+        refused = OrderView.as_view()(APIRequestFactory().post("/orders"))
+        page = ratelimit.rate_limit_page("order", by="ip")(lambda request: None)(APIRequestFactory().post("/orders"))
+    assert refused.status_code == 503
+    assert refused.data["error"]["code"] == "service_unavailable"
+    assert refused["Retry-After"] == str(ratelimit.UNAVAILABLE_RETRY_AFTER)
+    assert page.status_code == 503
+    assert page["Retry-After"] == str(ratelimit.UNAVAILABLE_RETRY_AFTER)
+    assert 'data-testid="service-unavailable"' in page.content.decode()
+    assert not _security_lines(caplog)  # nobody exceeded anything
+
+
+def test_the_limiter_counts_again_when_redis_is_back(settings, limits, monkeypatch, caplog):
+    """One warning per outage; when Redis answers again (after the short pause) the limits count again."""
+    limits(spin="1/min")
+    conn = ratelimit._redis()
+    tries = []
+
+    def unreachable(**kwargs):
+        tries.append(kwargs)
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with caplog.at_level(logging.INFO, logger="config.ratelimit"):
+        with monkeypatch.context() as patch:
+            patch.setattr(conn, "hit", unreachable)  # Redis cut off
+            assert hit("spin", "user:1", now=T0).unavailable
+            assert hit("spin", "user:1", now=T0).unavailable
+            assert len(tries) == 1  # within the pause Redis is not tried
+        conn.down_until = 0.0  # the pause is over
+        assert hit("spin", "user:1", now=T0).allowed
+        assert not hit("spin", "user:1", now=T0).allowed  # counted: the second one is over the limit
+        assert not hit("spin", "user:1", now=T0).unavailable
+    lines = [r.getMessage() for r in caplog.records if r.name == "config.ratelimit"]
+    assert len(lines) == 2
+    assert lines[0].startswith("Rate limiter: Redis unavailable")
+    assert lines[1].startswith("Rate limiter: Redis is back")

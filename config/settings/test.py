@@ -12,7 +12,7 @@ CACHES["default"]["KEY_PREFIX"] = env("CACHE_PREFIX", default="pmtest")
 CACHES["default"]["LOCATION"] = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 RATELIMIT_REDIS_URL = CACHES["default"]["LOCATION"]  # the autouse cache.clear() resets the limits too
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/14")
-CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL  # jobs keep no result; only the ping in tests/test_celery.py asks for one
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 AXES_FAILURE_LIMIT = 5
 LANGUAGE_CODE = "zh-hans"
