@@ -1,10 +1,10 @@
 """Middleware that a bearer-authenticated API call does not need, skipped for it.
 
 A call to /api/ with `Authorization: Bearer ...` is authenticated by DRF (accounts.authentication), not by a session
-cookie: it needs no session, no CSRF check (no ambient credential to forge), no Django-level user, no flash messages
-and no audit-log actor from a session (the audit log records staff work in the admin). Each class below is the
-framework's own middleware, passed over for such a call and unchanged for every other request (pages, the admin,
-session-authenticated API calls, token login). See docs/performance.md.
+cookie: it needs no session, no Django-level user, no flash messages and no audit-log actor from a session (the
+audit log records staff work in the admin). Each class below is the framework's own middleware, passed over for such
+a call and unchanged for every other request (pages, the admin, session-authenticated API calls, token login). See
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest
-from django.middleware.csrf import CsrfViewMiddleware
 
 
 def bearer_api_call(request: HttpRequest) -> bool:
@@ -36,13 +35,6 @@ class _SkippedForBearerApi:
 
 class ApiSessionMiddleware(_SkippedForBearerApi, SessionMiddleware):
     pass
-
-
-class ApiCsrfViewMiddleware(_SkippedForBearerApi, CsrfViewMiddleware):
-    def process_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if bearer_api_call(request):
-            return None
-        return super().process_view(request, *args, **kwargs)
 
 
 class ApiAuthenticationMiddleware(_SkippedForBearerApi, AuthenticationMiddleware):

@@ -56,7 +56,7 @@ def config_version() -> int | None:
             cache.add(VERSION_KEY, secrets.randbits(48), timeout=None)
             version = cache.get(VERSION_KEY)
     except Exception:
-        logger.warning("config cache: Redis unavailable, reading configuration from the database")
+        logger.debug("config cache: Redis unavailable, reading configuration from the database")  # the cache warns once
         return None
     if not isinstance(version, int):
         return None
