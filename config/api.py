@@ -13,6 +13,7 @@ from enum import StrEnum
 from importlib import import_module
 from typing import Any, Protocol, cast
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
@@ -43,6 +44,11 @@ from config.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+# A lost or unusable database connection, answered 503 with Retry-After: Django's errors, and psycopg's own from the
+# prepared-statement paths that run on the raw connection (points.services._execute, lottery.services._spin_call)
+# and so bypass Django's error wrapper (e.g. psycopg.errors.AdminShutdown from a terminated backend).
+CONNECTION_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_MAX_KEY = 255
@@ -117,7 +123,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler: every error, ours or the framework's, leaves in one shape."""
-    if isinstance(exc, (OperationalError, InterfaceError)):  # the database connection was lost: nothing kept, retry
+    if isinstance(exc, CONNECTION_ERRORS):  # the database connection was lost: nothing kept, retry
         logger.warning("API request lost its database connection: 503", exc_info=exc)
         return service_unavailable_response()
     if isinstance(exc, DomainError):

@@ -11,6 +11,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api import json_error_view
+from config.db_unavailable import database_error_being_handled, database_unavailable_response
 from config.errors import NotFound, PermissionDenied, ServerError, request_refusal
 from config.middleware import refusal_response
 
@@ -83,6 +84,8 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    if database_error_being_handled():  # a lost database connection, raised outside a view: 503, retry
+        return database_unavailable_response(request)
     if request.path.startswith("/api/"):
         return _api_500(request)
     return render(request, "500.html", status=500)
