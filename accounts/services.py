@@ -305,6 +305,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "points": ("view", "adjust"),
         "accounts": ("view", "change"),
         "django_celery_beat": ("view",),
+        "outbox": ("view",),  # jobs members wait for, read-only (ADR 0008)
     },
     "analyst": dict.fromkeys(
         ("campaigns", "tasks", "lottery", "mall", "shipments", "referrals", "partners", "reports", "points"),

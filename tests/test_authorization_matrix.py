@@ -87,6 +87,8 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "django_celery_beat.CrontabSchedule": row(operator=VIEW),
     "django_celery_beat.SolarSchedule": row(operator=VIEW),
     "django_celery_beat.IntervalSchedule": row(operator=VIEW),
+    # Jobs members wait for (ADR 0008): written by services and jobs only; operators look.
+    "outbox.Entry": row(operator=VIEW),
     # The ledger: read-only records; operators adjust (own page) and reverse transfers.
     "points.Account": row(operator=VIEW, analyst=VIEW, finance=VIEW),
     "points.Transfer": row(operator=VIEW | {"reverse_transfers"}, analyst=VIEW, finance=VIEW),
