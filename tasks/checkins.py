@@ -1,11 +1,11 @@
 """Check-in services: the daily check-in (one SQL call, tasks/sql/tasks_checkin.sql), paid make-ups (补签) and
 check-in rules. Every write of check-ins happens here; points move only through the campaigns' value gate
-(campaign_grant / campaign_charge: one earning path). Streak milestones are paid after commit by a Celery job
-(`tasks.jobs` → `tasks.streaks`)."""
+(campaign_grant / campaign_charge: one earning path). Streak milestones are paid by a Celery job
+(`tasks.jobs` → `tasks.streaks`) recorded in the outbox with the check-in itself and published after commit
+(docs/adr/0008-outbox.md)."""
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
@@ -17,13 +17,12 @@ from campaigns.errors import CampaignNotActive, CampaignNotFound
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_local_date, campaign_require_official
 from campaigns.services import campaign_points_charge, campaign_points_grant
-from tasks import jobs, kinds
+from outbox.services import outbox_add, outbox_publish_on_commit
+from tasks import kinds
 from tasks.engine import tasks_sql
 from tasks.errors import AlreadyCheckedIn, CheckInNotConfigured, MakeupLimitReached, MakeupNotAllowed
 from tasks.models import CheckIn, CheckInRule, TaskProgress
 from tasks.rules import checkin_rule_validate, month_start
-
-logger = logging.getLogger(__name__)
 
 
 def _rule(campaign: Campaign) -> CheckInRule:
@@ -33,14 +32,13 @@ def _rule(campaign: Campaign) -> CheckInRule:
     return rule
 
 
-def _after_commit_grant(campaign_id: int, user_id: int) -> None:
-    def enqueue() -> None:
-        try:
-            jobs.streak_rewards_grant.delay(campaign_id, user_id)
-        except Exception:  # the broker is down: the check-in stands, the sweep job pays the bonus later
-            logger.exception("Could not enqueue streak rewards for campaign %s member %s", campaign_id, user_id)
+# The streak bonus job (tasks.jobs.streak_rewards_grant), one per check-in, recorded in the outbox (ADR 0008).
+STREAK_JOB = "tasks.streak_rewards_grant"
 
-    transaction.on_commit(enqueue)
+
+def streak_outbox_key(campaign_id: int, user_id: int, day: date) -> str:
+    """The outbox key of a check-in's streak job; tasks_checkin() builds the same in SQL."""
+    return f"tasks.streak:{campaign_id}:{user_id}:{day.isoformat()}"
 
 
 def _checkin_pay(*, checkin: CheckIn, campaign: Campaign, now: datetime) -> None:
@@ -66,8 +64,8 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
     statement, one transaction, one commit. It re-checks the campaign (published, official phase) and reads the
     check-in rule from the rows, not from any cache; one check-in per member and day is the UNIQUE constraint, so a
     second check-in the same day (a retry too) is AlreadyCheckedIn with the first one. The base points pass the
-    value gate (campaign_grant) and `checkin` tasks count it in the same statement; streak bonuses follow from a
-    Celery job after commit."""
+    value gate (campaign_grant) and `checkin` tasks count it in the same statement, which also records the streak
+    bonus job in the outbox (no extra round trip); it is published after commit."""
     now = now or timezone.now()
     types = ContentType.objects.get_for_models(CheckIn, TaskProgress)
     rows = tasks_sql(_CHECKIN_SQL, [campaign.pk, user_id, now, types[CheckIn].pk, types[TaskProgress].pk])
@@ -93,7 +91,10 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
     checkin._state.adding = False
     if status == "exists":
         raise AlreadyCheckedIn(details={"checkin": checkin_as_dict(checkin)})
-    _after_commit_grant(campaign.pk, user_id)
+    # tasks_checkin() recorded the job; publish it once the check-in commits (at once when it ran on its own).
+    outbox_publish_on_commit(
+        job=STREAK_JOB, args=[campaign.pk, user_id], key=streak_outbox_key(campaign.pk, user_id, day)
+    )
     return checkin
 
 
@@ -141,7 +142,9 @@ def checkin_makeup(*, campaign: Campaign, user_id: int, day: date, now: datetime
         )
         _checkin_pay(checkin=checkin, campaign=campaign, now=now)
         _streaks_recompute(campaign=campaign, user_id=user_id, around=day)
-        _after_commit_grant(campaign.pk, user_id)
+        outbox_add(
+            job=STREAK_JOB, args=[campaign.pk, user_id], key=streak_outbox_key(campaign.pk, user_id, day), now=now
+        )
     checkin.refresh_from_db()
     return checkin
 

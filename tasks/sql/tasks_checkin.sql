@@ -12,7 +12,9 @@
 -- campaigns' value gate (campaign_grant, ledger key 'checkin:<campaign>:<member>:<day>', kind checkin; multiplier
 -- cards and any budget apply there), and the check-in counts towards the campaign's `checkin` tasks
 -- (tasks_progress_record, which pays auto-reward tasks through the same gate). Streak milestones are not paid here:
--- a Celery job after commit does that (tasks.streaks).
+-- a Celery job does that (tasks.streaks), recorded here in the outbox (outbox_add(), ADR 0008) so it commits with the
+-- check-in: key 'tasks.streak:<campaign>:<member>:<day>' (tasks.checkins.streak_outbox_key builds the same),
+-- job tasks.streak_rewards_grant(campaign, member); tasks.checkins publishes it after commit, the relay if that fails.
 --
 -- p_checkin_type / p_progress_type: content type ids of tasks.CheckIn / tasks.TaskProgress (the ledger's sources).
 -- o_status: 'ok' (o_* = the new check-in, o_transfer its base points) | 'exists' (o_* = the day's check-in made
@@ -81,6 +83,8 @@ BEGIN
   END IF;
   UPDATE tasks_checkin SET transfer_id = v_post.transfer_id WHERE id = v_row.id;
   PERFORM * FROM tasks_progress_record(p_campaign, p_user, 'checkin', NULL, p_now, p_now, p_progress_type);
+  PERFORM outbox_add('tasks.streak:' || p_campaign || ':' || p_user || ':' || to_char(v_today, 'YYYY-MM-DD'),
+                     'tasks.streak_rewards_grant', jsonb_build_array(p_campaign, p_user), p_now);
   RETURN QUERY SELECT 'ok'::text, v_row.id, v_row.local_date, v_row.streak, v_row.streak_start, v_row.points,
                       v_row.is_makeup, v_post.transfer_id, v_row.created_at, NULL::text;
 END $$;

@@ -40,11 +40,16 @@ def campaign(db) -> Campaign:
 
 @pytest.fixture(autouse=True, name="enqueued")
 def _no_broker(request, monkeypatch):
-    """Unit tests run the streak job explicitly and record what would be enqueued; tests marked `celery`
-    use the real broker and a real worker."""
+    """Unit tests run the streak job explicitly and record (campaign, member) of each streak job the outbox would
+    publish after commit; tests marked `celery` use the real broker and a real worker."""
     sent: list[tuple[int, int]] = []
+
+    def publish(*, job: str, args: list[int], key: str) -> None:
+        assert job == "tasks.streak_rewards_grant"
+        sent.append((args[0], args[1]))
+
     if request.node.get_closest_marker("celery") is None:
-        monkeypatch.setattr("tasks.jobs.streak_rewards_grant.delay", lambda c, u: sent.append((c, u)))
+        monkeypatch.setattr("outbox.services.publish", publish)
     return sent
 
 
