@@ -40,13 +40,14 @@ INSTALLED_APPS = [
     "lottery",
     "mall",
     "shipments",
+    "outbox",
     "referrals",
     "partners",
     "reports",
 ]
 
-# The Api* classes are Django's, auditlog's and axes' own middleware, passed over for bearer-authenticated API calls
-# (config/api_middleware.py), which need no session, CSRF check, messages, audit actor or lockout bookkeeping.
+# The Api* classes are Django's and auditlog's own middleware, passed over for bearer-authenticated API calls
+# (config/api_middleware.py), which need no session, Django-level user, messages or audit actor.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # outside the rest, so responses they answer carry the policy too
@@ -58,12 +59,12 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.RequestLimitsMiddleware",  # before anything reads the body (see the limits below)
     "django.middleware.common.CommonMiddleware",
-    "config.api_middleware.ApiCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # kept by name: Django's deploy check looks for it (security.W003)
     "config.api_middleware.ApiAuthenticationMiddleware",
     "config.api_middleware.ApiMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.api_middleware.ApiAuditlogMiddleware",
-    "config.api_middleware.ApiAxesMiddleware",
+    "axes.middleware.AxesMiddleware",  # cheap, and axes checks for it by name (axes.W002)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +93,10 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # required with the pool; the pool keeps connections
 DATABASES["default"].setdefault("OPTIONS", {})
+# With the pool, Django passes CONN_HEALTH_CHECKS on as psycopg_pool's `check=ConnectionPool.check_connection`: an
+# idle connection is tested (an empty query) before it is handed out and replaced if the server dropped it meanwhile
+# (a restart, a terminated backend, a network cut): a dead pooled connection costs a round trip, not a request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DB_POOL_MIN", default=2),
     "max_size": env.int("DB_POOL_MAX", default=16),
@@ -100,11 +105,14 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# A cache, not a dependency of pages (docs/architecture.md, "When Redis is down"): config.redis_cache fails fast
+# (these socket timeouts; then no try for a second) and callers fall back to the database.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.redis_cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_PREFIX", default="pm"),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 SESSION_ENGINE = "accounts.sessions"
@@ -247,7 +255,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+# Jobs are fire-and-forget: nothing reads a task's result, so none is kept and `.delay()` subscribes to nothing (a
+# Redis result backend subscribes to every task's result and, with Redis down, retries for ~20 s under a lock).
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_IGNORE_RESULT = True
+# Publishing fails fast when the broker is down (callers catch it; jobs members wait for go through the outbox):
+# one immediate retry (a pooled connection that died with a Redis restart), short socket timeouts.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -257,7 +271,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis re-delivers unacked tasks after the visibility timeout; it must exceed the longest task
 # and any countdown/eta we use. Keep the broker and result transport on the same value.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# The Redis transport takes its socket timeouts from here (not from broker_connection_timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 0.5,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT - 60
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT - 120
@@ -272,6 +291,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "tasks-streak-rewards-sweep": {"task": "tasks.streak_rewards_sweep", "schedule": 300.0},
     "accounts-idempotency-prune": {"task": "accounts.idempotency_prune", "schedule": crontab(hour=20, minute=0)},
     "shipments-expire": {"task": "shipments.expire", "schedule": crontab(minute=15)},
+    # Jobs members wait for (ADR 0008): re-publish what is pending past its due time. A relay message that waited
+    # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
+    "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
+    "outbox-prune": {"task": "outbox.prune", "schedule": crontab(hour=20, minute=45)},
 }
 
 # --- Admin branding ---
