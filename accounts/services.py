@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import uuid
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -197,29 +198,34 @@ def token_cache_forget() -> None:
 
 
 def token_authenticate(*, access: str, now: datetime | None = None) -> ApiToken:
-    """The live token of an access string, or InvalidToken. A token checked against the database within the last
-    `settings.API_TOKEN_CACHE_SECONDS` is answered from memory without a query: the token and its user come back
-    as unsaved-looking instances holding only their ids and flags (other user fields load on first use)."""
+    """The live token of an access string, or InvalidToken. One raw query checks it (live, not revoked, its member
+    active); within `settings.API_TOKEN_CACHE_SECONDS` after that it is answered from memory without a query. The
+    token and its user come back as instances holding only their ids, expiry and flags (other fields load from the
+    database on first use)."""
     now = now or timezone.now()
     digest = _digest(access)
     seen = _verified.get(digest)
     if seen is not None and now < seen.checked_until and now < seen.access_expires_at:
         return _token_of(seen)
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(access_digest=digest, revoked_at__isnull=True, access_expires_at__gt=now)
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    with connection.cursor() as cursor:  # raw: this runs on the first request of every token (~0.15 ms, not ~0.7)
+        cursor.execute(_TOKEN_SQL, [digest, now])
+        row = cursor.fetchone()
+    if row is None:
         _verified.pop(digest, None)
         raise InvalidToken()
+    token_id, user_id, expires_at, is_staff, is_superuser = row
+    seen = _Verified(now, token_id, user_id, expires_at, is_staff, is_superuser)
     ttl = timedelta(seconds=settings.API_TOKEN_CACHE_SECONDS)
     if ttl and len(_verified) < _VERIFIED_MAX:
-        user = token.user
-        _verified[digest] = _Verified(
-            now + ttl, token.pk, user.pk, token.access_expires_at, user.is_staff, user.is_superuser
-        )
-    return token
+        _verified[digest] = dataclasses.replace(seen, checked_until=now + ttl)
+    return _token_of(seen)
+
+
+_TOKEN_SQL = f"""
+SELECT t.id, t.user_id, t.access_expires_at, u.is_staff, u.is_superuser
+  FROM {ApiToken._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id
+ WHERE t.access_digest = %s AND t.revoked_at IS NULL AND t.access_expires_at > %s AND u.is_active
+"""  # noqa: S608 - table names from the models
 
 
 def _token_of(seen: _Verified) -> ApiToken:

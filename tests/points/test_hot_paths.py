@@ -31,7 +31,7 @@ def test_a_balance_read_is_at_most_two_queries_auth_included(member, django_asse
 
 def test_the_first_request_of_a_token_checks_it_in_the_database(member, django_assert_max_num_queries):
     client = bearer(member)
-    with django_assert_max_num_queries(3):  # the token and its user, then the balance
+    with django_assert_max_num_queries(2):  # the token with its member (one raw query), then the balance
         assert client.get("/api/v1/points/balance").status_code == 200
 
 
