@@ -65,11 +65,12 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
     check-in rule from the rows, not from any cache; one check-in per member and day is the UNIQUE constraint, so a
     second check-in the same day (a retry too) is AlreadyCheckedIn with the first one. The base points pass the
     value gate (campaign_grant) and `checkin` tasks count it in the same statement, which also records the streak
-    bonus job in the outbox (no extra round trip); it is published after commit."""
+    bonus job in the outbox when the new streak reaches a milestone (no extra round trip); it is published after
+    commit."""
     now = now or timezone.now()
     types = ContentType.objects.get_for_models(CheckIn, TaskProgress)
     rows = tasks_sql(_CHECKIN_SQL, [campaign.pk, user_id, now, types[CheckIn].pk, types[TaskProgress].pk])
-    status, pk, day, streak, streak_start, points, is_makeup, transfer_id, created_at, phase = rows[0]
+    status, pk, day, streak, streak_start, points, is_makeup, transfer_id, created_at, phase, bonus = rows[0]
     if status == "not_found":
         raise CampaignNotFound()
     if status == "not_active":
@@ -91,10 +92,10 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
     checkin._state.adding = False
     if status == "exists":
         raise AlreadyCheckedIn(details={"checkin": checkin_as_dict(checkin)})
-    # tasks_checkin() recorded the job; publish it once the check-in commits (at once when it ran on its own).
-    outbox_publish_on_commit(
-        job=STREAK_JOB, args=[campaign.pk, user_id], key=streak_outbox_key(campaign.pk, user_id, day)
-    )
+    if bonus:  # the new streak reaches a milestone: tasks_checkin() recorded the job; publish it after commit
+        outbox_publish_on_commit(
+            job=STREAK_JOB, args=[campaign.pk, user_id], key=streak_outbox_key(campaign.pk, user_id, day)
+        )
     return checkin
 
 

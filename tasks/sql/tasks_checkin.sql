@@ -13,23 +13,27 @@
 -- cards and any budget apply there), and the check-in counts towards the campaign's `checkin` tasks
 -- (tasks_progress_record, which pays auto-reward tasks through the same gate). Streak milestones are not paid here:
 -- a Celery job does that (tasks.streaks), recorded here in the outbox (outbox_add(), ADR 0008) so it commits with the
--- check-in: key 'tasks.streak:<campaign>:<member>:<day>' (tasks.checkins.streak_outbox_key builds the same),
+-- check-in — only when the new streak reaches a milestone (tasks_milestone_reached; o_bonus says so): key 'tasks.streak:<campaign>:<member>:<day>' (tasks.checkins.streak_outbox_key builds the same),
 -- job tasks.streak_rewards_grant(campaign, member); tasks.checkins publishes it after commit, the relay if that fails.
 --
 -- p_checkin_type / p_progress_type: content type ids of tasks.CheckIn / tasks.TaskProgress (the ledger's sources).
 -- o_status: 'ok' (o_* = the new check-in, o_transfer its base points) | 'exists' (o_* = the day's check-in made
 -- before) | 'not_found' (no such campaign, or unpublished) | 'not_active' (outside the official phase; o_phase says
 -- which phase) | 'not_configured' (no check-in rule). Only 'ok' writes anything. A refused posting raises TK001
--- (MESSAGE: the ledger's status, DETAIL: its detail) and rolls back the whole check-in.
+-- (MESSAGE: the ledger's status, DETAIL: its detail) and rolls back the whole check-in. o_bonus ('ok' only): the
+-- streak job was recorded (publish it after commit).
 
 CREATE OR REPLACE FUNCTION tasks_checkin(
   p_campaign bigint, p_user bigint, p_now timestamptz, p_checkin_type integer, p_progress_type integer
 ) RETURNS TABLE (o_status text, o_id bigint, o_date date, o_streak integer, o_streak_start date, o_points integer,
-                 o_is_makeup boolean, o_transfer bigint, o_created_at timestamptz, o_phase text)
+                 o_is_makeup boolean, o_transfer bigint, o_created_at timestamptz, o_phase text, o_bonus boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_campaign campaigns_campaign%ROWTYPE;
   v_base_points integer;
+  v_milestones jsonb;
+  v_cycle boolean;
+  v_bonus boolean;
   v_today date;
   v_prev tasks_checkin%ROWTYPE;
   v_row tasks_checkin%ROWTYPE;
@@ -38,7 +42,7 @@ BEGIN
   SELECT * INTO v_campaign FROM campaigns_campaign c WHERE c.id = p_campaign;
   IF NOT FOUND OR NOT v_campaign.is_published THEN
     RETURN QUERY SELECT 'not_found'::text, NULL::bigint, NULL::date, NULL::integer, NULL::date, NULL::integer,
-                        NULL::boolean, NULL::bigint, NULL::timestamptz, NULL::text;
+                        NULL::boolean, NULL::bigint, NULL::timestamptz, NULL::text, NULL::boolean;
     RETURN;
   END IF;
   IF NOT (v_campaign.official_starts_at <= p_now AND p_now < v_campaign.followup_starts_at) THEN
@@ -47,13 +51,14 @@ BEGIN
                         CASE WHEN p_now < v_campaign.warmup_starts_at THEN 'upcoming'
                              WHEN p_now < v_campaign.official_starts_at THEN 'warmup'
                              WHEN p_now < v_campaign.ends_at THEN 'followup'
-                             ELSE 'ended' END;
+                             ELSE 'ended' END, NULL::boolean;
     RETURN;
   END IF;
-  SELECT r.base_points INTO v_base_points FROM tasks_checkinrule r WHERE r.campaign_id = p_campaign;
+  SELECT r.base_points, r.milestones, r.cycle INTO v_base_points, v_milestones, v_cycle
+    FROM tasks_checkinrule r WHERE r.campaign_id = p_campaign;
   IF NOT FOUND THEN
     RETURN QUERY SELECT 'not_configured'::text, NULL::bigint, NULL::date, NULL::integer, NULL::date, NULL::integer,
-                        NULL::boolean, NULL::bigint, NULL::timestamptz, NULL::text;
+                        NULL::boolean, NULL::bigint, NULL::timestamptz, NULL::text, NULL::boolean;
     RETURN;
   END IF;
 
@@ -70,7 +75,7 @@ BEGIN
     SELECT * INTO v_row FROM tasks_checkin c
      WHERE c.campaign_id = p_campaign AND c.user_id = p_user AND c.local_date = v_today;
     RETURN QUERY SELECT 'exists'::text, v_row.id, v_row.local_date, v_row.streak, v_row.streak_start, v_row.points,
-                        v_row.is_makeup, v_row.transfer_id, v_row.created_at, NULL::text;
+                        v_row.is_makeup, v_row.transfer_id, v_row.created_at, NULL::text, NULL::boolean;
     RETURN;
   END IF;
 
@@ -83,8 +88,11 @@ BEGIN
   END IF;
   UPDATE tasks_checkin SET transfer_id = v_post.transfer_id WHERE id = v_row.id;
   PERFORM * FROM tasks_progress_record(p_campaign, p_user, 'checkin', NULL, p_now, p_now, p_progress_type);
-  PERFORM outbox_add('tasks.streak:' || p_campaign || ':' || p_user || ':' || to_char(v_today, 'YYYY-MM-DD'),
-                     'tasks.streak_rewards_grant', jsonb_build_array(p_campaign, p_user), p_now);
+  v_bonus := tasks_milestone_reached(v_milestones, v_cycle, v_row.streak);
+  IF v_bonus THEN
+    PERFORM outbox_add('tasks.streak:' || p_campaign || ':' || p_user || ':' || to_char(v_today, 'YYYY-MM-DD'),
+                       'tasks.streak_rewards_grant', jsonb_build_array(p_campaign, p_user), p_now);
+  END IF;
   RETURN QUERY SELECT 'ok'::text, v_row.id, v_row.local_date, v_row.streak, v_row.streak_start, v_row.points,
-                      v_row.is_makeup, v_post.transfer_id, v_row.created_at, NULL::text;
+                      v_row.is_makeup, v_post.transfer_id, v_row.created_at, NULL::text, v_bonus;
 END $$;

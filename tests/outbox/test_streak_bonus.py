@@ -61,8 +61,10 @@ def three_days(campaign, member, django_capture_on_commit_callbacks) -> None:
 def test_the_checkin_records_its_streak_job_in_its_own_statement_and_publishes_it_after_commit(
     campaign, member, broker: Broker, django_capture_on_commit_callbacks
 ):
-    now = local(2026, 3, 2, 9)
-    checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 1, 9))  # content types cached
+    now = local(2026, 3, 3, 9)  # the third day of the streak reaches the milestone
+    for day in (1, 2):  # no milestone: no job (and the content types are cached)
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day, 9))
+    assert not Entry.objects.exists()
     with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
         checkin = checkins.checkin_create(campaign=campaign, user_id=member.pk, now=now)
     # One statement (the test's transaction adds a savepoint around it): no round trip for the outbox.
@@ -70,16 +72,17 @@ def test_the_checkin_records_its_streak_job_in_its_own_statement_and_publishes_i
     assert len(statements) == 1
     assert "tasks_checkin(" in statements[0]
     key = streak_outbox_key(campaign.pk, member.pk, checkin.local_date)
-    assert key == f"tasks.streak:{campaign.pk}:{member.pk}:2026-03-02"  # the SQL built the same key
+    assert key == f"tasks.streak:{campaign.pk}:{member.pk}:2026-03-03"  # the SQL built the same key
     row = Entry.objects.get(key=key)
     assert (row.job, row.args, row.status, row.created_at) == (STREAK_JOB, [campaign.pk, member.pk], "pending", now)
     assert broker.sent[-1] == (STREAK_JOB, [campaign.pk, member.pk], {"outbox_key": key})
 
 
 def test_a_refused_or_repeated_checkin_records_no_job(campaign, member, broker: Broker):
-    checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2, 9))
+    for day in (1, 2, 3):
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day, 9))
     with pytest.raises(AlreadyCheckedIn):
-        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 2, 10))
+        checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, 3, 10))
     with pytest.raises(CampaignNotActive):
         checkins.checkin_create(campaign=campaign, user_id=member.pk, now=OFFICIAL - SECOND)
     assert Entry.objects.count() == 1
@@ -95,7 +98,7 @@ def test_with_the_broker_down_the_relay_delivers_the_bonus_after_its_delay(
 
     broker.down = False
     day3 = local(2026, 3, 3, 9)
-    assert outbox_relay(now=day3 + DELAY - SECOND).published == 2  # days 1 and 2 are long due; day 3 not yet
+    assert outbox_relay(now=day3 + DELAY - SECOND).published == 0  # days 1 and 2 reached no milestone: no job
     assert outbox_relay(now=day3 + DELAY).published == 1
     assert sum(deliver(broker, at=AT)) == 1  # the day-3 bonus, once (the first job to run pays it)
     assert list(StreakReward.objects.values_list("day", "points")) == [(3, 10)]
@@ -126,7 +129,7 @@ def test_a_streak_job_killed_mid_run_is_published_again_and_pays_once(
     assert Entry.objects.get(key=day3_key).status == EntryStatus.PENDING
 
     day3 = local(2026, 3, 3, 9)
-    assert outbox_relay(now=day3 + DELAY).published == 3  # every check-in's job: none of them ran
+    assert outbox_relay(now=day3 + DELAY).published == 1  # the day-3 job (days 1 and 2 recorded none)
     assert sum(deliver(broker, at=AT)) == 1
     # The broker's own redelivery of the message the dead worker held (after its visibility timeout): nothing.
     broker.sent.extend(first)

@@ -56,7 +56,7 @@ def three_checkins_with_the_broker_down(campaign, member, monkeypatch) -> None:
         patched.setattr(celery_app, "send_task", broker_down)
         for day in (1, 2, 3):
             checkins.checkin_create(campaign=campaign, user_id=member.pk, now=local(2026, 3, day, 9))
-    assert Entry.objects.filter(status=EntryStatus.PENDING).count() == 3
+    assert Entry.objects.filter(status=EntryStatus.PENDING).count() == 1  # day 3 reaches the milestone
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float = 60, step: Callable[[], None] | None = None) -> None:
@@ -88,7 +88,7 @@ def test_a_bonus_whose_publication_failed_is_paid_by_a_real_worker_after_the_rel
 ):
     three_checkins_with_the_broker_down(campaign, member, monkeypatch)
     workers()
-    assert outbox_relay(now=DAY3 + DELAY).published == 3
+    assert outbox_relay(now=DAY3 + DELAY).published == 1
     wait_for(lambda: not Entry.objects.filter(status=EntryStatus.PENDING).exists())
     paid_once(member)
 
@@ -107,12 +107,11 @@ def test_a_job_running_when_its_worker_is_killed_is_published_again_and_paid_by_
     campaign, member, workers, monkeypatch
 ):
     three_checkins_with_the_broker_down(campaign, member, monkeypatch)
-    # The relay publishes the oldest first: the day-1 job runs first, and pays the day-3 bonus (a streak job pays
-    # every milestone reached so far).
-    running_key = streak_outbox_key(campaign.pk, member.pk, local(2026, 3, 1).date())
+    # Only day 3 reaches the milestone, so its job is the one recorded, published and running.
+    running_key = streak_outbox_key(campaign.pk, member.pk, local(2026, 3, 3).date())
     wallet = Account.objects.get(user=member, asset__code="PTS")
 
-    # Hold the member's wallet row: the day-1 job stops inside its transaction while posting the bonus, after it
+    # Hold the member's wallet row: the day-3 job stops inside its transaction while posting the bonus, after it
     # locked its outbox row and before it commits — "running" when its worker is killed.
     holding, release = threading.Event(), threading.Event()
 
@@ -130,9 +129,9 @@ def test_a_job_running_when_its_worker_is_killed_is_published_again_and_paid_by_
     try:
         assert holding.wait(30)
         first = workers()
-        assert outbox_relay(now=DAY3 + DELAY).published == 3
+        assert outbox_relay(now=DAY3 + DELAY).published == 1
 
-        wait_for(lambda: lock_waiters() == 1)  # the day-1 job, waiting for the wallet
+        wait_for(lambda: lock_waiters() == 1)  # the day-3 job, waiting for the wallet
         assert not Entry.objects.filter(status=EntryStatus.DONE).exists()
         first.kill()  # SIGKILL: no clean shutdown, the message stays unacknowledged
         first.wait(30)
@@ -146,7 +145,7 @@ def test_a_job_running_when_its_worker_is_killed_is_published_again_and_paid_by_
         assert Entry.objects.get(key=running_key).status == EntryStatus.PENDING
         assert not StreakReward.objects.exists()
 
-        workers()  # the restart: it runs the day-2 and day-3 messages still queued; the day-1 one is lost to it
+        workers()  # the restart: the message the dead worker held is lost to it
 
         def relay_when_due() -> None:
             row = Entry.objects.get(key=running_key)
