@@ -143,7 +143,7 @@ def balance(user) -> int:
 def test_a_first_checkin_of_the_day_is_at_most_two_queries(
     warm, tasks, enqueued, django_assert_max_num_queries, round_trips
 ):
-    member_api, campaign = warm["api"], warm["campaign"]
+    member_api = warm["api"]
     enqueued.clear()
     before = len(round_trips)
     with django_assert_max_num_queries(2):
