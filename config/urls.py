@@ -36,13 +36,13 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
+    path("api/v1/", include("config.api_urls")),  # first: the API's hot paths resolve without trying the pages'
     path("", include("campaigns.urls")),
     path("accounts/", include("accounts.urls")),
     path("points/", include("points.urls")),
     path("", include("tasks.urls")),
     path("", include("lottery.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", _swagger_ui, name="api-docs"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
