@@ -172,3 +172,23 @@ def _stop_group(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
+
+
+def load_wheel(*, campaign: Any, cost_points: int) -> Any:
+    """The wheel every load run spins (bench/wheel.py, bench/api_http.py, tests/faults): a 5-point prize and a
+    thermos, both with stock no run exhausts, and "thanks for playing". Call after django_setup()."""
+    from decimal import Decimal
+
+    from lottery.builders import wheel_build
+    from lottery.models import PrizeKind
+
+    return wheel_build(
+        campaign=campaign,
+        cost_points=cost_points,
+        prizes=[
+            {"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock": 10**8,
+             "points_amount": 5, "unit_value_cny": Decimal("0.00")},
+            {"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock": 10**8,
+             "unit_value_cny": Decimal("59.00")},
+        ],
+    )  # fmt: skip

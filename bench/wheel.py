@@ -17,11 +17,10 @@ import sys
 import time
 import uuid
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._harness import bench_members, django_setup, fresh_database, result_line, run_workers
+from bench._harness import bench_members, django_setup, fresh_database, load_wheel, result_line, run_workers
 from bench.ledger import raw_worker
 
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
@@ -53,8 +52,6 @@ def setup_wheel(user_ids: list[int]) -> int:
     from django.utils import timezone
 
     from campaigns.builders import campaign_live
-    from lottery.builders import wheel_build
-    from lottery.models import PrizeKind
     from points.models import AccountKind
     from points.services import Award, System, transfers_post_batch
 
@@ -62,16 +59,7 @@ def setup_wheel(user_ids: list[int]) -> int:
     campaign = campaign_live(
         now=now, name="转盘压测", name_en="Wheel benchmark", slug="bench-wheel", rules="Benchmark."
     )
-    wheel = wheel_build(
-        campaign=campaign,
-        cost_points=COST,
-        prizes=[
-            {"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock": 10**8,
-             "points_amount": 5, "unit_value_cny": Decimal("0.00")},
-            {"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock": 10**8,
-             "unit_value_cny": Decimal("59.00")},
-        ],
-    )  # fmt: skip
+    wheel = load_wheel(campaign=campaign, cost_points=COST)
     issuance = System(AccountKind.ISSUANCE, campaign.pk)
     for start in range(0, len(user_ids), BATCH):
         transfers_post_batch(

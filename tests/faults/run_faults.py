@@ -62,13 +62,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 import redis
 
-from bench._harness import ROOT, bench_members, free_port, fresh_database
+from bench._harness import ROOT, bench_members, free_port, fresh_database, load_wheel
 
 DATABASE = "pointsmall_faults"
 SLUG = "faults"
@@ -439,8 +438,6 @@ def seed(user_ids: list[int]) -> World:
     from accounts.models import User
     from accounts.services import token_issue, user_create
     from campaigns.builders import campaign_live
-    from lottery.builders import wheel_build
-    from lottery.models import PrizeKind
     from points.models import AccountKind
     from points.services import Award, System, transfers_post_batch
     from tasks.checkins import checkin_rule_save
@@ -456,16 +453,7 @@ def seed(user_ids: list[int]) -> World:
             milestones=[{"day": 1, "points": 30}],  # every member's check-in today earns a bonus (a job)
         )
     )
-    wheel = wheel_build(
-        campaign=campaign,
-        cost_points=COST,
-        prizes=[
-            {"kind": PrizeKind.POINTS, "name": "5 积分", "name_en": "5 points", "weight": 30, "stock": 10**8,
-             "points_amount": 5, "unit_value_cny": Decimal("0.00")},
-            {"kind": PrizeKind.PHYSICAL, "name": "保温杯", "name_en": "Thermos", "weight": 5, "stock": 10**8,
-             "unit_value_cny": Decimal("59.00")},
-        ],
-    )  # fmt: skip
+    wheel = load_wheel(campaign=campaign, cost_points=COST)
     sizes = {"f1_checkin": F1_CHECKINS, "f2_checkin": F2_CHECKINS, "f2_spin": F2_SPINNERS, "f3_spin": F3_SPINNERS}
     ids = iter(user_ids)
     group_ids = {name: [next(ids) for _ in range(n)] for name, n in sizes.items()}
