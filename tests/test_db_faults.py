@@ -169,7 +169,9 @@ def test_a_page_on_a_terminated_backend_is_503_not_500(member):
 @pytest.mark.django_db(transaction=True)
 def test_pooled_connections_killed_while_idle_are_replaced_before_a_request_gets_them(member):
     """Every idle connection of the pool is terminated (a database restart between two requests); the next
-    request still answers 200: the pool checks a connection before handing it out and replaces a dead one."""
+    request still answers 200: the pool checks a connection before handing it out, and the first dead one makes it
+    test all its idle ones at once (config/db_pool.py) — without that, psycopg_pool backs off between failed checks,
+    and a pool grown large by earlier tests (30+ dead connections) ran past its 30-s timeout: a 503."""
     client = APIClient()
     client.force_authenticate(member)
     assert client.get("/api/v1/points/balance").status_code == 200

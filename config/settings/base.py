@@ -95,7 +95,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # required with the pool; the pool kee
 DATABASES["default"].setdefault("OPTIONS", {})
 # With the pool, Django passes CONN_HEALTH_CHECKS on as psycopg_pool's `check=ConnectionPool.check_connection`: an
 # idle connection is tested (an empty query) before it is handed out and replaced if the server dropped it meanwhile
-# (a restart, a terminated backend, a network cut): a dead pooled connection costs a round trip, not a request.
+# (a restart, a terminated backend, a network cut): a dead pooled connection costs a round trip, not a request;
+# the first dead one makes the pool test all its idle connections at once (config/db_pool.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DB_POOL_MIN", default=2),
