@@ -24,6 +24,7 @@ from config.api import (
     IDEMPOTENCY_HEADER,
     ErrorSerializer,
     IdempotencyKeyParameter,
+    api_datetime,
     idempotent,
     idempotent_by_effect,
 )
@@ -64,8 +65,7 @@ def _wheel_of(slug: str) -> Wheel:
 
 # The hot paths (the wheel and spins) read the configuration through the configuration cache and build their
 # answers as plain dicts in the documented shapes (the serializers below document them and format nothing);
-# these fields format the values exactly as those serializers would.
-_DATETIME = serializers.DateTimeField()
+# api_datetime and this field format the values exactly as those serializers would.
 _PROBABILITY = serializers.DecimalField(max_digits=9, decimal_places=8, coerce_to_string=False)
 
 
@@ -187,7 +187,7 @@ class WheelApi(APIView):
                 {
                     "name": name,
                     "prize": _prize_of(config, prize_id).display_name,
-                    "won_at": _DATETIME.to_representation(at),
+                    "won_at": api_datetime(at),
                 }
                 for name, prize_id, at in selectors.recent_winners_cached(wheel_id=wheel.pk)
             ],
@@ -256,7 +256,7 @@ class SpinsApi(APIView):
             "odds_hash": draw.odds_hash,
             "odds_version": draw.odds_version,
             "replayed": result.replayed,
-            "created_at": _DATETIME.to_representation(draw.created_at),
+            "created_at": api_datetime(draw.created_at),
             "me": _me(result.member),
         }
         response = Response(body, status=status.HTTP_201_CREATED)
