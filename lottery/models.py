@@ -110,6 +110,10 @@ class Prize(models.Model):
         _("multiplier (%)"), null=True, blank=True, help_text=_("200 means ×2 on points earned while active.")
     )
     multiplier_hours = models.PositiveIntegerField(_("multiplier lasts (hours)"), null=True, blank=True)
+    supplier = models.ForeignKey(
+        "mall.Supplier", on_delete=models.PROTECT, null=True, blank=True, related_name="prizes",
+        verbose_name=_("supplier"), help_text=_("Who provides the prize (supplier settlement)."),
+    )
     code_pool = models.ForeignKey(
         "mall.CodePool",
         on_delete=models.PROTECT,

@@ -6,3 +6,4 @@ from points.kinds import register
 
 REDEEM = register("redeem", _("mall redemption"), owner="mall")
 REFUND = register("refund", _("refund"), owner="mall")
+POINTS_CARD = register("points_card", _("points card"), owner="mall")

@@ -61,6 +61,7 @@ class Shipment(AddressFields):
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
     expired_at = models.DateTimeField(_("expired"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

@@ -23,6 +23,7 @@ OWNER_KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 OWNER_KIND_MAX = 40
 
 ExpiredHook = Callable[["Shipment", datetime], None]
+MovedHook = Callable[["Shipment", str, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,21 @@ class Owner:
     kind: str
     label: Any  # lazy translated text: the admin's "source" filter and the CSV's source column
     on_expired: ExpiredHook | None
+    on_moved: MovedHook | None = None
 
 
 _OWNERS: dict[str, Owner] = {}
 
 
-def register(kind: str, *, label: Any, on_expired: ExpiredHook | None = None) -> Owner:
-    """Declare an owner kind. Registering the same kind again replaces it (tests, autoreload)."""
+def register(
+    kind: str, *, label: Any, on_expired: ExpiredHook | None = None, on_moved: MovedHook | None = None
+) -> Owner:
+    """Declare an owner kind. Registering the same kind again replaces it (tests, autoreload). `on_moved(shipment,
+    status, now)` is called in the transaction of every operator move (shipped, delivered, returned): the mall
+    captures an order's held points when its goods ship."""
     if len(kind) > OWNER_KIND_MAX or not OWNER_KIND.fullmatch(kind):
         raise ValueError(f"owner kind {kind!r} is not '<app>.<thing>' in lower case (at most {OWNER_KIND_MAX})")
-    owner = Owner(kind, label, on_expired)
+    owner = Owner(kind, label, on_expired, on_moved)
     _OWNERS[kind] = owner
     return owner
 

@@ -18,6 +18,7 @@ class ShipmentStatus(models.TextChoices):
     DELIVERED = "delivered", _("delivered")
     RETURNED = "returned", _("returned")
     EXPIRED = "expired", _("expired (unclaimed)")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 S = ShipmentStatus
@@ -39,6 +40,8 @@ TRANSITIONS: dict[str, Transition] = {
     S.RETURNED: Transition((S.SHIPPED, S.DELIVERED), "returned_at"),
     # Nobody gave an address by the claim deadline (the expiry job; the owner reacts, e.g. returns stock).
     S.EXPIRED: Transition((S.AWAITING_ADDRESS,), "expired_at"),
+    # The owner cancels before it leaves (a mall order cancelled by the member or an operator).
+    S.CANCELLED: Transition((S.AWAITING_ADDRESS, S.READY), "cancelled_at"),
 }
 
 # What a row in each status must hold (non-empty text, non-null time); models.py turns this into CHECK constraints.
@@ -49,6 +52,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     S.DELIVERED: ("recipient", "address_at", "carrier", "tracking_number", "shipped_at", "delivered_at"),
     S.RETURNED: ("recipient", "address_at", "carrier", "tracking_number", "shipped_at", "returned_at"),
     S.EXPIRED: ("expired_at",),
+    S.CANCELLED: ("cancelled_at",),
 }
 
 # The moves operators make in the admin (the others belong to the member and to the expiry job).

@@ -102,17 +102,45 @@ def shipment_transition(
     current status decides races; a shipment in another state raises ShipmentStateInvalid."""
     if to not in OPERATOR_MOVES:
         raise ValueError(f"operators do not move shipments to {to!r}")
-    transition = TRANSITIONS[to]
-    changes: dict[str, Any] = {"status": to, transition.stamp: now}
+    changes: dict[str, Any] = {"status": to, TRANSITIONS[to].stamp: now}
     if to == ShipmentStatus.SHIPPED:
         changes.update(_tracking(carrier, tracking_number))
+    return _move(shipment_id=shipment_id, to=to, changes=changes, now=now)
+
+
+def _move(*, shipment_id: int, to: str, changes: dict[str, Any], now: datetime) -> Shipment:
+    """The conditional UPDATE of a move and its owner's on_moved hook, in one transaction."""
+    transition = TRANSITIONS[to]
     found = 0 < shipment_id < MAX_ID
-    updated = found and Shipment.objects.filter(pk=shipment_id, status__in=transition.sources).update(**changes)
+    with transaction.atomic():
+        updated = found and Shipment.objects.filter(pk=shipment_id, status__in=transition.sources).update(**changes)
+        if not updated:
+            current = (
+                Shipment.objects.filter(pk=shipment_id).values_list("status", flat=True).first() if found else None
+            )
+            if current is None:
+                raise ShipmentNotFound()
+            raise ShipmentStateInvalid(details={"status": current, "to": to})
+        shipment = Shipment.objects.get(pk=shipment_id)
+        owner = registry.owner(shipment.owner_kind)
+        if owner is not None and owner.on_moved is not None:
+            owner.on_moved(shipment, to, now)
+    return shipment
+
+
+def shipment_cancel(*, shipment_id: int, now: datetime) -> Shipment:
+    """The owner cancels a shipment that has not left (waiting for an address or ready); one that has shipped
+    raises ShipmentStateInvalid. The owner's on_moved hook is not called: the owner is the caller."""
+    transition = TRANSITIONS[ShipmentStatus.CANCELLED]
+    found = 0 < shipment_id < MAX_ID
+    updated = found and Shipment.objects.filter(pk=shipment_id, status__in=transition.sources).update(
+        status=ShipmentStatus.CANCELLED, cancelled_at=now
+    )
     if not updated:
         current = Shipment.objects.filter(pk=shipment_id).values_list("status", flat=True).first() if found else None
         if current is None:
             raise ShipmentNotFound()
-        raise ShipmentStateInvalid(details={"status": current, "to": to})
+        raise ShipmentStateInvalid(details={"status": current, "to": ShipmentStatus.CANCELLED})
     return Shipment.objects.get(pk=shipment_id)
 
 
