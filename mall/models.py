@@ -147,7 +147,9 @@ class Product(models.Model):
     """What a member can redeem. Stock is a guarded counter (CHECK >= 0; orders decrement it conditionally)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", verbose_name=_("campaign"))
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category"))
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
+    )
     supplier = models.ForeignKey(
         Supplier, on_delete=models.PROTECT, null=True, blank=True, related_name="products", verbose_name=_("supplier")
     )
@@ -186,7 +188,10 @@ class Product(models.Model):
     multiplier_percent = models.PositiveIntegerField(_("multiplier (%)"), null=True, blank=True)
     multiplier_hours = models.PositiveIntegerField(_("multiplier hours"), null=True, blank=True)
     unit_cost_cny = models.DecimalField(
-        _("unit cost (CNY)"), max_digits=10, decimal_places=2, default=Decimal("0.00"),
+        _("unit cost (CNY)"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
         help_text=_("What the brand pays the supplier per unit delivered (supplier settlement)."),
     )
     is_active = models.BooleanField(_("listed"), default=True)
@@ -214,7 +219,8 @@ class Product(models.Model):
                 condition=~Q(delivery="virtual") | ~Q(virtual_kind=""), name="product_virtual_has_kind"
             ),
             models.CheckConstraint(
-                condition=Q(sale_starts_at__isnull=True) | Q(sale_ends_at__isnull=True)
+                condition=Q(sale_starts_at__isnull=True)
+                | Q(sale_ends_at__isnull=True)
                 | Q(sale_ends_at__gt=F("sale_starts_at")),
                 name="product_sale_window",
             ),
@@ -264,7 +270,11 @@ class Order(models.Model):
     pickup_code = models.CharField(_("pickup code"), max_length=16, null=True, blank=True, unique=True)
     picked_up_at = models.DateTimeField(_("picked up"), null=True, blank=True)
     picked_up_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("verified by"),
     )
     local_date = models.DateField(_("day (campaign time)"))
@@ -272,7 +282,11 @@ class Order(models.Model):
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("cancelled by"),
     )
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
@@ -317,6 +331,9 @@ class LimitCounter(models.Model):
             models.CheckConstraint(condition=Q(count__gte=0), name="limit_counter_not_negative"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.product_id}/{self.user_id}/{self.window}: {self.count}"
+
 
 class CodeReveal(models.Model):
     """A member looked at an order's code (each reveal is logged; a revealed code never returns to its pool)."""
@@ -329,6 +346,9 @@ class CodeReveal(models.Model):
     class Meta:
         verbose_name = _("code reveal")
         verbose_name_plural = _("code reveals")
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} revealed {self.revealed_at:%Y-%m-%d %H:%M}"
 
 
 class StockMove(models.Model):
@@ -346,6 +366,9 @@ class StockMove(models.Model):
         verbose_name_plural = _("stock changes")
         constraints: ClassVar = [models.CheckConstraint(condition=~Q(delta=0), name="stock_move_not_zero")]
 
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.delta:+d}"
+
 
 class SupplierStatement(models.Model):
     """What the brand owes one supplier for one period: units delivered x unit cost minus returns, over mall
@@ -360,7 +383,11 @@ class SupplierStatement(models.Model):
     generated_at = models.DateTimeField(_("generated at"))
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
     settled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("settled by"),
     )
 
