@@ -304,7 +304,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "campaigns": ("add", "change", "delete", "view"),
         "tasks": ("add", "change", "delete", "view"),
         "lottery": ("add", "change", "delete", "view"),
-        "mall": ("add", "change", "delete", "view"),
+        "mall": ("add", "change", "delete", "view", "verify"),  # verify: store pickups
         "shipments": ("change", "view"),
         "referrals": ("add", "change", "view"),
         "partners": ("view", "issue", "revoke"),  # partner systems' API keys
@@ -319,7 +319,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     ),
     "finance": {
         "points": ("view", "export"),
-        "mall": ("view", "export"),
+        "mall": ("view", "export", "settle"),  # settle: supplier statements
         "lottery": ("view", "export"),
         "partners": ("view", "change", "export"),
         "shipments": ("view", "export"),

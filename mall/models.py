@@ -294,6 +294,10 @@ class Order(models.Model):
     class Meta:
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        permissions: ClassVar = [
+            ("verify_pickup", _("Can verify store pickups")),
+            ("export_order", _("Can export orders")),
+        ]
         ordering: ClassVar = ["-created_at", "-id"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "request_key"], name="order_request_once"),
@@ -394,6 +398,10 @@ class SupplierStatement(models.Model):
     class Meta:
         verbose_name = _("supplier statement")
         verbose_name_plural = _("supplier statements")
+        permissions: ClassVar = [
+            ("settle_supplierstatement", _("Can mark supplier statements settled")),
+            ("export_supplierstatement", _("Can export supplier statements")),
+        ]
         ordering: ClassVar = ["-period_start", "supplier__name"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["supplier", "period_start", "period_end"], name="statement_once"),

@@ -1,10 +1,190 @@
-"""Reads of the mall shared by pages, API, admin and other apps."""
+"""Reads of the mall shared by pages, API, admin and jobs. Hot reads (the catalogue, a product) use values() —
+plain dicts, no model instances — and the member's balance comes from points_balance() in the same statement."""
 
 from __future__ import annotations
 
-from mall.models import Code
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from mall import rules
+from mall.models import Category, Code, LimitCounter, Order, Product
+from shipments.models import Shipment
+
+# The columns a catalogue card and a product page need (the campaign's for the sale rule).
+PRODUCT_FIELDS = (
+    "id",
+    "name",
+    "name_en",
+    "description",
+    "description_en",
+    "image",
+    "thumbnail",
+    "points_price",
+    "stock",
+    "limit_per_member",
+    "limit_per_day",
+    "sale_phases",
+    "sale_starts_at",
+    "sale_ends_at",
+    "delivery",
+    "physical_methods",
+    "pickup_location",
+    "pickup_location_en",
+    "virtual_kind",
+    "is_active",
+    "category_id",
+    "campaign_id",
+    "campaign__slug",
+    "campaign__is_published",
+    "campaign__official_starts_at",
+    "campaign__followup_starts_at",
+    "campaign__ends_at",
+    "campaign__timezone",
+)
 
 
 def codes_free(*, pool_id: int) -> int:
     """How many codes of the pool nobody has yet."""
     return Code.objects.filter(pool_id=pool_id, assigned_to__isnull=True).count()
+
+
+def categories_tree() -> list[dict[str, Any]]:
+    """Shown categories as a tree: each {id, slug, name, name_en, icon, parent_id, children: [...]}, in order."""
+    rows = list(Category.objects.filter(is_active=True).values("id", "slug", "name", "name_en", "icon", "parent_id"))
+    by_id: dict[int, dict[str, Any]] = {row["id"]: {**row, "children": []} for row in rows}
+    roots: list[dict[str, Any]] = []
+    for row in by_id.values():
+        parent = by_id.get(row["parent_id"])
+        (parent["children"] if parent is not None else roots).append(row)
+    return roots
+
+
+def category_and_children(*, category_id: int) -> list[int]:
+    """A category's id and the ids of every category below it."""
+    ids, frontier = [category_id], [category_id]
+    while frontier:
+        frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+@dataclass(frozen=True)
+class _SaleView:
+    """Adapts a values() row to mall.rules' protocols."""
+
+    row: dict[str, Any]
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.row["is_active"])
+
+    @property
+    def sale_phases(self) -> str:
+        return str(self.row["sale_phases"])
+
+    @property
+    def sale_starts_at(self) -> datetime | None:
+        return self.row["sale_starts_at"]
+
+    @property
+    def sale_ends_at(self) -> datetime | None:
+        return self.row["sale_ends_at"]
+
+    @property
+    def is_published(self) -> bool:
+        return bool(self.row["campaign__is_published"])
+
+    @property
+    def official_starts_at(self) -> datetime:
+        return self.row["campaign__official_starts_at"]
+
+    @property
+    def followup_starts_at(self) -> datetime:
+        return self.row["campaign__followup_starts_at"]
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.row["campaign__ends_at"]
+
+
+def with_sale_state(row: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The row with `sale_state` ('on_sale' | 'upcoming' | 'ended') and `sale_opens_at` added (mall.rules)."""
+    view = _SaleView(row)
+    row["sale_state"] = rules.sale_state(product=view, campaign=view, now=now)
+    row["sale_opens_at"] = rules.sale_opens_at(product=view, campaign=view)
+    return row
+
+
+def catalogue(
+    *, now: datetime, category_id: int | None = None, q: str = "", max_price: int | None = None
+) -> QuerySet[Product, dict[str, Any]]:
+    """Products members may see, as dicts of PRODUCT_FIELDS in catalogue order (position, id): listed, of a
+    published campaign that has not ended, not past their own sale end. Upcoming "drops" are included (the caller
+    adds sale_state with with_sale_state). Filters: a category and everything below it, a text `q` (name in
+    either language), `max_price` (the "affordable with my points" filter: the member's spendable balance)."""
+    qs = Product.objects.filter(
+        Q(sale_ends_at__isnull=True) | Q(sale_ends_at__gt=now),
+        is_active=True,
+        campaign__is_published=True,
+        campaign__ends_at__gt=now,
+    )
+    if category_id is not None:
+        qs = qs.filter(category_id__in=category_and_children(category_id=category_id))
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(name_en__icontains=q))
+    if max_price is not None:
+        qs = qs.filter(points_price__lte=max_price)
+    return qs.order_by("position", "id").values(*PRODUCT_FIELDS)
+
+
+def product_row(*, product_id: int, now: datetime) -> dict[str, Any] | None:
+    """One product as the catalogue shows it (with sale_state), or None when members may not see it."""
+    if not 0 < product_id < 2**63:
+        return None
+    row = catalogue(now=now).filter(pk=product_id).first()
+    return with_sale_state(row, now=now) if row is not None else None
+
+
+def spendable(*, user_id: int, now: datetime) -> int:
+    """The member's spendable points (points_balance(), one statement)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT spendable FROM points_balance(%s, 'PTS', %s, '0'::interval)", [user_id, now])
+        row = cursor.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def member_usage(*, product_id: int, user_id: int, local_date: str) -> dict[str, int]:
+    """Units of a product the member has taken: {'all': n, 'today': n} (the limit counters)."""
+    counts = dict(
+        LimitCounter.objects.filter(product_id=product_id, user_id=user_id, window__in=["all", local_date]).values_list(
+            "window", "count"
+        )
+    )
+    return {"all": counts.get("all", 0), "today": counts.get(local_date, 0)}
+
+
+def orders_of(*, user_id: int) -> QuerySet[Order]:
+    """A member's orders, newest first."""
+    return Order.objects.filter(user_id=user_id).order_by("-created_at", "-id")
+
+
+def order_of(*, order_id: int, user_id: int) -> Order | None:
+    """One of the member's orders (None for another member's or an unknown id)."""
+    if not 0 < order_id < 2**63:
+        return None
+    return Order.objects.select_related("code").filter(pk=order_id, user_id=user_id).first()
+
+
+def order_code_masked(order: Order) -> str:
+    """The order's code as lists show it (last four characters), '' without a code."""
+    return rules.code_masked(order.code.code) if order.code_id is not None and order.code is not None else ""
+
+
+def order_shipments(orders: list[Order]) -> dict[int, Shipment]:
+    """The shipments of these orders, by shipment id (one query)."""
+    ids = [order.shipment_id for order in orders if order.shipment_id is not None]
+    return {shipment.pk: shipment for shipment in Shipment.objects.filter(pk__in=ids)} if ids else {}
