@@ -36,7 +36,7 @@ from mall.errors import (
 from mall.models import Code, CodeReveal, Delivery, LimitCounter, Method, Order, OrderStatus, Product
 from points.errors import IdempotencyConflict, InsufficientPoints
 from points.models import Hold
-from points.services import hold_capture, hold_void, transfer_reverse
+from points.services import hold_capture, hold_return, hold_void, transfer_reverse
 from shipments.errors import ShipmentStateInvalid
 from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
@@ -292,24 +292,9 @@ def _refund(order: Order, *, actor_id: int | None, reason: str, now: datetime) -
 
 
 def _reverse_captured(order: Order, *, hold: Hold, now: datetime) -> int:
-    """Points of goods that were handed over and came back: reverse the capture, then the hold itself."""
+    """Points of goods that were handed over and came back (points.services.hold_return)."""
     reason, reason_en = f"积分商城退货：{order.name}", f"Mall return: {order.name_en or order.name}"
-    assert hold.settle_transfer_id is not None
-    transfer_reverse(
-        transfer_id=hold.settle_transfer_id,
-        key=f"order:{order.pk}:uncapture",
-        reason=reason,
-        reason_en=reason_en,
-        now=now,
-    )
-    posted = transfer_reverse(
-        transfer_id=hold.place_transfer_id,
-        key=f"order:{order.pk}:refund",
-        reason=reason,
-        reason_en=reason_en,
-        now=now,
-    )
-    return posted.transfer_id
+    return hold_return(hold_id=hold.pk, key=f"order:{order.pk}:return", reason=reason, reason_en=reason_en, now=now).pk
 
 
 def _handed_over(order: Order, *, now: datetime) -> None:

@@ -278,6 +278,7 @@ class Hold(models.Model):
         PENDING = "pending", _("pending")
         CAPTURED = "captured", _("captured")
         VOIDED = "voided", _("voided")
+        RETURNED = "returned", _("returned after capture")
 
     key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")

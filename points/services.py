@@ -530,6 +530,43 @@ def hold_void(*, hold_id: int, now: datetime | None = None) -> Hold:
     return _hold_settle(hold_id=hold_id, to_state=Hold.State.VOIDED, now=now)
 
 
+def hold_return(*, hold_id: int, key: str, reason: str, reason_en: str = "", now: datetime | None = None) -> Transfer:
+    """Give back the points of a captured hold (goods handed over, then returned): the capture is reversed (the
+    spend account gives the points back to the holds account) and so is the placing (the member gets the points
+    back with their original expiry dates). Returns the transfer that credits the member. Returning twice with the
+    same `key` is a replay; a hold that is not captured raises HoldNotPending."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+        if hold is None:
+            raise errors.InvalidInput(details={"hold": "not found"})
+        if hold.state not in (Hold.State.CAPTURED, Hold.State.RETURNED):
+            raise errors.HoldNotPending(details={"state": hold.state})
+        assert hold.settle_transfer_id is not None  # captured (CHECK hold_settled_has_transfer)
+        capture = Transfer.objects.get(pk=hold.settle_transfer_id)
+        place = Transfer.objects.get(pk=hold.place_transfer_id)
+        common: dict[str, Any] = {
+            "amount": hold.amount,
+            "kind": kinds.REVERSAL,
+            "reason": reason.strip(),
+            "asset": place.asset_id,
+            "reason_en": (reason_en or "").strip(),
+            "campaign_id": hold.campaign_id,
+            "expires_at": None,
+            "now": now,
+        }
+        transfer_post(
+            key=f"{key}:uncapture", debit=capture.credit_id, credit=capture.debit_id, reverses_id=capture.pk, **common
+        )
+        posted = transfer_post(
+            key=f"{key}:unplace", debit=place.credit_id, credit=place.debit_id, reverses_id=place.pk, **common
+        )
+        if hold.state != Hold.State.RETURNED:
+            hold.state = Hold.State.RETURNED
+            hold.save(update_fields=["state"])
+        return Transfer.objects.get(pk=posted.transfer_id)
+
+
 # --- Jobs' services ------------------------------------------------------------------------------------
 
 

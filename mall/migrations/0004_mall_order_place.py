@@ -12,5 +12,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        ApplySql("mall/sql/mall_order_place.sql", sha256="137eab008e38c683b7d1f1a9af489bef12a5a4b96d50133ea0da433eefc7d5db"),
+        ApplySql("mall/sql/mall_order_place.sql", sha256="c3ac4c606b06ca32d8f3f814b8f0030fa53a6ac757fbbaf5255ffbbfc3ad7283"),
     ]

@@ -41,6 +41,7 @@ DECLARE
   v_shipment bigint;
   v_goods boolean;
   v_fulfilled timestamptz;
+  v_closes timestamptz;
   v_reason text;
   v_reason_en text;
 BEGIN
@@ -57,10 +58,12 @@ BEGIN
     RAISE EXCEPTION 'no such product: %', p_product USING ERRCODE = 'MA007';
   END IF;
   SELECT * INTO v_campaign FROM campaigns_campaign c WHERE c.id = v_product.campaign_id;
+  v_closes := v_campaign.ends_at;
+  IF v_product.sale_phases = 'official' THEN
+    v_closes := v_campaign.followup_starts_at;
+  END IF;
   IF NOT v_product.is_active OR NOT v_campaign.is_published
-     OR p_now < v_campaign.official_starts_at
-     OR p_now >= CASE WHEN v_product.sale_phases = 'official' THEN v_campaign.followup_starts_at
-                      ELSE v_campaign.ends_at END
+     OR p_now < v_campaign.official_starts_at OR p_now >= v_closes
      OR (v_product.sale_starts_at IS NOT NULL AND p_now < v_product.sale_starts_at)
      OR (v_product.sale_ends_at IS NOT NULL AND p_now >= v_product.sale_ends_at) THEN
     RAISE EXCEPTION 'product % is not on sale', p_product USING ERRCODE = 'MA001';
