@@ -13,9 +13,9 @@ import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LEDGER_CALLS = ("points_post", "points_post_batch", "transfer_post", "transfers_post_batch")
+LEDGER_CALLS = ("points_post", "points_post_batch", "transfer_post", "transfers_post_batch", "hold_place")
 # SQL that posts: a call with arguments (a docstring's "points_post()" is prose, not a call).
-SQL_CALL = re.compile(r"\b(points_post(?:_batch)?)\s*\(\s*[^)\s]", re.IGNORECASE)
+SQL_CALL = re.compile(r"\b(points_post(?:_batch)?|points_hold_place)\s*\(\s*[^)\s]", re.IGNORECASE)
 SQL_DEFINITION = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+$", re.IGNORECASE)
 # Rows of other apps nobody but their owner inserts.
 SQL_FOREIGN_INSERT = re.compile(r"INSERT\s+INTO\s+(campaigns_multipliercard|points_\w+)", re.IGNORECASE)
@@ -25,6 +25,7 @@ SQL_FOREIGN_INSERT = re.compile(r"INSERT\s+INTO\s+(campaigns_multipliercard|poin
 ALLOWED = {
     "campaigns/sql/campaign_grant.sql": "the gate: campaign earnings",
     "campaigns/sql/campaign_charge.sql": "the gate: campaign spending",
+    "campaigns/sql/campaign_hold.sql": "the gate: campaign spending held until goods are handed over",
     "campaigns/management/commands/seed_demo.py": "the demo member's history outside any campaign (no campaign)",
 }
 SKIPPED_DIRS = {"points", "tests", "bench", ".venv", ".tools", "node_modules", "static", "media", "htmlcov"}

@@ -31,7 +31,9 @@ def test_moves_by_the_table():
     assert not rules.can_move("awaiting_address", "shipped")
     assert not rules.can_move("expired", "ready")
     assert not rules.can_move("ready", "awaiting_address")
-    assert rules.next_statuses("awaiting_address") == ["ready", "expired"]
+    assert rules.next_statuses("awaiting_address") == ["ready", "expired", "cancelled"]
+    assert rules.next_statuses("ready") == ["shipped", "cancelled"]
+    assert not rules.can_move("shipped", "cancelled")
     assert rules.next_statuses("shipped") == ["delivered", "returned"]
     assert rules.next_statuses("returned") == []
     assert set(rules.OPERATOR_MOVES) <= set(TRANSITIONS)

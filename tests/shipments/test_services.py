@@ -3,7 +3,7 @@ by the one table, the logistics company's CSV, expiry with the owner's hook, and
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from shipments.models import Shipment
 from shipments.selectors import csv_safe, shipment_address_open, shipment_queue, shipments_csv, shipments_of
 from shipments.services import (
     shipment_address_set,
+    shipment_cancel,
     shipment_create,
     shipment_csv_decode,
     shipment_transition,
@@ -335,3 +336,41 @@ def test_shipments_of_unregistered_owners_are_left_alone(make_shipment, hooks):
     assert shipments_expire(now=timezone.now()) == []
     assert status_of(waiting) == "awaiting_address"
     assert hooks.calls == []
+
+
+def test_owner_cancels_only_what_has_not_left(make_shipment):
+    now = timezone.now()
+    waiting, ready, gone = make_shipment(ready=False), make_shipment(), make_shipment()
+    shipment_transition(shipment_id=gone.pk, to="shipped", carrier="SF", tracking_number="1", now=now)
+    assert shipment_cancel(shipment_id=waiting.pk, now=now).status == "cancelled"
+    assert shipment_cancel(shipment_id=ready.pk, now=now).cancelled_at == now
+    with pytest.raises(ShipmentStateInvalid):
+        shipment_cancel(shipment_id=gone.pk, now=now)
+    with pytest.raises(ShipmentStateInvalid):  # cancelling twice is not a move the table allows
+        shipment_cancel(shipment_id=waiting.pk, now=now)
+    with pytest.raises(ShipmentNotFound):
+        shipment_cancel(shipment_id=2**63, now=now)
+    assert status_of(gone) == "shipped"
+
+
+def test_the_owners_move_hook_runs_in_the_moves_transaction(make_shipment, member):
+    """on_moved sees every operator move; when it raises, the move is undone with it."""
+    seen: list[tuple[int, str]] = []
+
+    def on_moved(shipment: Shipment, status: str, now: datetime) -> None:
+        if shipment.tracking_number == "REFUSE":
+            raise RuntimeError("owner refused")
+        seen.append((shipment.pk, status))
+
+    registry.register("tests.moved", label="moved", on_moved=on_moved)
+    try:
+        now = timezone.now()
+        ok, refused = make_shipment(kind="tests.moved"), make_shipment(kind="tests.moved")
+        shipment_transition(shipment_id=ok.pk, to="shipped", carrier="SF", tracking_number="1", now=now)
+        shipment_transition(shipment_id=ok.pk, to="delivered", now=now)
+        with pytest.raises(RuntimeError):
+            shipment_transition(shipment_id=refused.pk, to="shipped", carrier="SF", tracking_number="REFUSE", now=now)
+        assert seen == [(ok.pk, "shipped"), (ok.pk, "delivered")]
+        assert status_of(refused) == "ready"
+    finally:
+        registry.unregister("tests.moved")
