@@ -122,8 +122,8 @@ def _refusal(exc: psycopg.Error) -> Exception:
             return ProductNotFound()
         case "MA008":
             return IdempotencyConflict(details={"status": getattr(diag, "message_primary", None)})
-        case "23505" if getattr(diag, "constraint_name", "") == "order_request_once":
-            return IntegrityError(str(exc))
+        case "23505":  # a UNIQUE key taken meanwhile (the order's, its ledger key's, its code's): order_place
+            return IntegrityError(str(exc))  # answers with the order of this request key if there is one
     return exc
 
 
@@ -185,7 +185,8 @@ def order_place(
                     if shipment is not None:
                         shipment_address_set(shipment_id=shipment.pk, address=address, now=now)
     except IntegrityError:
-        # The same key raced itself: the first order won UNIQUE (user, request_key); this one rolled back whole.
+        # The same key raced itself: the first order took its UNIQUE keys (the order's, the ledger posting's);
+        # this one rolled back whole.
         previous = Order.objects.select_related("code").filter(user_id=user_id, request_key=key).first()
         if previous is None:
             raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Address
 from campaigns.models import Campaign
+from mall.builders import pool_build
 from mall.errors import (
     LimitReached,
     MethodInvalid,
@@ -25,7 +25,6 @@ from mall.errors import (
 )
 from mall.models import Code, CodeReveal, LimitCounter, Order, OrderStatus, Product
 from mall.orders import code_reveal, order_address_set, order_cancel, order_place, pickup_verify
-from mall.builders import pool_build
 from points.errors import InsufficientPoints
 from points.models import Hold, Transfer
 from points.selectors import balance_for
@@ -58,7 +57,9 @@ def test_code_order_charges_takes_stock_and_a_code(member, fund, product) -> Non
     placed = order_place(product_id=item.pk, user_id=member.pk, request_key="k1")
     order = placed.order
     assert not placed.replayed
-    assert order.status == OrderStatus.FULFILLED and order.points == 120 and order.code is not None
+    assert order.status == OrderStatus.FULFILLED
+    assert order.points == 120
+    assert order.code is not None
     assert placed.spendable == 380 == spendable(member.pk)
     assert Product.objects.get(pk=item.pk).stock == 2
     assert Code.objects.get(pk=order.code_id).assigned_to_id == member.pk
@@ -70,7 +71,8 @@ def test_same_request_key_replays_and_charges_once(member, fund, product) -> Non
     item = product(points_price=100)
     first = order_place(product_id=item.pk, user_id=member.pk, request_key="same")
     again = order_place(product_id=item.pk, user_id=member.pk, request_key="same")
-    assert again.replayed and again.order.pk == first.order.pk
+    assert again.replayed
+    assert again.order.pk == first.order.pk
     assert spendable(member.pk) == 400
     assert Product.objects.get(pk=item.pk).stock == 9
 
@@ -93,7 +95,8 @@ def test_refusals_change_nothing(member, fund, product, campaign: Campaign) -> N
     with pytest.raises(MethodInvalid):
         order_place(product_id=item.pk, user_id=member.pk, method="shipping")
     assert spendable(member.pk) == 150
-    assert Order.objects.count() == 0 and LimitCounter.objects.count() == 0
+    assert Order.objects.count() == 0
+    assert LimitCounter.objects.count() == 0
     assert Product.objects.get(pk=empty_pool.pk).stock == 5
     assert Product.objects.get(pk=item.pk).stock == 10
 
@@ -115,10 +118,13 @@ def test_goods_are_held_then_captured_when_shipped(member, fund, product) -> Non
     item = product(delivery="physical", points_price=300)
     placed = order_place(product_id=item.pk, user_id=member.pk, address_id=address_of(member).pk)
     order = placed.order
-    assert order.status == OrderStatus.PLACED and order.method == "shipping" and order.hold_id is not None
+    assert order.status == OrderStatus.PLACED
+    assert order.method == "shipping"
+    assert order.hold_id is not None
     assert spendable(member.pk) == 200
     shipment = Shipment.objects.get(pk=order.shipment_id)
-    assert shipment.status == "ready" and shipment.owner_kind == "mall.order"
+    assert shipment.status == "ready"
+    assert shipment.owner_kind == "mall.order"
     shipment_transition(
         shipment_id=shipment.pk, to="shipped", carrier="SF", tracking_number="SF123", now=timezone.now()
     )
@@ -152,7 +158,8 @@ def test_returned_goods_refund(member, fund, product) -> None:
     shipment_transition(shipment_id=order.shipment_id, to="shipped", carrier="SF", tracking_number="SF9", now=now)
     shipment_transition(shipment_id=order.shipment_id, to="returned", now=now)
     order.refresh_from_db()
-    assert order.status == OrderStatus.REFUNDED and spendable(member.pk) == 500
+    assert order.status == OrderStatus.REFUNDED
+    assert spendable(member.pk) == 500
     assert Product.objects.get(pk=item.pk).stock == 10
 
 
@@ -162,7 +169,8 @@ def test_operator_cancels_code_order_code_back_only_if_never_revealed(member, op
     quiet = order_place(product_id=item.pk, user_id=member.pk).order
     seen = order_place(product_id=item.pk, user_id=member.pk).order
     code_text = code_reveal(order_id=seen.pk, user_id=member.pk)
-    assert code_text == Code.objects.get(pk=seen.code_id).code and CodeReveal.objects.count() == 1
+    assert code_text == Code.objects.get(pk=seen.code_id).code
+    assert CodeReveal.objects.count() == 1
     staff = operator[0]
     order_cancel(order_id=quiet.pk, actor_id=staff.pk, reason="wrong item")
     order_cancel(order_id=seen.pk, actor_id=staff.pk, reason="complaint")
@@ -193,10 +201,13 @@ def test_pickup_verifies_once(member, operator, fund, product) -> None:
         delivery="physical", physical_methods="pickup", pickup_location="南京路店", pickup_location_en="Nanjing Rd"
     )
     order = order_place(product_id=item.pk, user_id=member.pk).order
-    assert order.method == "pickup" and order.pickup_code and order.shipment_id is None
+    assert order.method == "pickup"
+    assert order.pickup_code
+    assert order.shipment_id is None
     staff = operator[0]
     done = pickup_verify(pickup_code=order.pickup_code.lower(), staff_id=staff.pk)
-    assert done.status == OrderStatus.FULFILLED and done.picked_up_by_id == staff.pk
+    assert done.status == OrderStatus.FULFILLED
+    assert done.picked_up_by_id == staff.pk
     with pytest.raises(PickupAlreadyDone):
         pickup_verify(pickup_code=order.pickup_code, staff_id=staff.pk)
     with pytest.raises(PickupCodeInvalid):
