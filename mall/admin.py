@@ -1,5 +1,5 @@
 """Operators manage code pools (coupon codes the prize wheel hands out) here: add codes by pasting them, one
-per line, through mall.services.code_pool_import. Codes themselves are read-only."""
+per line, through mall.codes.code_pool_import. Codes themselves are read-only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config.admin import ReadOnlyAdmin
-from mall import selectors, services
+from mall import codes, selectors
 from mall.models import Code, CodePool
 
 SHOWN_REJECTED = 20
@@ -36,7 +36,7 @@ class CodePoolForm(forms.ModelForm):
 
     def clean_codes_to_add(self) -> str:
         text = str(self.cleaned_data.get("codes_to_add") or "")
-        rejected = services.code_lines_rejected(text=text)
+        rejected = codes.code_lines_rejected(text=text)
         if rejected:
             shown = ", ".join(rejected[:SHOWN_REJECTED])
             if len(rejected) > SHOWN_REJECTED:
@@ -81,7 +81,7 @@ class CodePoolAdmin(admin.ModelAdmin):
         text = form.cleaned_data.get("codes_to_add") or ""
         if not text.strip():
             return
-        added, rejected = services.code_pool_import(pool=obj, text=text)
+        added, rejected = codes.code_pool_import(pool=obj, text=text)
         if rejected:  # the form checked the same lines; nothing was added
             messages.error(request, _("Nothing was added: %(lines)s") % {"lines": ", ".join(rejected[:SHOWN_REJECTED])})
             return

@@ -8,8 +8,8 @@ from typing import Any
 
 from campaigns.models import Campaign
 from mall.catalogue import product_save
+from mall.codes import code_pool_import
 from mall.models import Category, CodePool, Delivery, Product, Supplier
-from mall.services import code_pool_import
 
 
 def category_build(*, slug: str = "books", name: str = "图书", name_en: str = "Books", **fields: Any) -> Category:

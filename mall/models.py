@@ -1,6 +1,7 @@
 """The points mall: suppliers, a category tree, products with guarded stock, code pools, orders (one per unit
-redeemed), per-member limit counters, code reveals and supplier statements. Every write goes through
-mall.services; the order itself is one SQL call (mall/sql/mall_order_place.sql)."""
+redeemed), per-member limit counters, code reveals and supplier statements. Every write goes through the services
+(mall/orders.py, catalogue.py, codes.py, settlement.py); the order itself is one SQL call
+(mall/sql/mall_order_place.sql)."""
 
 from __future__ import annotations
 

@@ -222,8 +222,8 @@ def test_many_slices_a_coupon_code_a_saved_address_and_too_few_points(
     wins the phone, which ships to the member's saved address; a spin without enough points shows the error and
     changes nothing."""
     from accounts.services import address_save
+    from mall.codes import code_pool_import
     from mall.models import CodePool
-    from mall.services import code_pool_import
 
     pool = CodePool.objects.create(name="coupons")
     assert code_pool_import(pool=pool, text="JD-50-AAAA\nJD-50-BBBB") == (2, [])

@@ -24,7 +24,7 @@ from lottery import fairness, selectors
 from lottery.errors import OddsChangeRefused
 from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel
 from lottery.services import prize_address_set, prize_check, spin_perform
-from mall.models import Code, CodePool
+from mall.models import Code, CodePool, Supplier
 from tests.conftest import staff_client
 from tests.data import ADDRESS
 
@@ -524,7 +524,13 @@ def test_a_won_prize_waits_in_the_shipments_queue_under_the_prize_wheel(operator
 
 def test_code_pool_import_through_the_admin(operator, member):
     _user, client = operator
-    body = {"name": "京东卡", "supplier": "JD", "codes_to_add": "GOOD-0001\nbad code!\nab\nGOOD-0002\n"}
+    jd = Supplier.objects.create(name="京东", name_en="JD")
+    body = {
+        "name": "京东卡",
+        "supplier": str(jd.pk),
+        "low_threshold": "10",
+        "codes_to_add": "GOOD-0001\nbad code!\nab\nGOOD-0002\n",
+    }
     response = client.post(f"{POOLS}add/", body)
     assert response.status_code == 200
     error = response.context["adminform"].form.errors["codes_to_add"][0]
@@ -538,12 +544,15 @@ def test_code_pool_import_through_the_admin(operator, member):
     response = client.post(f"{POOLS}add/", body, follow=True)
     assert "2 codes added." in messages_of(response)
     pool = CodePool.objects.get()
+    assert pool.supplier == jd
     assert sorted(Code.objects.filter(pool=pool).values_list("code", flat=True)) == ["GOOD-0001", "GOOD-0002"]
 
     Code.objects.filter(code="GOOD-0001").update(assigned_to=member, assigned_at=timezone.now(), assignment_key="k")
     url = f"{POOLS}{pool.pk}/change/"
     response = client.post(
-        url, {"name": "京东卡", "supplier": "JD", "codes_to_add": "GOOD-0002\nGOOD-0003"}, follow=True
+        url,
+        {"name": "京东卡", "supplier": str(jd.pk), "low_threshold": "10", "codes_to_add": "GOOD-0002\nGOOD-0003"},
+        follow=True,
     )
     assert "1 code added." in messages_of(response)
     page = client.get(url)

@@ -17,8 +17,8 @@ from lottery.errors import OddsChangeRefused, SpinLimitReached
 from lottery.kinds import PRIZE, SPIN
 from lottery.models import PRIZE_SHIPMENT, Draw, Prize, PrizeKind, Wheel, WheelPlayer
 from lottery.services import SpinResult, prize_save, spin_perform
+from mall.codes import code_pool_import
 from mall.models import Code, CodePool
-from mall.services import code_pool_import
 from points.models import Account, AccountKind, Transfer
 from points.selectors import balance_for
 from points.services import Award, System, ledger_reconcile, ledger_rollup, transfers_post_batch

@@ -12,8 +12,8 @@ from campaigns.models import MultiplierCard
 from lottery.errors import InvalidSpinKey, SpinLimitReached
 from lottery.models import Draw, Prize, PrizeKind, WheelPlayer
 from lottery.services import spin_perform
+from mall.codes import code_pool_import
 from mall.models import Code, CodePool
-from mall.services import code_pool_import
 from points.errors import InsufficientPoints
 from points.selectors import balance_for
 from points.services import ledger_reconcile, ledger_rollup
