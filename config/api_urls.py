@@ -6,6 +6,7 @@ from accounts import api as accounts_api
 from campaigns import api as campaigns_api
 from config.health import health
 from lottery import api as lottery_api
+from mall import api as mall_api
 from points import api as points_api
 from tasks import api as tasks_api
 
@@ -32,4 +33,11 @@ urlpatterns = [
     path("campaigns/<slug:slug>/wheel/fairness", lottery_api.FairnessApi.as_view(), name="api-wheel-fairness"),
     path("me/prizes", lottery_api.MyPrizesApi.as_view(), name="api-my-prizes"),
     path("me/prizes/<int:draw_id>/address", lottery_api.MyPrizeAddressApi.as_view(), name="api-my-prize-address"),
+    path("mall/categories", mall_api.CategoriesApi.as_view(), name="api-mall-categories"),
+    path("mall/products", mall_api.ProductsApi.as_view(), name="api-mall-products"),
+    path("mall/products/<int:product_id>", mall_api.ProductApi.as_view(), name="api-mall-product"),
+    path("mall/orders", mall_api.OrdersApi.as_view(), name="api-mall-orders"),
+    path("mall/orders/<int:order_id>", mall_api.OrderApi.as_view(), name="api-mall-order"),
+    path("mall/orders/<int:order_id>/cancel", mall_api.OrderCancelApi.as_view(), name="api-mall-order-cancel"),
+    path("mall/orders/<int:order_id>/reveal-code", mall_api.OrderCodeApi.as_view(), name="api-mall-order-code"),
 ]

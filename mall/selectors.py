@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, IntegerField, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Concat, LPad
 
 from mall import rules
 from mall.models import Category, Code, LimitCounter, Order, Product
@@ -188,3 +190,116 @@ def order_shipments(orders: list[Order]) -> dict[int, Shipment]:
     """The shipments of these orders, by shipment id (one query)."""
     ids = [order.shipment_id for order in orders if order.shipment_id is not None]
     return {shipment.pk: shipment for shipment in Shipment.objects.filter(pk__in=ids)} if ids else {}
+
+
+# --- The member API (mall/api.py): each read one statement ----------------------------------------------------
+
+# Constant SQL for RawSQL (values always as parameters). The member's spendable points as a scalar subquery:
+# evaluated once per statement (an InitPlan).
+_SPENDABLE_SQL = "SELECT b.spendable FROM points_balance(%s, 'PTS', %s, '0'::interval) b"
+# A category and every category below it, in the statement that filters by it (category_and_children, one trip).
+_SUBTREE_SQL = (
+    "WITH RECURSIVE tree(id) AS (SELECT %s::bigint UNION "
+    "SELECT c.id FROM mall_category c JOIN tree ON c.parent_id = tree.id) SELECT id FROM tree"
+)
+# The member's limit counters of the product row (mall_order_place() keeps them): the campaign's, and the campaign's
+# local day's (the window mall_order_place() names the same way).
+_TAKEN_SQL = (
+    "SELECT l.count FROM mall_limitcounter l WHERE l.product_id = mall_product.id AND l.user_id = %s "
+    "AND l.\"window\" = 'all'"
+)
+_TAKEN_TODAY_SQL = (
+    "SELECT l.count FROM mall_limitcounter l JOIN campaigns_campaign c ON c.id = mall_product.campaign_id "
+    "WHERE l.product_id = mall_product.id AND l.user_id = %s "
+    "AND l.\"window\" = to_char((%s::timestamptz AT TIME ZONE c.timezone)::date, 'YYYY-MM-DD')"
+)
+
+
+def catalogue_listing(
+    *, now: datetime, category_id: int | None = None, q: str = "", affordable_for: int | None = None
+) -> QuerySet[Product, dict[str, Any]]:
+    """The catalogue (as `catalogue`) in one statement whatever the filters: a category with everything below it
+    (a recursive subquery), and `affordable_for` a member — priced within their spendable balance (points_balance()
+    as a subquery). Each row carries `sort_key`, unique and in catalogue order (position, id), for cursor
+    pagination (positions repeat; a cursor needs a unique key)."""
+    qs = catalogue(now=now, q=q)
+    if category_id is not None:
+        qs = qs.filter(category_id__in=RawSQL(_SUBTREE_SQL, [category_id]))  # noqa: S611 - constant SQL
+    if affordable_for is not None:
+        qs = qs.filter(points_price__lte=RawSQL(_SPENDABLE_SQL, [affordable_for, now]))  # noqa: S611
+    return qs.annotate(
+        sort_key=Concat(
+            LPad(Cast("position", CharField()), 10, Value("0")),
+            LPad(Cast("id", CharField()), 19, Value("0")),
+            output_field=CharField(),
+        )
+    )
+
+
+def product_for(*, product_id: int, now: datetime, user_id: int | None = None) -> dict[str, Any] | None:
+    """One product as the catalogue shows it (with sale_state), or None when members may not see it; for a member
+    (`user_id`) also `me_spendable` and the units they have taken, `me_all` (the campaign) and `me_today` (the
+    campaign's local day) — all in one statement."""
+    if not 0 < product_id < 2**63:
+        return None
+    qs = catalogue(now=now).filter(pk=product_id)
+    if user_id is not None:
+        qs = qs.annotate(
+            me_spendable=RawSQL(_SPENDABLE_SQL, [user_id, now], output_field=IntegerField()),  # noqa: S611
+            me_all=RawSQL(_TAKEN_SQL, [user_id], output_field=IntegerField()),  # noqa: S611
+            me_today=RawSQL(_TAKEN_TODAY_SQL, [user_id, now], output_field=IntegerField()),  # noqa: S611
+        )
+    row = qs.first()
+    return with_sale_state(row, now=now) if row is not None else None
+
+
+def order_extras(*, product_id: int, shipment_id: int | None) -> dict[str, Any]:
+    """What an order's body shows besides the order row, in one statement: the product's instructions and pickup
+    location (both languages) and, for goods, the shipment's status and tracking."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.instructions, p.instructions_en, p.pickup_location, p.pickup_location_en, s.id, s.status, "
+            "s.claim_deadline, s.carrier, s.tracking_number, s.shipped_at, s.delivered_at "
+            "FROM mall_product p LEFT JOIN shipments_shipment s ON s.id = %s WHERE p.id = %s",
+            [shipment_id, product_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return {
+            "instructions": "",
+            "instructions_en": "",
+            "pickup_location": "",
+            "pickup_location_en": "",
+            "shipment": None,
+        }
+    shipment = None
+    if row[4] is not None:
+        shipment = Shipment(
+            pk=row[4],
+            status=row[5],
+            claim_deadline=row[6],
+            carrier=row[7],
+            tracking_number=row[8],
+            shipped_at=row[9],
+            delivered_at=row[10],
+        )
+    return {
+        "instructions": row[0],
+        "instructions_en": row[1],
+        "pickup_location": row[2],
+        "pickup_location_en": row[3],
+        "shipment": shipment,
+    }
+
+
+def orders_listing(*, user_id: int) -> QuerySet[Order]:
+    """A member's orders, newest first, with their code and product (for the masked code and the instructions)."""
+    return orders_of(user_id=user_id).select_related("code", "product")
+
+
+def order_detail(*, order_id: int, user_id: int) -> Order | None:
+    """One of the member's orders with its code and product (an order's page: instructions, pickup location),
+    one query; None for another member's or an unknown id."""
+    if not 0 < order_id < 2**63:
+        return None
+    return Order.objects.select_related("code", "product").filter(pk=order_id, user_id=user_id).first()
