@@ -45,6 +45,9 @@ from campaigns.models import Campaign
 from lottery.builders import wheel_build
 from lottery.models import PRIZE_SHIPMENT, Draw
 from lottery.services import spin_perform
+from mall.builders import product_build
+from mall.models import CodeReveal, Order, Product
+from mall.orders import order_place
 from shipments.models import Shipment
 from tasks.checkins import checkin_rule_save
 from tasks.engine import task_definition_save
@@ -289,11 +292,12 @@ def test_members_and_anonymous_never_get_into_the_admin(make_user: Callable[...,
 PUBLIC, MEMBER, OWNED, PARTNER, CATCH_ALL = "public", "member-only", "member-owned", "partner-signed", "catch-all"
 
 
-
 @dataclass
 class World:
     """A live campaign with a check-in rule, a task and a wheel whose only prize is a phone; `owner` has won
-    one (`draw`) and keeps an address; `other` is another funded member."""
+    one (`draw`), keeps an address and has two mall orders, goods not yet shipped (`goods_order`) and a code
+    (`code_order`, the one {order_id} names on reveal-code); `other` is another funded member; `product` is on
+    sale."""
 
     campaign: Campaign
     task: TaskDefinition
@@ -302,6 +306,9 @@ class World:
     operator: User
     draw: Draw
     address: Address
+    product: Product
+    goods_order: Order
+    code_order: Order
 
     def url(self, path: str) -> str:
         values = {
@@ -310,6 +317,9 @@ class World:
             "draw_id": self.draw.pk,
             "address_id": self.address.pk,
             "reference": self.draw.reference,
+            "product_id": self.product.pk,
+            # A member cancels only goods, and reveals only a code (API: /reveal-code; a page may say /reveal/).
+            "order_id": (self.code_order if "/reveal" in path else self.goods_order).pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
@@ -317,7 +327,9 @@ class World:
         """The owner's objects as they are: another member's or an anonymous call must not change them."""
         addresses = [model_to_dict(a) for a in Address.objects.filter(user=self.owner).order_by("pk")]
         shipment = model_to_dict(Shipment.objects.get(owner_kind=PRIZE_SHIPMENT, owner_id=self.draw.pk))
-        return addresses, shipment
+        orders = [model_to_dict(o) for o in Order.objects.filter(user=self.owner).order_by("pk")]
+        reveals = CodeReveal.objects.filter(order__user=self.owner).count()
+        return addresses, shipment, orders, reveals
 
 
 @dataclass(frozen=True)
@@ -425,6 +437,16 @@ ENDPOINTS: dict[str, Access] = {
     ),
     "GET /api/v1/me/prizes": Access(MEMBER),
     "POST /api/v1/me/prizes/{draw_id}/address": Access(OWNED, body=lambda w: {"address_id": w.address.pk}),
+    # --- API: the mall
+    "GET /api/v1/mall/categories": Access(PUBLIC),
+    "GET /api/v1/mall/products": Access(PUBLIC),
+    "GET /api/v1/mall/products?affordable=true": Access(MEMBER),  # the member's balance decides
+    "GET /api/v1/mall/products/{product_id}": Access(PUBLIC),
+    "GET /api/v1/mall/orders": Access(MEMBER),
+    "POST /api/v1/mall/orders": Access(MEMBER, _ok(201), body=lambda w: {"product_id": w.product.pk}),
+    "GET /api/v1/mall/orders/{order_id}": Access(OWNED),
+    "POST /api/v1/mall/orders/{order_id}/cancel": Access(OWNED),
+    "POST /api/v1/mall/orders/{order_id}/reveal-code": Access(OWNED),
 }
 # URL patterns that are no endpoint of their own.
 OTHER_PATTERNS = {
@@ -513,7 +535,24 @@ def world(make_user: Callable[..., User], staff: Callable[[str], tuple[User, Cli
     assert draw.prize.kind == "physical"
     address = address_save(user=owner, data=ADDRESS)
     operator, _client = staff("operator")
-    return World(campaign=campaign, task=task, owner=owner, other=other, operator=operator, draw=draw, address=address)
+    product = product_build(campaign=campaign, points_price=50)
+    goods, coded = (product_build(campaign=campaign, delivery=d, points_price=50) for d in ("physical", "code"))
+    goods_order, code_order = (
+        order_place(product_id=item.pk, user_id=owner.pk, request_key=f"matrix:{item.pk}", now=now).order
+        for item in (goods, coded)
+    )
+    return World(
+        campaign=campaign,
+        task=task,
+        owner=owner,
+        other=other,
+        operator=operator,
+        draw=draw,
+        address=address,
+        product=product,
+        goods_order=goods_order,
+        code_order=code_order,
+    )
 
 
 def _is_api(path: str) -> bool:
