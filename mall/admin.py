@@ -95,3 +95,6 @@ class CodeAdmin(ReadOnlyAdmin):
     search_fields = ("code", "assigned_to__phone", "assigned_to__email")
     list_select_related = ("pool", "assigned_to")
     fields = ("code", "pool", "assigned_to", "assigned_at")
+
+
+import mall.admin_settlement  # noqa: E402, F401 — registers SupplierStatementAdmin (supplier settlement)

@@ -72,3 +72,46 @@ class PickupAlreadyDone(Conflict):
 class NoCode(NotFound):
     code = "code_not_found"
     default_message = _("This order has no code.")
+
+
+# --- Supplier settlement (mall/settlement.py) ---
+
+
+class SupplierNotFound(NotFound):
+    code = "supplier_not_found"
+    default_message = _("No such supplier.")
+
+
+class StatementNotFound(NotFound):
+    code = "statement_not_found"
+    default_message = _("No such supplier statement.")
+
+
+class PeriodInvalid(DomainError):
+    code = "period_invalid"
+    status = 400
+    default_message = _("A period runs from its first day to its last day (inclusive), at most a year.")
+
+
+class StatementAlreadySettled(Conflict):
+    code = "statement_already_settled"
+    default_message = _("This statement has already been settled.")
+
+
+class StatementSettledDiffers(Conflict):
+    code = "statement_settled_differs"
+    default_message = _(
+        "This period's statement is settled, but the figures have changed since. The settled statement was kept "
+        "as it is; check what changed."
+    )
+
+
+class StatementPeriodOpen(DomainError):
+    code = "statement_period_open"
+    status = 422
+    default_message = _("The period has not ended yet: a statement can be settled only after its last day.")
+
+
+class StatementStale(Conflict):
+    code = "statement_stale"
+    default_message = _("This statement was generated before its period ended. Generate it again, then settle it.")

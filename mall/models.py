@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -411,3 +412,8 @@ class SupplierStatement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier} {self.period_start}–{self.period_end}"
+
+
+# Statements are money owed: every generation, refresh and settlement is audited (settling is a conditional UPDATE,
+# logged by hand in mall.settlement.statement_settle).
+auditlog.register(SupplierStatement)

@@ -112,6 +112,8 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "lottery.Draw": row(operator=VIEW, analyst=VIEW, finance=VIEW),
     "mall.CodePool": row(operator=EDIT, analyst=VIEW, finance=VIEW),
     "mall.Code": row(operator=VIEW, analyst=VIEW, finance=VIEW),
+    # Supplier statements: written by mall.settlement only; finance generates and marks them settled.
+    "mall.SupplierStatement": row(operator=VIEW, analyst=VIEW, finance=VIEW | {"mark_settled"}),
     # Shipping: everyone exports, operators move shipments.
     "shipments.Shipment": row(
         operator=VIEW | {"export_selected", "mark_delivered", "mark_returned"},
@@ -139,6 +141,19 @@ ADMIN_EXTRA_PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "shipments_shipment_ship": (
         f"/admin/shipments/shipment/{MISSING}/ship/",
         {"operator": 404, "analyst": 403, "finance": 403},
+    ),
+    # Supplier statements: generate (finance), the printable page (view), the CSV (export: analysts and finance).
+    "mall_supplierstatement_generate": (
+        "/admin/mall/supplierstatement/generate/",
+        {"operator": 403, "analyst": 403, "finance": 200},
+    ),
+    "mall_supplierstatement_print": (
+        f"/admin/mall/supplierstatement/{MISSING}/print/",
+        {"operator": 404, "analyst": 404, "finance": 404},
+    ),
+    "mall_supplierstatement_csv": (
+        f"/admin/mall/supplierstatement/{MISSING}/csv/",
+        {"operator": 403, "analyst": 404, "finance": 404},
     ),
     "auth_user_password_change": (
         f"/admin/accounts/user/{MISSING}/password/",

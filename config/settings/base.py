@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.tzcrontab import TzAwareCrontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -296,6 +298,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
     "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
     "outbox-prune": {"task": "outbox.prune", "schedule": crontab(hour=20, minute=45)},
+    # Last month's supplier statements on the 1st at 02:00 Shanghai time: a crontab in its own timezone (beat runs
+    # in UTC, where "the 1st, 02:00 Shanghai" is the last day of the month, which a UTC crontab cannot name).
+    "mall-statements-monthly": {
+        "task": "mall.statements_monthly",
+        "schedule": TzAwareCrontab(minute=0, hour=2, day_of_month=1, tz=ZoneInfo("Asia/Shanghai")),
+    },
 }
 
 # --- Admin branding ---
