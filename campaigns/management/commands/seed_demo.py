@@ -1,5 +1,6 @@
 """Seed a demo: a member, an operator, an analyst and the featured "Points Carnival" campaign in its official
-phase (idempotent: running it again changes nothing). `--now 2026-12-31T23:30:00+08:00` seeds as if it were that
+phase, with its prize wheel and its points mall (mall/demo.py), where the member has redeemed two things
+(idempotent: running it again changes nothing). `--now 2026-12-31T23:30:00+08:00` seeds as if it were that
 instant (tests pass fixed instants; nothing here reads the clock but `handle`)."""
 
 from argparse import ArgumentParser, ArgumentTypeError
@@ -17,9 +18,9 @@ from accounts.services import user_create
 from campaigns.builders import campaign_live
 from campaigns.models import Campaign, ExpiryRule
 from lottery.builders import wheel_build
-from lottery.models import PrizeKind, Wheel
-from mall.models import CodePool
-from mall.services import code_pool_import
+from lottery.models import Prize, PrizeKind, Wheel
+from mall.builders import pool_build
+from mall.demo import demo_orders, demo_products, demo_suppliers
 from points import services as ledger
 from points.models import ExpiryPolicy
 from points.services import Member, System
@@ -98,6 +99,7 @@ class Command(BaseCommand):
             self._seed_points(member.pk, now=now)
             self._seed_campaign(now=now)
             self._seed_wheel()
+            self._seed_mall(member, now=now)
 
     def _seed_campaign(self, *, now: datetime) -> None:
         """The featured demo campaign, in its official phase at `now` (created once; never moved afterwards),
@@ -166,10 +168,13 @@ class Command(BaseCommand):
         """The carnival's prize wheel: 50 points a spin, the first spin of each day free, 10 spins a day; phones,
         tablets, appliances, beauty boxes, points, a double-points card, coupons and membership vouchers."""
         campaign = Campaign.objects.get(slug=DEMO_CAMPAIGN_SLUG)
-        if Wheel.objects.filter(campaign=campaign).exists():
+        mall = demo_suppliers()["youxuan"]
+        supplied = [PrizeKind.PHYSICAL, PrizeKind.COUPON]  # goods and coupons come from the demo mall's supplier
+        if wheel := Wheel.objects.filter(campaign=campaign).first():
+            # prize_save does not set a supplier (not one of lottery.services.PRIZE_FIELDS): set here, once.
+            Prize.objects.filter(wheel=wheel, kind__in=supplied, supplier__isnull=True).update(supplier=mall)
             return
-        pool = CodePool.objects.create(name="满100减20 优惠券 (demo)", supplier="Demo Mall")
-        code_pool_import(pool=pool, text="\n".join(f"DEMO-{n:05d}" for n in range(1, 201)))
+        pool = pool_build(codes=200, name="满100减20 优惠券 (demo)", prefix="DEMO", supplier=mall)
         prizes: list[dict[str, Any]] = [
             {"kind": PrizeKind.PHYSICAL, "name": "华为 Mate 手机", "name_en": "Huawei Mate phone", "weight": 1,
              "stock": 3, "unit_value_cny": Decimal("5999.00")},
@@ -189,7 +194,7 @@ class Command(BaseCommand):
             {"kind": PrizeKind.MEMBERSHIP_VOUCHER, "name": "会员升级券", "name_en": "Membership upgrade voucher",
              "weight": 40, "stock": 500, "unit_value_cny": Decimal("30.00")},
         ]  # fmt: skip
-        wheel_build(
+        wheel = wheel_build(
             campaign=campaign,
             prizes=prizes,
             none_weight=400,
@@ -198,6 +203,14 @@ class Command(BaseCommand):
             daily_cap=10,
             claim_days=30,
         )
+        Prize.objects.filter(wheel=wheel, kind__in=supplied).update(supplier=mall)
+
+    def _seed_mall(self, member: User, *, now: datetime) -> None:
+        """The carnival's points mall (mall/demo.py: suppliers, a category tree, 21 products with their pictures,
+        a sold-out item and a 10:00 drop) and the demo member's first redemptions."""
+        campaign = Campaign.objects.get(slug=DEMO_CAMPAIGN_SLUG)
+        products = demo_products(campaign=campaign, now=now)
+        demo_orders(campaign=campaign, member=member, products=products, now=now)
 
     def _create_campaign(self, *, now: datetime) -> Campaign:
         return campaign_live(
