@@ -42,6 +42,7 @@ urlpatterns = [
     path("points/", include("points.urls")),
     path("", include("tasks.urls")),
     path("", include("lottery.urls")),
+    path("", include("mall.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", _swagger_ui, name="api-docs"),

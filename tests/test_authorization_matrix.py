@@ -305,6 +305,7 @@ def test_members_and_anonymous_never_get_into_the_admin(make_user: Callable[...,
 # ===== B. Pages and the API ===========================================================================
 
 PUBLIC, MEMBER, OWNED, PARTNER, CATCH_ALL = "public", "member-only", "member-owned", "partner-signed", "catch-all"
+STAFF = "staff-only"  # a page for staff outside the admin: a permission decides, per staff group
 
 
 @dataclass
@@ -324,6 +325,7 @@ class World:
     product: Product
     goods_order: Order
     code_order: Order
+    staff: dict[str, User] = field(default_factory=dict)  # a user of each staff group
 
     def url(self, path: str) -> str:
         values = {
@@ -363,6 +365,8 @@ class Access:
     exposes: Callable[[Any], bool] | None = field(default=None, compare=False)
     # A plain Django view under /api/v1/ (not DRF): drf-spectacular cannot document it, so the schema lacks it.
     in_schema: bool = True
+    # staff-only: what each staff group gets (a member gets 403, an anonymous caller the login page).
+    groups: dict[str, int] = field(default_factory=dict, compare=False)
 
 
 def _ok(*statuses: int) -> frozenset[int]:
@@ -412,6 +416,22 @@ ENDPOINTS: dict[str, Access] = {
     "GET /me/prizes/": Access(MEMBER),
     "GET /me/prizes/{draw_id}/address/": Access(OWNED),
     "POST /me/prizes/{draw_id}/address/": Access(OWNED, _ok(302), body=lambda w: {"address": str(w.address.pk)}),
+    # --- Pages: the mall (the page's one-time token is the order's request key)
+    "GET /mall/": Access(PUBLIC),
+    "GET /mall/p/{product_id}/": Access(PUBLIC),
+    "GET /mall/p/{product_id}/redeem/": Access(MEMBER),
+    "POST /mall/p/{product_id}/redeem/": Access(MEMBER, _ok(302), body=lambda _w: {"token": uuid.uuid4().hex}),
+    "GET /mall/orders/{order_id}/": Access(OWNED),
+    "POST /mall/orders/{order_id}/reveal/": Access(OWNED),  # the code is shown on the page it answers
+    "POST /mall/orders/{order_id}/cancel/": Access(OWNED, _ok(302)),
+    "GET /mall/orders/{order_id}/address/": Access(OWNED),
+    "POST /mall/orders/{order_id}/address/": Access(OWNED, _ok(302), body=lambda w: {"address": str(w.address.pk)}),
+    "GET /me/redemptions/": Access(MEMBER),
+    # --- Pages: store staff (the permission mall.verify_pickup)
+    "GET /staff/pickup/": Access(STAFF, groups={"operator": 200, "analyst": 403, "finance": 403}),
+    "POST /staff/pickup/": Access(
+        STAFF, groups={"operator": 200, "analyst": 403, "finance": 403}, body=lambda _w: {"code": "ZZZZZZZZZZ"}
+    ),
     # --- Pages: schema, docs, translations
     "GET /api/schema/": Access(PUBLIC),
     "GET /api/docs/": Access(PUBLIC),
@@ -549,7 +569,8 @@ def world(make_user: Callable[..., User], staff: Callable[[str], tuple[User, Cli
     draw = spin_perform(wheel=wheel, user_id=owner.pk, request_key="matrix", now=now).draw
     assert draw.prize.kind == "physical"
     address = address_save(user=owner, data=ADDRESS)
-    operator, _client = staff("operator")
+    staff_users = {group: staff(group)[0] for group in GROUPS}
+    operator = staff_users["operator"]
     product = product_build(campaign=campaign, points_price=50)
     goods, coded = (product_build(campaign=campaign, delivery=d, points_price=50) for d in ("physical", "code"))
     goods_order, code_order = (
@@ -567,6 +588,7 @@ def world(make_user: Callable[..., User], staff: Callable[[str], tuple[User, Cli
         product=product,
         goods_order=goods_order,
         code_order=code_order,
+        staff=staff_users,
     )
 
 
@@ -647,6 +669,15 @@ def _check(key: str, world: World) -> list[str]:
         expect("the owner", owner, access.ok)
         if access.exposes and not access.exposes(owner):
             problems.append("the owner was not shown their object")
+    elif access.kind == STAFF:
+        refused = _refused_anonymously(_call(_client(None, api=api), key, world, access), path)
+        problems += [refused] if refused else []
+        expect("a member", _call(_client(world.other, api=api), key, world, access), _ok(403))
+        undecided = set(GROUPS) ^ access.groups.keys()
+        if undecided:
+            problems.append(f"decide for every staff group: {sorted(undecided)}")
+        for group, status in access.groups.items():
+            expect(f"staff of {group}", _call(_client(world.staff[group], api=api), key, world, access), _ok(status))
     elif access.kind == PARTNER:
         expect("anonymous", _call(_client(None, api=api), key, world, access), _ok(401))
         expect("a member's token", _call(_client(world.other, api=api), key, world, access), _ok(401))
