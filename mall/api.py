@@ -187,6 +187,7 @@ class ProductsApi(APIView):
             ),
             **_errors(400, 401),
         },
+        operation_id="mall_products_list",
         tags=["mall"],
     )
     def get(self, request: Request) -> Response:
@@ -382,6 +383,7 @@ class OrdersApi(APIView):
             ),
             **_errors(400, 401),
         },
+        operation_id="mall_orders_list",
         tags=["mall"],
     )
     def get(self, request: Request) -> Response:

@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PrizeKindEnum": "lottery.models.PrizeKind",
         "EventRejectionEnum": "tasks.errors.EventRejection",
+        "OrderStatusEnum": "mall.models.OrderStatus",
+        "ShipmentStatusEnum": "shipments.rules.ShipmentStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

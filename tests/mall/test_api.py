@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jsonschema
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -475,3 +477,64 @@ def test_reveals_are_rate_limited_and_refused_while_redis_is_down(member, client
     finally:
         ratelimit._clients.clear()
     assert CodeReveal.objects.count() == 1
+
+
+# --- The bodies built as dicts match the documented schema ------------------------------------------------------
+
+
+def _json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema node as JSON Schema: `nullable` as a null alternative, component references under
+    $defs, and no properties beyond the declared ones (a body must not carry anything the schema does not say)."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _json_schema(value) for key, value in node.items() if key not in {"nullable", "readOnly"}}
+    if "$ref" in out:
+        out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/$defs/")
+    if "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = False
+    return {"anyOf": [out, {"type": "null"}]} if node.get("nullable") else out
+
+
+def assert_documented(openapi: dict[str, Any], method: str, path: str, response: Any) -> None:
+    operation = openapi["paths"][path][method]
+    documented = operation["responses"][str(response.status_code)]["content"]["application/json"]["schema"]
+    schema = {**_json_schema(documented), "$defs": _json_schema(openapi["components"]["schemas"])}
+    jsonschema.Draft202012Validator(schema).validate(response.json())
+
+
+def test_every_mall_body_is_what_the_schema_documents(member, client, fund, product) -> None:
+    openapi = SchemaGenerator().get_schema(request=None, public=True)
+    fund(member.pk, 5000)
+    books = category_build(slug="books")
+    category_build(slug="novels", name="小说", name_en="Novels", parent=books)
+    items = {
+        delivery: product(delivery=delivery, points_price=10, limit_per_day=5)
+        for delivery in ("code", "instructions", "physical", "virtual")
+    }
+    pickup = product(delivery="physical", physical_methods="pickup", pickup_location="店", pickup_location_en="Shop")
+    address = address_save(user=member, data=ADDRESS)
+    calls: list[tuple[str, str, Any]] = [
+        ("get", "/api/v1/mall/categories", APIClient().get(f"{MALL}/categories")),
+        ("get", "/api/v1/mall/products", APIClient().get(f"{MALL}/products", {"page_size": 2})),
+        ("get", "/api/v1/mall/products", client.get(f"{MALL}/products", {"affordable": "true"})),
+        ("get", "/api/v1/mall/products/{product_id}", APIClient().get(f"{MALL}/products/{pickup.pk}")),
+        ("get", "/api/v1/mall/products/{product_id}", client.get(f"{MALL}/products/{pickup.pk}")),
+        ("post", "/api/v1/mall/orders", order(client, pickup, "pickup")),
+        ("post", "/api/v1/mall/orders", order(client, items["physical"], "ship", address_id=address.pk)),
+        ("post", "/api/v1/mall/orders", order(client, items["physical"], "ship")),  # a replay: 200
+    ]
+    placed = [order(client, item, delivery) for delivery, item in items.items()]
+    calls += [("post", "/api/v1/mall/orders", response) for response in placed]
+    code_order, goods_order = placed[0].json()["id"], placed[2].json()["id"]
+    calls += [
+        ("get", "/api/v1/mall/orders", client.get(ORDERS)),
+        ("get", "/api/v1/mall/orders/{order_id}", client.get(f"{ORDERS}/{goods_order}")),
+        ("post", "/api/v1/mall/orders/{order_id}/cancel", client.post(f"{ORDERS}/{goods_order}/cancel")),
+        ("post", "/api/v1/mall/orders/{order_id}/reveal-code", client.post(f"{ORDERS}/{code_order}/reveal-code")),
+        ("post", "/api/v1/mall/orders", order(client, items["code"], "x" * 101)),  # an error body
+    ]
+    assert sorted({response.status_code for _m, _p, response in calls}) == [200, 201, 400]
+    for method, path, response in calls:
+        assert_documented(openapi, method, path, response)
