@@ -145,7 +145,7 @@ class PrizeInline(admin.StackedInline):
             None,
             {"fields": (("kind", "name", "name_en"), ("weight", "stock_total", "stock_remaining", "per_member_cap"))},
         ),
-        (gettext_lazy("Value"), {"fields": (("unit_value_cny", "points_amount", "sort_order"),)}),
+        (gettext_lazy("Value"), {"fields": (("unit_value_cny", "points_amount", "sort_order"), "supplier")}),
         (
             gettext_lazy("Multiplier card, coupon codes and image"),
             {"fields": (("multiplier_percent", "multiplier_hours"), "code_pool", "image"), "classes": ("collapse",)},

@@ -113,6 +113,7 @@ PRIZE_FIELDS = (
     "multiplier_hours",
     "code_pool",
     "sort_order",
+    "supplier",  # who provides it (supplier settlement); never what members see or win
 )
 
 

@@ -18,7 +18,7 @@ from accounts.services import user_create
 from campaigns.builders import campaign_live
 from campaigns.models import Campaign, ExpiryRule
 from lottery.builders import wheel_build
-from lottery.models import Prize, PrizeKind, Wheel
+from lottery.models import PrizeKind, Wheel
 from mall.builders import pool_build
 from mall.demo import demo_orders, demo_products, demo_suppliers
 from points import services as ledger
@@ -170,9 +170,7 @@ class Command(BaseCommand):
         campaign = Campaign.objects.get(slug=DEMO_CAMPAIGN_SLUG)
         mall = demo_suppliers()["youxuan"]
         supplied = [PrizeKind.PHYSICAL, PrizeKind.COUPON]  # goods and coupons come from the demo mall's supplier
-        if wheel := Wheel.objects.filter(campaign=campaign).first():
-            # prize_save does not set a supplier (not one of lottery.services.PRIZE_FIELDS): set here, once.
-            Prize.objects.filter(wheel=wheel, kind__in=supplied, supplier__isnull=True).update(supplier=mall)
+        if Wheel.objects.filter(campaign=campaign).exists():
             return
         pool = pool_build(codes=200, name="满100减20 优惠券 (demo)", prefix="DEMO", supplier=mall)
         prizes: list[dict[str, Any]] = [
@@ -194,7 +192,10 @@ class Command(BaseCommand):
             {"kind": PrizeKind.MEMBERSHIP_VOUCHER, "name": "会员升级券", "name_en": "Membership upgrade voucher",
              "weight": 40, "stock": 500, "unit_value_cny": Decimal("30.00")},
         ]  # fmt: skip
-        wheel = wheel_build(
+        for prize in prizes:
+            if prize["kind"] in supplied:
+                prize["supplier"] = mall
+        wheel_build(
             campaign=campaign,
             prizes=prizes,
             none_weight=400,
@@ -203,7 +204,6 @@ class Command(BaseCommand):
             daily_cap=10,
             claim_days=30,
         )
-        Prize.objects.filter(wheel=wheel, kind__in=supplied).update(supplier=mall)
 
     def _seed_mall(self, member: User, *, now: datetime) -> None:
         """The carnival's points mall (mall/demo.py: suppliers, a category tree, 21 products with their pictures,
