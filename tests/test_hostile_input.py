@@ -54,6 +54,7 @@ from config.parsers import (
     nesting_depth_exceeds,
 )
 from lottery.models import Draw
+from mall.models import Order, Product
 from partners.services import api_key_create
 from partners.signing import request_signature, signing_key_for
 from tasks.models import TaskDefinition
@@ -261,7 +262,9 @@ FORGED_CURSORS = [
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", [f"{API}/points/history", f"{API}/me/prizes"])
+@pytest.mark.parametrize(
+    "url", [f"{API}/points/history", f"{API}/me/prizes", f"{API}/mall/products", f"{API}/mall/orders"]
+)
 @pytest.mark.parametrize("cursor", FORGED_CURSORS)
 def test_a_forged_cursor_is_400_invalid_cursor(url: str, cursor: str, member: User) -> None:
     response = Client().get(url, {"cursor": cursor}, **bearer(member))
@@ -387,8 +390,8 @@ class World:
 
 
 def build_world() -> World:
-    """The demo campaign (seed_demo, live now) with its member, who has a ledger history, a saved address and a
-    prize from the day's free spin; a partner key for the events endpoint."""
+    """The demo campaign (seed_demo, live now) with its member, who has a ledger history, a saved address, a
+    prize from the day's free spin and mall orders; a partner key for the events endpoint."""
     staff_groups_sync()
     call_command("seed_demo", f"--now={timezone.now().isoformat()}", stdout=io.StringIO())
     member = User.objects.get(email="member@demo.local")
@@ -401,6 +404,8 @@ def build_world() -> World:
         "address_id": list(Address.objects.filter(user=member).values_list("pk", flat=True)),
         "draw_id": list(Draw.objects.filter(user_id=member.pk).values_list("pk", flat=True)),
         "task_id": list(TaskDefinition.objects.filter(campaign=campaign).values_list("pk", flat=True)),
+        "product_id": list(Product.objects.filter(campaign=campaign).values_list("pk", flat=True)),
+        "order_id": list(Order.objects.filter(user=member).values_list("pk", flat=True)),
     }
     assert all(ids.values()), ids
     return World(member, "carnival", ids, key.key_id, signing_key_for(secret), watched_tables())
