@@ -14,6 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import AddressFields
@@ -98,11 +100,16 @@ def shipment_transition(
     *, shipment_id: int, to: str, carrier: str = "", tracking_number: str = "", now: datetime
 ) -> Shipment:
     """An operator moves a shipment on by the table in rules.py: ready → shipped (carrier + tracking number;
-    shipping again corrects them) → delivered, or shipped/delivered → returned. A conditional UPDATE on the
-    current status decides races; a shipment in another state raises ShipmentStateInvalid."""
+    shipping again corrects them, keeping the first shipping time, which settlement counts by) → delivered, or
+    shipped/delivered → returned. A conditional UPDATE on the current status decides races; a shipment in another
+    state raises ShipmentStateInvalid."""
     if to not in OPERATOR_MOVES:
         raise ValueError(f"operators do not move shipments to {to!r}")
-    changes: dict[str, Any] = {"status": to, TRANSITIONS[to].stamp: now}
+    stamp = TRANSITIONS[to].stamp
+    changes: dict[str, Any] = {
+        "status": to,
+        stamp: Coalesce(stamp, Value(now)) if to == ShipmentStatus.SHIPPED else now,
+    }
     if to == ShipmentStatus.SHIPPED:
         changes.update(_tracking(carrier, tracking_number))
     return _move(shipment_id=shipment_id, to=to, changes=changes, now=now)

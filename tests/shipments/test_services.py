@@ -374,3 +374,15 @@ def test_the_owners_move_hook_runs_in_the_moves_transaction(make_shipment, membe
         assert status_of(refused) == "ready"
     finally:
         registry.unregister("tests.moved")
+
+
+def test_correcting_the_tracking_number_keeps_the_first_shipping_time(make_shipment):
+    """Settlement counts a prize by when it shipped: a correction must not move it into a later period."""
+    shipment = make_shipment()
+    first = timezone.now()
+    shipment_transition(shipment_id=shipment.pk, to="shipped", carrier="SF", tracking_number="1", now=first)
+    corrected = shipment_transition(
+        shipment_id=shipment.pk, to="shipped", carrier="YTO", tracking_number="2", now=first + timedelta(days=40)
+    )
+    assert corrected.shipped_at == first
+    assert (corrected.carrier, corrected.tracking_number) == ("YTO", "2")
