@@ -104,7 +104,7 @@ def qr_svg(text: str) -> SafeString:
 class CatalogueFilterForm(forms.Form):
     q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=60)
     category = forms.SlugField(required=False, max_length=60)
-    affordable = forms.BooleanField(label=gettext_lazy("Only what my points can buy"), required=False)
+    affordable = forms.BooleanField(required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
 
@@ -174,6 +174,8 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
             "balance": balance,
             "category": category,
             "filtered": bool(q or affordable or chosen),
+            "all_prices_url": _query(category=category, q=q),
+            "affordable_url": _query(category=category, q=q, affordable=True),
             "next_url": _query(category=category, q=q, affordable=affordable, page=page + 1) if more else "",
             "prev_url": _query(category=category, q=q, affordable=affordable, page=page - 1) if page > 1 else "",
         },
@@ -503,6 +505,7 @@ class PickupForm(forms.Form):
                 "autofocus": True,
                 "inputmode": "text",
                 "enterkeyhint": "done",
+                "data-pickup-code": True,
             }
         ),
     )
