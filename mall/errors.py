@@ -74,6 +74,11 @@ class NoCode(NotFound):
     default_message = _("This order has no code.")
 
 
+class StockNegative(Conflict):
+    code = "stock_negative"
+    default_message = _("Stock cannot fall below zero.")
+
+
 # --- Supplier settlement (mall/settlement.py) ---
 
 

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from mall import settlement
+from mall import codes, settlement
 
 
 @shared_task(name="mall.statements_monthly")
@@ -14,3 +14,11 @@ def statements_monthly() -> int:
     now = timezone.now()
     period_start, period_end = settlement.month_before(now=now)
     return len(settlement.statements_generate(period_start=period_start, period_end=period_end, now=now).statements)
+
+
+@shared_task(name="mall.pools_low_check")
+def pools_low_check() -> int:
+    """Code pools in use (listed products, live wheel prizes) with fewer free codes than their threshold: alert the
+    operators once per pool until it is refilled (mall.codes.code_pools_low_check). Safe to run twice or at once:
+    each alert is a conditional update. Returns the number of pools alerted now."""
+    return len(codes.code_pools_low_check(now=timezone.now()))

@@ -417,3 +417,10 @@ class SupplierStatement(models.Model):
 # Statements are money owed: every generation, refresh and settlement is audited (settling is a conditional UPDATE,
 # logged by hand in mall.settlement.statement_settle).
 auditlog.register(SupplierStatement)
+
+# The catalogue and code pools (operators' edits): stock is left out — it moves by orders and stock top-ups, which
+# StockMove and the orders record (and a product saved from an older form never writes it).
+auditlog.register(Supplier)
+auditlog.register(Category)
+auditlog.register(Product, exclude_fields=["stock", "updated_at"])
+auditlog.register(CodePool, exclude_fields=["low_alerted_at"])

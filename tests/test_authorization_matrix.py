@@ -110,8 +110,16 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "lottery.Wheel": row(operator=EDIT, analyst=VIEW, finance=VIEW),  # wheels are never deleted
     "lottery.Prize": row(operator=EDIT | {"delete"}, analyst=VIEW, finance=VIEW),  # one at a time, no bulk
     "lottery.Draw": row(operator=VIEW, analyst=VIEW, finance=VIEW),
+    # The mall's catalogue: operators build it (products are unlisted, never deleted: orders point at them; stock
+    # moves by the audited top-up action); analysts and finance look. Orders are written by mall.orders only.
+    "mall.Supplier": row(operator=ALL, analyst=VIEW, finance=VIEW),
+    "mall.Category": row(operator=ALL, analyst=VIEW, finance=VIEW),
+    "mall.Product": row(operator=EDIT | {"stock_adjust_selected"}, analyst=VIEW, finance=VIEW),
+    "mall.StockMove": row(operator=VIEW, analyst=VIEW, finance=VIEW),
     "mall.CodePool": row(operator=EDIT, analyst=VIEW, finance=VIEW),
     "mall.Code": row(operator=VIEW, analyst=VIEW, finance=VIEW),
+    "mall.Order": row(operator=VIEW | {"cancel_and_refund"}, analyst=VIEW, finance=VIEW),
+    "mall.CodeReveal": row(operator=VIEW, analyst=VIEW, finance=VIEW),
     # Supplier statements: written by mall.settlement only; finance generates and marks them settled.
     "mall.SupplierStatement": row(operator=VIEW, analyst=VIEW, finance=VIEW | {"mark_settled"}),
     # Shipping: everyone exports, operators move shipments.
@@ -154,6 +162,16 @@ ADMIN_EXTRA_PAGES: dict[str, tuple[str, dict[str, int]]] = {
     "mall_supplierstatement_csv": (
         f"/admin/mall/supplierstatement/{MISSING}/csv/",
         {"operator": 403, "analyst": 404, "finance": 404},
+    ),
+    # The mall: stock top-up of one product, a code pool's CSV import and code generation (operators).
+    "mall_product_stock": (f"/admin/mall/product/{MISSING}/stock/", {"operator": 404, "analyst": 403, "finance": 403}),
+    "mall_codepool_import": (
+        f"/admin/mall/codepool/{MISSING}/import/",
+        {"operator": 404, "analyst": 403, "finance": 403},
+    ),
+    "mall_codepool_generate": (
+        f"/admin/mall/codepool/{MISSING}/generate/",
+        {"operator": 404, "analyst": 403, "finance": 403},
     ),
     "auth_user_password_change": (
         f"/admin/accounts/user/{MISSING}/password/",

@@ -29,6 +29,7 @@ EXPECTED = {
     "points.reconcile",
     "accounts.idempotency_prune",
     "shipments.expire",
+    "mall.pools_low_check",
 }
 
 DISCOVER = """

@@ -296,6 +296,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "tasks-streak-rewards-sweep": {"task": "tasks.streak_rewards_sweep", "schedule": 300.0},
     "accounts-idempotency-prune": {"task": "accounts.idempotency_prune", "schedule": crontab(hour=20, minute=0)},
     "shipments-expire": {"task": "shipments.expire", "schedule": crontab(minute=15)},
+    "mall-pools-low-check": {"task": "mall.pools_low_check", "schedule": 600.0},  # code pools running low
     # Jobs members wait for (ADR 0008): re-publish what is pending past its due time. A relay message that waited
     # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
     "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
