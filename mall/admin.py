@@ -253,7 +253,7 @@ class ProductAdmin(_ServiceAdmin):
     def thumbnail_preview(self, obj: Product) -> str:
         if not obj.thumbnail:
             return "-"
-        return format_html('<img src="{}" alt="" style="max-width:200px;max-height:200px">', obj.thumbnail.url)
+        return format_html('<img src="{}" alt="" width="200">', obj.thumbnail.url)
 
     @admin.display(description=gettext_lazy("stock changes"))
     def stock_adjust_link(self, obj: Product) -> str:
