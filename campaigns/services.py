@@ -41,7 +41,7 @@ FIELDS = (
 # (The points' expiry is the campaign's policy, read in the same statement: EXPIRY_AT_SQL.)
 _GRANT_SQL = (
     "SELECT * FROM campaign_grant(%s::text, %s::bigint, %s::bigint, %s::bigint, %s::text, %s::text, %s::integer, "  # noqa: S608
-    f"%s::text, {EXPIRY_AT_SQL}, %s::timestamptz, %s::text)"
+    f"%s::text, {EXPIRY_AT_SQL}, %s::timestamptz, %s::text, %s::timestamptz)"
 )
 _CHARGE_SQL = (
     "SELECT * FROM campaign_charge(%s::text, %s::bigint, %s::bigint, %s::bigint, %s::text, %s::text, %s::integer, "
@@ -110,6 +110,7 @@ def campaign_points_grant(
     source: Model | None = None,
     reason: str = "",
     reason_en: str = "",
+    available_at: datetime | None = None,
 ) -> Posted:
     """THE way a campaign gives a member points (check-ins, streaks, tasks, prizes): one call of campaign_grant()
     (campaigns/sql/campaign_grant.sql), where multiplier cards apply and budget caps will.
@@ -117,10 +118,12 @@ def campaign_points_grant(
     A member holding an active multiplier card gets the extra points of check-ins, streak bonuses and task
     rewards as a second transfer (`<key>:boost`, kind `boost`) in the same call, posted only when the base
     transfer is new: a replay returns the original and never boosts again. Wheel prizes are not boosted. Errors
-    are the ledger's (points.services.transfer_post); `reason` / `reason_en` as there."""
+    are the ledger's (points.services.transfer_post); `reason` / `reason_en` as there. `available_at`: the points
+    stay pending until then (a referral reward on hold)."""
     source_type, source_id = _source(source)
     expiry = [campaign.pk, "PTS", now]
     params = [key, campaign.pk, user_id, amount, kind, reason, source_type, source_id, *expiry, now, reason_en]
+    params.append(available_at)
     return posting_call(_GRANT_SQL, params, key=key, kind=kind, amount=amount, member_debit=False)
 
 

@@ -12,9 +12,13 @@
 -- the extra points as a second transfer `<key>:boost` (kind boost, reason "×2"), posted only when the base
 -- transfer is new: a replay returns the original and never boosts again. Cards do not stack: the strongest
 -- active card counts (then the one that ends first). A refused boost raises PM002 and rolls the grant back.
+--
+-- p_available_at: when the points become spendable (NULL: at once). Until then they are pending (a referral reward
+-- on hold); a reversal still takes them back (points_post takes a reversed earn's own lot even while pending).
 CREATE OR REPLACE FUNCTION campaign_grant(
   p_key text, p_campaign bigint, p_user bigint, p_amount bigint, p_kind text, p_reason text,
-  p_source_type integer, p_source_id text, p_expires_at timestamptz, p_now timestamptz, p_reason_en text DEFAULT ''
+  p_source_type integer, p_source_id text, p_expires_at timestamptz, p_now timestamptz, p_reason_en text DEFAULT '',
+  p_available_at timestamptz DEFAULT NULL
 ) RETURNS TABLE (transfer_id bigint, status text, debit_id bigint, credit_id bigint, detail bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -28,7 +32,7 @@ DECLARE
 BEGIN
   SELECT * INTO v_post FROM points_post(
     p_key, 'PTS', v_issuance, v_wallet, p_amount, p_kind, p_reason, p_campaign, p_source_type, p_source_id, NULL,
-    NULL, NULL, p_expires_at, p_now, NULL, p_reason_en);
+    NULL, p_available_at, p_expires_at, p_now, NULL, p_reason_en);
   IF v_post.status = 'created' AND p_kind IN ('checkin', 'streak_bonus', 'task_reward') THEN
     SELECT c.percent INTO v_percent FROM campaigns_multipliercard c
      WHERE c.user_id = p_user AND c.campaign_id = p_campaign AND c.starts_at <= p_now AND c.ends_at > p_now
@@ -39,7 +43,7 @@ BEGIN
       v_factor := '×' || trim_scale(v_percent / 100.0);
       SELECT * INTO v_boost FROM points_post(
         p_key || ':boost', 'PTS', v_issuance, v_wallet, v_extra, 'boost', v_factor, p_campaign, p_source_type,
-        p_source_id, NULL, NULL, NULL, p_expires_at, p_now, NULL, v_factor);
+        p_source_id, NULL, NULL, p_available_at, p_expires_at, p_now, NULL, v_factor);
       IF v_boost.status NOT IN ('created', 'replayed') THEN
         RAISE EXCEPTION 'the multiplier bonus was refused: %', v_boost.status
           USING ERRCODE = 'PM002', DETAIL = coalesce(v_boost.detail::text, '');

@@ -95,14 +95,15 @@ BEGIN
   END IF;
 
   -- Plan the debit's lots, soonest-expiring first (a reversal of an earn takes back that earn's own lot
-  -- first; the expiry job names the one expired lot it empties).
+  -- first, even while it is still pending; the expiry job names the one expired lot it empties).
   IF NOT d.deferred AND d.tracks_lots THEN
     v_need := p_amount;
     FOR r IN
       SELECT l.id, l.remaining FROM points_lot l
        WHERE l.account_id = d.id AND l.remaining > 0
          AND CASE WHEN p_lot IS NOT NULL THEN l.id = p_lot
-                  ELSE l.available_at <= p_now AND (l.expires_at IS NULL OR l.expires_at > p_now) END
+                  ELSE (l.available_at <= p_now OR (p_reverses IS NOT NULL AND l.transfer_id = p_reverses))
+                       AND (l.expires_at IS NULL OR l.expires_at > p_now) END
        ORDER BY (p_reverses IS NOT NULL AND l.transfer_id = p_reverses) DESC, l.expires_at ASC NULLS LAST, l.id
     LOOP
       v_take := least(r.remaining, v_need);

@@ -19,7 +19,7 @@ OWNERS = {
     "tasks": {"checkin", "streak_bonus", "makeup_checkin", "task_reward"},
     "lottery": {"spin", "prize"},
     "campaigns": {"boost"},
-    "mall": {"redeem", "refund"},
+    "mall": {"redeem", "refund", "points_card"},
 }
 
 
