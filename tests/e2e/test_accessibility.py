@@ -34,6 +34,9 @@ from campaigns.models import Campaign
 from lottery.builders import wheel_build
 from lottery.models import Draw, PrizeKind
 from lottery.services import spin_perform
+from mall.builders import category_build, product_build
+from mall.models import Order
+from mall.orders import order_place
 from tasks.checkins import checkin_create, checkin_rule_save
 from tasks.engine import task_definition_save
 from tasks.models import CheckInRule, TaskDefinition
@@ -45,7 +48,8 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 LANGUAGES = ["zh-hans", "en"]
 BLOCKING = {"serious", "critical"}
 
-# name -> path ({slug} is the campaign, {draw} the member's won physical prize); None for the logged-out pages
+# name -> path ({slug} is the campaign, {draw} the member's won physical prize, {product} a mall product, {order} the
+# member's code order, {pickup} their order to pick up in store, {goods} their goods waiting for an address)
 MEMBER_PAGES: dict[str, str] = {
     "home": "/",
     "campaigns": "/c/",
@@ -61,6 +65,13 @@ MEMBER_PAGES: dict[str, str] = {
     "profile": "/accounts/profile/",
     "addresses": "/accounts/addresses/",
     "address-new": "/accounts/addresses/new/",
+    "mall": "/mall/",
+    "mall-product": "/mall/p/{product}/",
+    "mall-redeem": "/mall/p/{product}/redeem/",
+    "mall-order": "/mall/orders/{order}/",
+    "mall-pickup": "/mall/orders/{pickup}/",
+    "mall-address": "/mall/orders/{goods}/address/",
+    "my-redemptions": "/me/redemptions/",
 }
 VISITOR_PAGES: dict[str, str] = {"login": "/accounts/login/", "register": "/accounts/register/"}
 
@@ -143,6 +154,21 @@ def member(db: Any, make_user: Callable[..., User], language: str, monkeypatch: 
     member_fund(campaign=campaign, user_id=user.pk, points=300, now=now, key="a11y-fund")
     checkin_create(campaign=campaign, user_id=user.pk, now=now)
     spin_perform(wheel=wheel, user_id=user.pk, request_key="a11y-spin", now=now)
+    # The mall: a code, goods to pick up (a pickup code with digits, so it reads as a code in any language) and goods
+    # waiting for a shipping address.
+    category = category_build(slug="movies", name="电影票", name_en="Movie tickets")
+    ticket = product_build(
+        campaign=campaign, delivery="code", category=category, name="电影兑换券", name_en="Movie voucher",
+        points_price=20, instructions="在影城 App 输入兑换码。", instructions_en="Enter the code in the cinema app.",
+    )  # fmt: skip
+    bottle = product_build(
+        campaign=campaign, delivery="physical", physical_methods="both", name="运动水杯", name_en="Sports bottle",
+        points_price=20, pickup_location="南京东路 1 号门店", pickup_location_en="Store at 1 East Nanjing Road",
+    )  # fmt: skip
+    order_place(product_id=ticket.pk, user_id=user.pk, request_key="a11y-code", now=now)
+    pickup = order_place(product_id=bottle.pk, user_id=user.pk, request_key="a11y-pickup", method="pickup", now=now)
+    Order.objects.filter(pk=pickup.order.pk).update(pickup_code="7K3M9P2Q4R")
+    order_place(product_id=bottle.pk, user_id=user.pk, request_key="a11y-goods", method="shipping", now=now)
     return user
 
 
@@ -227,9 +253,17 @@ def test_member_page_is_accessible_and_in_one_language(
 ) -> None:
     campaign = Campaign.objects.get(slug="carnival")
     draw = Draw.objects.get(user=member, prize__kind=PrizeKind.PHYSICAL)
+    orders = {order.request_key.removeprefix("a11y-"): order for order in Order.objects.filter(user=member)}
     login_as(page, member)
     page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
-    url = MEMBER_PAGES[name].format(slug=campaign.slug, draw=draw.pk)
+    url = MEMBER_PAGES[name].format(
+        slug=campaign.slug,
+        draw=draw.pk,
+        product=orders["code"].product_id,
+        order=orders["code"].pk,
+        pickup=orders["pickup"].pk,
+        goods=orders["goods"].pk,
+    )
     page_check(page, url=url, name=name, language=language, screenshot=screenshot)
 
 
@@ -318,3 +352,57 @@ def test_keyboard_focus_is_always_visible(
     hidden = [r for r in seen if r["outline"] == "none" or r["width"] < 2]
     assert not hidden, f"focus not visible on {hidden}"
     assert len(seen) >= 5, f"Tab did not move through the page's controls: {seen}"
+
+
+def code_revealed(page: Page) -> None:
+    page.get_by_test_id("reveal-button").click()
+    expect(page.get_by_test_id("order-code")).to_be_visible()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_revealed_mall_code_is_accessible(
+    *,
+    axe_context: Any,
+    page: Page,
+    language: str,
+    member: User,
+    live_server: Any,
+    login_as: Callable[[Page, User], None],
+    screenshot: Callable[..., Any],
+) -> None:
+    order = Order.objects.get(user=member, request_key="a11y-code")
+    login_as(page, member)
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+    page_check(
+        page, url=f"/mall/orders/{order.pk}/", name="mall-code-revealed", language=language, screenshot=screenshot,
+        then=code_revealed,
+    )  # fmt: skip
+
+
+def pickup_verified(page: Page) -> None:
+    page.get_by_test_id("pickup-form").locator("input[name=code]").fill("7K3M9P2Q4R")
+    page.get_by_test_id("pickup-submit").click()
+    expect(page.get_by_test_id("pickup-verified")).to_be_visible()
+
+
+@pytest.mark.parametrize("verified", [False, True], ids=["form", "verified"])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_staff_pickup_page_is_accessible(
+    *,
+    axe_context: Any,
+    page: Page,
+    language: str,
+    verified: bool,
+    member: User,
+    staff: Callable[[str], tuple[User, Any]],
+    live_server: Any,
+    login_as: Callable[[Page, User], None],
+    screenshot: Callable[..., Any],
+) -> None:
+    """The store staff's phone page: the form, and a verified pickup (the item and the member, masked)."""
+    operator, _client = staff("operator")
+    login_as(page, operator)
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+    name = "staff-pickup-verified" if verified else "staff-pickup"
+    then = pickup_verified if verified else None
+    page_check(page, url="/staff/pickup/", name=name, language=language, screenshot=screenshot, then=then)

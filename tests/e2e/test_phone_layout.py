@@ -18,6 +18,8 @@ from campaigns.services import campaign_points_grant
 from lottery.builders import wheel_build
 from lottery.models import Prize, PrizeKind, Wheel
 from lottery.services import prize_save
+from mall.builders import category_build, product_build
+from mall.models import Product
 from points.kinds import AWARD
 
 pytestmark = pytest.mark.browser
@@ -33,6 +35,10 @@ PAGES = {
     "my-points": "/points/",
     "my-prizes": "/me/prizes/",
     "fairness": "/c/carnival/wheel/fairness/",
+    "mall": "/mall/",
+    "mall-product": "/mall/p/{product}/",
+    "mall-redeem": "/mall/p/{product}/redeem/",
+    "my-redemptions": "/me/redemptions/",
 }
 
 
@@ -56,6 +62,15 @@ def wheel(db: Any) -> Wheel:
         prize=Prize(wheel=wheel),
         data={"kind": PrizeKind.POINTS, "name": "会员升级券", "name_en": "Membership upgrade voucher", "weight": 1,
               "stock_total": 50, "points_amount": 10},
+    )  # fmt: skip
+    # A mall product with long names in both languages, delivered to the door or picked up.
+    product_build(
+        campaign=wheel.campaign, delivery="physical", physical_methods="both", points_price=150,
+        category=category_build(slug="fitness", name="健身课程体验券", name_en="Fitness class vouchers"),
+        name="超值健身私教体验课（限时兑换，每人限两次）",
+        name_en="Personal fitness training trial (limited time, two per member)",
+        pickup_location="上海市浦东新区世纪大道100号环球金融中心地下一层服务台",
+        pickup_location_en="Service desk, B1, Shanghai World Financial Center, 100 Century Avenue, Pudong",
     )  # fmt: skip
     return wheel
 
@@ -92,8 +107,9 @@ def test_every_member_page_fits_the_phone(
         switch_language(page, "en")
     expect(page.locator("html")).to_have_attribute("lang", language)
 
+    product = Product.objects.get()
     for name, url in PAGES.items():
-        page.goto(url)
+        page.goto(url.format(product=product.pk))
         fits(page, f"{name} ({language}, {size[0]}px)")
         if size[0] == 360:
             screenshot(page, f"phone-{name}-{language}-360")
@@ -221,3 +237,34 @@ def test_signed_out_pages_fit_a_360_px_phone_with_a_one_row_header(
         page.goto(url)
         fits(page, f"signed out: {name} ({language})")
     screenshot(page, f"phone-register-signed-out-{language}-360", full_page=False)
+
+
+@pytest.mark.parametrize("width", [640, 900])
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_between_phone_and_desktop_the_signed_in_header_keeps_one_row(
+    *,
+    page: Page,
+    language: str,
+    width: int,
+    wheel: Wheel,
+    make_user: Callable[..., User],
+    login_as: Callable[[Page, User], None],
+    switch_language: Callable[[Page, str], None],
+) -> None:
+    """Tablets and narrow windows: the signed-in links (the mall's among them) sit behind the menu until they all
+    fit in the header row beside the brand and the language switch."""
+    page.set_viewport_size({"width": width, "height": 800})
+    login_as(page, make_user())
+    page.goto(PAGES["mall"])
+    if language == "en":
+        switch_language(page, "en")
+    fits(page, f"mall at {width}px ({language})")
+    menu_shown = page.get_by_test_id("nav-menu").is_visible()
+    assert menu_shown == (width < 900), f"at {width}px the menu button should {'' if width < 900 else 'not '}show"
+    if menu_shown:
+        page.get_by_test_id("nav-menu").click()
+    expect(page.get_by_test_id("nav-mall")).to_be_visible()
+    expect(page.get_by_test_id("nav-redemptions")).to_be_visible()
+    page.get_by_test_id("nav-redemptions").click()
+    expect(page).to_have_url(re.compile(r"/me/redemptions/$"))
+    fits(page, f"my redemptions at {width}px ({language})")
