@@ -20,6 +20,7 @@ OWNERS = {
     "lottery": {"spin", "prize"},
     "campaigns": {"boost"},
     "mall": {"redeem", "refund", "points_card"},
+    "referrals": {"referral_reward", "newcomer_gift", "referral_top"},
 }
 
 
