@@ -28,6 +28,7 @@ from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
 from shipments.services import shipment_transition
 from tests.data import ADDRESS
+from tests.test_csp import inline_parts
 
 pytestmark = pytest.mark.django_db
 
@@ -467,3 +468,41 @@ def test_query_ceilings_of_catalogue_product_and_order_pages(
     assert queries(client, f"/mall/p/{item.pk}/redeem/") <= 3
     assert queries(client, f"/mall/orders/{order.pk}/") <= 3
     assert queries(client, REDEMPTIONS) <= 3
+
+
+# --- Rate limits and the Content-Security-Policy -------------------------------------------------------------
+
+
+def test_ordering_and_revealing_are_rate_limited_per_member(
+    settings: Any, member: User, fund: Callable[[int, int], None], product: Callable[..., Product]
+) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "order": "1/min", "code_reveal": "1/min"}
+    fund(member.pk, 1000)
+    item = product(delivery="code", points_price=10)
+    client = client_for(member)
+    assert client.post(f"/mall/p/{item.pk}/redeem/", {"token": "t" * 32}).status_code == 302
+    assert client.post(f"/mall/p/{item.pk}/redeem/", {"token": "u" * 32}).status_code == 429
+    order = Order.objects.get(user=member)
+    assert client.post(f"/mall/orders/{order.pk}/reveal/").status_code == 200
+    assert client.post(f"/mall/orders/{order.pk}/reveal/").status_code == 429
+    assert Order.objects.filter(user=member).count() == 1
+    assert CodeReveal.objects.filter(order=order).count() == 1
+    assert client.get(f"/mall/p/{item.pk}/redeem/").status_code == 200  # looking is not limited
+
+
+def test_mall_pages_need_no_inline_script_or_style(
+    member: User, fund: Callable[[int, int], None], shelf: dict[str, Product], product: Callable[..., Product]
+) -> None:
+    """The pickup QR code is inline SVG: no data: URL, no style attribute (the site's CSP allows neither)."""
+    fund(member.pk, 1000)
+    goods = product(delivery="physical", physical_methods="pickup", pickup_location="门店", pickup_location_en="Store")
+    order = order_place(product_id=goods.pk, user_id=member.pk, method="pickup").order
+    client = client_for(member)
+    pages = [CATALOGUE, f"/mall/p/{goods.pk}/", f"/mall/p/{goods.pk}/redeem/", f"/mall/orders/{order.pk}/", REDEMPTIONS]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert inline_parts(html) == [], url
+        assert "data:" not in html, url
+    assert '<svg class="qr"' in client.get(f"/mall/orders/{order.pk}/").content.decode()
