@@ -12,6 +12,7 @@ from django.db.models import CharField, IntegerField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat, LPad
 
+from config.config_cache import config_cached
 from mall import rules
 from mall.models import Category, Code, LimitCounter, Order, Product
 from shipments.models import Shipment
@@ -253,43 +254,32 @@ def product_for(*, product_id: int, now: datetime, user_id: int | None = None) -
     return with_sale_state(row, now=now) if row is not None else None
 
 
+PRODUCT_TEXTS = ("instructions", "instructions_en", "pickup_location", "pickup_location_en")
+
+
+def product_texts(*, product_id: int) -> dict[str, str]:
+    """What an order's body shows of its product — instructions and pickup location, both languages — through the
+    configuration cache (config/config_cache.py: product_save bumps its version), so placing an order reads no
+    product row for them. Display only; nothing is decided by it."""
+
+    def load() -> dict[str, str]:
+        row = Product.objects.filter(pk=product_id).values(*PRODUCT_TEXTS).first()
+        return row if row is not None else dict.fromkeys(PRODUCT_TEXTS, "")
+
+    return config_cached(f"mall:product-texts:{product_id}", load)
+
+
 def order_extras(*, product_id: int, shipment_id: int | None) -> dict[str, Any]:
-    """What an order's body shows besides the order row, in one statement: the product's instructions and pickup
-    location (both languages) and, for goods, the shipment's status and tracking."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.instructions, p.instructions_en, p.pickup_location, p.pickup_location_en, s.id, s.status, "
-            "s.claim_deadline, s.carrier, s.tracking_number, s.shipped_at, s.delivered_at "
-            "FROM mall_product p LEFT JOIN shipments_shipment s ON s.id = %s WHERE p.id = %s",
-            [shipment_id, product_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return {
-            "instructions": "",
-            "instructions_en": "",
-            "pickup_location": "",
-            "pickup_location_en": "",
-            "shipment": None,
-        }
+    """What an order's body shows besides the order row: its product's texts (product_texts) and, for goods that
+    ship, the shipment (status, tracking; one statement)."""
     shipment = None
-    if row[4] is not None:
-        shipment = Shipment(
-            pk=row[4],
-            status=row[5],
-            claim_deadline=row[6],
-            carrier=row[7],
-            tracking_number=row[8],
-            shipped_at=row[9],
-            delivered_at=row[10],
+    if shipment_id is not None:
+        shipment = (
+            Shipment.objects.filter(pk=shipment_id)
+            .only("status", "claim_deadline", "carrier", "tracking_number", "shipped_at", "delivered_at")
+            .first()
         )
-    return {
-        "instructions": row[0],
-        "instructions_en": row[1],
-        "pickup_location": row[2],
-        "pickup_location_en": row[3],
-        "shipment": shipment,
-    }
+    return {**product_texts(product_id=product_id), "shipment": shipment}
 
 
 def orders_listing(*, user_id: int) -> QuerySet[Order]:
