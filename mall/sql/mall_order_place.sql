@@ -16,7 +16,8 @@
 --   7. virtual items handed over through their owners: a points card via campaign_grant, a multiplier card via
 --      campaign_multiplier_issue, a membership voucher as p_voucher;
 --   8. the order row (fulfilled at once unless goods), a shipment for goods to ship (shipment_create, waiting for
---      the address the caller sets in the same transaction), task progress for 'redeem' tasks.
+--      the address the caller sets in the same transaction), an invitee's qualification (referrals_qualify), task
+--      progress for 'redeem' tasks.
 -- A raised error rolls back everything the call did. The price is the product's, less p_discount percent (the
 -- member level's mall discount, 0-100; at least 1 point).
 -- Returns the status ('ok' | 'replay'), the order and the member's spendable balance after the call.
@@ -175,6 +176,7 @@ BEGIN
           CASE WHEN v_product.virtual_kind = 'membership_voucher' THEN p_voucher ELSE '' END, v_spend,
           v_hold, NULL, v_shipment, CASE WHEN v_method = 'pickup' THEN p_pickup END, NULL, NULL,
           v_today, p_now, v_fulfilled, NULL, NULL, '');
+  PERFORM referrals_qualify(p_user, 'order', p_now, p_progress_type);  -- an invitee's first redemption (one probe)
   IF tasks_event_counted(v_product.campaign_id, 'redeem') THEN
     PERFORM * FROM tasks_progress_record(v_product.campaign_id, p_user, 'redeem', v_price, p_now, p_now,
                                          p_progress_type);

@@ -88,6 +88,7 @@ BEGIN
   END IF;
   UPDATE tasks_checkin SET transfer_id = v_post.transfer_id WHERE id = v_row.id;
   PERFORM * FROM tasks_progress_record(p_campaign, p_user, 'checkin', NULL, p_now, p_now, p_progress_type);
+  PERFORM referrals_qualify(p_user, 'checkin', p_now, p_progress_type);  -- an invitee's first check-in (one probe)
   v_bonus := tasks_milestone_reached(v_milestones, v_cycle, v_row.streak);
   IF v_bonus THEN
     PERFORM outbox_add('tasks.streak:' || p_campaign || ':' || p_user || ':' || to_char(v_today, 'YYYY-MM-DD'),

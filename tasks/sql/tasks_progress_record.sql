@@ -72,6 +72,7 @@ BEGIN
     v_row.count := v_row.count + 1;
     IF v_row.count >= v_task.target_count THEN
       v_row.completed_at := p_now;
+      PERFORM referrals_qualify(p_user, 'task', p_now, p_progress_type);  -- an invitee's first completed task
     END IF;
     UPDATE tasks_taskprogress SET count = v_row.count, completed_at = v_row.completed_at, updated_at = p_now
      WHERE id = v_row.id;
