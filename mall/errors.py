@@ -120,3 +120,8 @@ class StatementPeriodOpen(DomainError):
 class StatementStale(Conflict):
     code = "statement_stale"
     default_message = _("This statement was generated before its period ended. Generate it again, then settle it.")
+
+
+class AddressClosed(Conflict):
+    code = "address_closed"
+    default_message = _("The address of this order can no longer be changed.")

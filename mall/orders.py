@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Address
 from mall.errors import (
+    AddressClosed,
     AddressRequired,
     InvalidOrderKey,
     LimitReached,
@@ -321,18 +322,19 @@ def order_shipment_moved(shipment: Shipment, status: str, now: datetime) -> None
 
 
 def order_address_set(*, order_id: int, user_id: int, address_id: int, now: datetime | None = None) -> Order:
-    """The member gives (or changes) the shipping address of their goods until they ship."""
+    """The member gives (or changes) the shipping address of their goods until they ship; afterwards (or for an
+    order without a shipment) address_closed."""
     now = now or timezone.now()
     order = _member_order(order_id=order_id, user_id=user_id)
     address = Address.objects.filter(pk=address_id, user_id=user_id).first() if 0 < address_id < MAX_ID else None
     if address is None:
         raise AddressRequired()
     if order.shipment_id is None or order.status != OrderStatus.PLACED:
-        raise NotCancellable()
+        raise AddressClosed()
     try:
         shipment_address_set(shipment_id=order.shipment_id, address=address, now=now)
     except ShipmentStateInvalid as exc:
-        raise NotCancellable() from exc
+        raise AddressClosed() from exc
     return order
 
 

@@ -35,7 +35,7 @@ from config.errors import DomainError
 from config.forms import errors_to_form
 from config.ratelimit import rate_limit_page
 from mall import orders, selectors
-from mall.errors import NoCode, NotAvailable, NotCancellable, OrderNotFound, OutOfStock, ProductNotFound
+from mall.errors import AddressClosed, NoCode, NotAvailable, OrderNotFound, OutOfStock, ProductNotFound
 from mall.models import Delivery, Method, Order, OrderStatus, PhysicalMethods
 from points.errors import InsufficientPoints
 from shipments.models import Shipment
@@ -466,8 +466,8 @@ def order_address(request: HttpRequest, order_id: int) -> HttpResponse:
                 orders.order_address_set(order_id=order.pk, user_id=user.pk, address_id=address_id)
         except ValidationError as exc:
             errors_to_form(new if picked == NEW else choice, exc, fallback_field=None if picked == NEW else "address")
-        except NotCancellable:
-            messages.error(request, _("The address of this order can no longer be changed."))
+        except AddressClosed as exc:
+            messages.error(request, exc.message)
             return redirect("mall:order", order_id=order.pk)
         except DomainError as exc:
             errors_to_form(choice, exc, fallback_field="address")

@@ -12,6 +12,7 @@ from accounts.models import Address
 from campaigns.models import Campaign
 from mall.builders import pool_build
 from mall.errors import (
+    AddressClosed,
     LimitReached,
     MethodInvalid,
     NoCode,
@@ -225,3 +226,17 @@ def test_virtual_points_card_and_multiplier(member, fund, product) -> None:
     order = order_place(product_id=voucher.pk, user_id=member.pk).order
     assert len(order.voucher_code) == 16
     assert member.multiplier_cards.count() == 1
+
+
+def test_address_closes_once_the_goods_ship(member, fund, product) -> None:
+    fund(member.pk, 500)
+    item = product(delivery="physical", points_price=100)
+    order = order_place(product_id=item.pk, user_id=member.pk, address_id=address_of(member).pk).order
+    shipment_transition(
+        shipment_id=order.shipment_id, to="shipped", carrier="SF", tracking_number="1", now=timezone.now()
+    )
+    with pytest.raises(AddressClosed):
+        order_address_set(order_id=order.pk, user_id=member.pk, address_id=address_of(member).pk)
+    code_order = order_place(product_id=product().pk, user_id=member.pk).order
+    with pytest.raises(AddressClosed):
+        order_address_set(order_id=code_order.pk, user_id=member.pk, address_id=address_of(member).pk)
