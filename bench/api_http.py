@@ -8,12 +8,15 @@ Its database is a throwaway `pointsmall_bench_http`; its Redis is BENCH_HTTP_RED
 redis://127.0.0.1:6379/14), with a cache key prefix of its own per run; Celery's broker is that Redis too, so the
 check-in's after-commit job is really enqueued (nothing consumes it; the queue is deleted at the end). Rate limits
 stay on, so their Redis round trip is paid as in production, but at RATE_LIMIT_SPIN = RATE_LIMIT_CHECKIN =
-1000000/min no request is ever refused by them.
+RATE_LIMIT_ORDER = 1000000/min no request is ever refused by them.
 
 The data, seeded through the project's builders and services before gunicorn starts: BENCH_HTTP_MEMBERS members
 (default 12,000), each with an access token (accounts.services.token_issue) and 1,000,000 points in five awards
 (so the history has rows); a campaign in its official phase with a check-in rule and a three-task ladder; its wheel
-(10 points a spin, no caps) with a points prize, a physical prize with large stock and "thanks for playing".
+(10 points a spin, no caps) with a points prize, a physical prize with large stock and "thanks for playing"; its
+mall (issue 13): BENCH_HTTP_PRODUCTS (default 1,000) products with usage instructions, 1 point each and stock no run
+exhausts, and one hot code product with BENCH_HTTP_HOT_STOCK (default 500) units and as many codes — a flash sale
+that sells out during the run.
 
 The load: Debian's wrk, 16 connections on 2 threads, BENCH_HTTP_SECONDS (default 8) per endpoint after a
 BENCH_HTTP_WARMUP (default 2) second warm-up, in this order: the ceiling (GET /api/v1/health, config/health.py: a
@@ -24,16 +27,23 @@ plain Django JsonResponse behind the whole middleware stack, no database, no Red
   spin      POST /api/v1/campaigns/<slug>/wheel/spins
   checkin   POST /api/v1/campaigns/<slug>/checkins
   tasks     GET  /api/v1/campaigns/<slug>/tasks
-and the ceiling again; the ceiling is the average of its two runs (on shared machines one run alone swings). A wrk
+  order     POST /api/v1/mall/orders   each request the next of the distinct products
+  order_hot POST /api/v1/mall/orders   every request the hot product (201 until it sells out, then 409 out_of_stock)
+and the ceiling again; the ceiling is the average of its two runs (on shared machines one run alone swings).
+BENCH_HTTP_ONLY (e.g. "order,order_hot") measures only the endpoints it names, between the two ceilings. A wrk
 Lua script rotates `Authorization: Bearer <token>` over the members (each wrk thread its own half), and sends each
-POST with a unique Idempotency-Key, as the mobile app does. A member checks in once a day, so every check-in
+POST with a unique Idempotency-Key, as the mobile app does (an order's body names its product: each wrk thread
+rotates over the products file it is given). A member checks in once a day, so every check-in
 request is a different member (the warm-up uses members the measured run does not); if the run outpaces the
 members it wraps around, the 409s are counted (`repeats=`) and the run fails: raise BENCH_HTTP_MEMBERS.
 
 Prints, per endpoint, `RESULT http name=<name> rps=<req/s> ratio=<rps / ceiling> p50_ms= p99_ms= errors=` (errors:
 non-2xx answers plus socket errors) and a summary line. Then the invariants, with the server stopped: the ledger
 reconciles (points.services.ledger_reconcile), prize stock matches the draws and every draw has its debit
-(bench/wheel.py's check), every check-in is paid, and the 201s the API answered are rows in the database. Exit
+(bench/wheel.py's check), every check-in is paid, the 201s the API answered are rows in the database, and the hot
+product's stock is exact — printed as `RESULT http name=hot_stock initial= orders= stock_left= exact= oversold=
+codes_issued=`: initial stock minus the orders made equals the stock left, never below zero, one distinct code per
+order. The hot run's 409 out_of_stock answers are its expected refusals (`refused=`), not errors. Exit
 status 1 on any drift or any error answer: an endpoint that fails under load has no throughput to report.
 """
 
@@ -53,11 +63,15 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
 import redis
 
 from bench._harness import bench_members, django_setup, fresh_database, gunicorn_serving, load_wheel, result_line
+
+if TYPE_CHECKING:
+    from campaigns.models import Campaign
 
 MEMBERS = int(os.environ.get("BENCH_HTTP_MEMBERS", "12000"))
 SECONDS = max(1, round(float(os.environ.get("BENCH_HTTP_SECONDS", "8"))))  # wrk takes whole seconds
@@ -74,6 +88,9 @@ FUNDING = 200_000  # points per award: 1,000,000 a member, far more than any run
 BATCH = 10_000  # points.services.MAX_BATCH
 CHECKIN_WARMUP_SHARE = 6  # the check-in warm-up uses the first 1/6 of the members, the measured run the rest
 HEALTH = "/api/v1/health"
+PRODUCTS = int(os.environ.get("BENCH_HTTP_PRODUCTS", "1000"))
+HOT_STOCK = int(os.environ.get("BENCH_HTTP_HOT_STOCK", "500"))
+ORDERS = "/api/v1/mall/orders"
 
 # (name, path, mode): "get" rotates tokens; "post" also sends a unique Idempotency-Key; "once" is a POST whose every
 # request is another member.
@@ -84,10 +101,17 @@ ENDPOINTS = [
     ("spin", f"/api/v1/campaigns/{SLUG}/wheel/spins", "post"),
     ("checkin", f"/api/v1/campaigns/{SLUG}/checkins", "once"),
     ("tasks", f"/api/v1/campaigns/{SLUG}/tasks", "get"),
+    ("order", ORDERS, "order"),
+    ("order_hot", ORDERS, "order"),
 ]
+# BENCH_HTTP_ONLY=order,order_hot measures those endpoints alone (with the ceiling around them), for a quick look.
+ONLY = {name for name in os.environ.get("BENCH_HTTP_ONLY", "").split(",") if name}
+# Answers that are the endpoint's expected outcome under this load, not errors: the hot product sells out.
+EXPECTED_REFUSALS = {"order_hot": frozenset({409})}
 
 # wrk runs a copy of this per thread (setup() and done() in a separate one). Arguments after `--`: the tokens file,
-# the first and last (exclusive) line to use, the thread count, the mode, a nonce for Idempotency-Keys.
+# the first and last (exclusive) line to use, the thread count, the mode, a nonce for Idempotency-Keys, and for
+# orders the file of product ids to rotate over.
 WRK_SCRIPT = r"""
 local threads = {}
 local next_id = 0
@@ -110,6 +134,10 @@ function init(args)
   for line in io.lines(args[1]) do all[#all + 1] = line end
   tokens = {}
   for i = first + id, last - 1, nthreads do tokens[#tokens + 1] = all[i + 1] end
+  if mode == "order" then
+    products = {}
+    for line in io.lines(args[7]) do products[#products + 1] = line end
+  end
   if mode == "get" then
     prebuilt = {}
     for i, token in ipairs(tokens) do
@@ -124,6 +152,14 @@ function request()
   if sent > #tokens then wrapped = wrapped + 1 end
   local i = (sent - 1) % #tokens + 1
   if mode == "get" then return prebuilt[i] end
+  if mode == "order" then
+    local product = products[(sent * 2 + id) % #products + 1]
+    return wrk.format("POST", wrk.path, {
+      ["Authorization"] = "Bearer " .. tokens[i],
+      ["Idempotency-Key"] = nonce .. "-" .. id .. "-" .. sent,
+      ["Content-Type"] = "application/json",
+    }, '{"product_id": ' .. product .. '}')
+  end
   return wrk.format("POST", wrk.path, {
     ["Authorization"] = "Bearer " .. tokens[i],
     ["Idempotency-Key"] = nonce .. "-" .. id .. "-" .. sent,
@@ -161,10 +197,15 @@ class Run:
     socket_errors: int
     wrapped: int
     statuses: dict[int, int] = field(default_factory=dict)
+    expected: frozenset[int] = frozenset()  # refusals that are the endpoint's outcome under this load
 
     @property
     def non_2xx(self) -> int:
-        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
+        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300 and status not in self.expected)
+
+    @property
+    def refused(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status in self.expected)
 
     @property
     def errors(self) -> int:
@@ -225,13 +266,40 @@ def bench_env(url: str, prefix: str) -> dict[str, str]:
         "CACHE_PREFIX": prefix,
         "RATE_LIMIT_SPIN": "1000000/min",
         "RATE_LIMIT_CHECKIN": "1000000/min",
+        "RATE_LIMIT_ORDER": "1000000/min",
         "LOG_LEVEL": "WARNING",
     }
 
 
-def seed(user_ids: list[int], tokens_file: Path) -> int:
-    """The campaign, its check-in rule, tasks and wheel; every member funded and given an access token (one per
-    line of `tokens_file`, in `user_ids` order). Returns the wheel id."""
+@dataclass(frozen=True)
+class Seeded:
+    wheel_id: int
+    product_ids: list[int]  # the distinct products
+    hot_id: int  # the hot product
+
+
+def seed_mall(campaign: Campaign) -> tuple[list[int], int]:
+    """The mall of the run: PRODUCTS products with usage instructions (1 point, stock no run exhausts) and the hot
+    code product with HOT_STOCK units and as many codes. Returns (the distinct products' ids, the hot one's)."""
+    from mall.builders import category_build, pool_build, product_build
+    from mall.models import Delivery
+
+    category = category_build(slug="bench", name="压测", name_en="Benchmark")
+    distinct = [
+        product_build(campaign=campaign, category=category, name=f"商品{n}", name_en=f"Item {n}", points_price=1,
+                      stock=10**8).pk
+        for n in range(PRODUCTS)
+    ]  # fmt: skip
+    hot = product_build(
+        campaign=campaign, category=category, delivery=Delivery.CODE, name="限量抢购", name_en="Flash sale",
+        points_price=1, stock=HOT_STOCK, code_pool=pool_build(codes=HOT_STOCK, prefix="HOT"),
+    )  # fmt: skip
+    return distinct, hot.pk
+
+
+def seed(user_ids: list[int], tokens_file: Path) -> Seeded:
+    """The campaign, its check-in rule, tasks, wheel and mall; every member funded and given an access token (one
+    per line of `tokens_file`, in `user_ids` order)."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -267,6 +335,7 @@ def seed(user_ids: list[int], tokens_file: Path) -> int:
             )
         )  # fmt: skip
     wheel = load_wheel(campaign=campaign, cost_points=COST)
+    product_ids, hot_id = seed_mall(campaign)
     issuance = System(AccountKind.ISSUANCE, campaign.pk)
     for n in range(FUNDING_AWARDS):
         for start in range(0, len(user_ids), BATCH):
@@ -280,10 +349,30 @@ def seed(user_ids: list[int], tokens_file: Path) -> int:
     with transaction.atomic(), tokens_file.open("w") as out:
         for user_id in user_ids:
             out.write(token_issue(user=members[user_id], name="bench-http").access + "\n")
-    return wheel.pk
+    return Seeded(wheel_id=wheel.pk, product_ids=product_ids, hot_id=hot_id)
 
 
-def invariants(wheel_id: int, created: dict[str, int]) -> list[str]:
+def hot_stock(hot_id: int) -> dict[str, int | str]:
+    """The hot product's exact-stock check: initial stock minus the orders made equals the stock left (no
+    oversell), and one distinct code per order."""
+    from mall.models import Order, Product
+
+    left = Product.objects.get(pk=hot_id).stock
+    orders = Order.objects.filter(product_id=hot_id)
+    made = orders.count()
+    codes = orders.exclude(code__isnull=True).values("code_id").distinct().count()
+    exact = HOT_STOCK - made == left and left >= 0 and codes == made
+    return {
+        "initial": HOT_STOCK,
+        "orders": made,
+        "stock_left": left,
+        "exact": str(exact).lower(),
+        "oversold": max(0, made - HOT_STOCK),
+        "codes_issued": codes,
+    }
+
+
+def invariants(seeded: Seeded, created: dict[str, int]) -> list[str]:
     """What must hold after the run; empty when it all does. `created`: the 201s the API answered, per endpoint,
     warm-ups included. A request still in flight when wrk stopped may have committed without wrk seeing its answer,
     so the database may hold up to one row more per connection and run."""
@@ -292,7 +381,7 @@ def invariants(wheel_id: int, created: dict[str, int]) -> list[str]:
     from tasks import kinds
     from tasks.models import CheckIn
 
-    problems = wheel_invariants(wheel_id)
+    problems = wheel_invariants(seeded.wheel_id)
     checkins = CheckIn.objects.count()
     if CheckIn.objects.filter(transfer_id__isnull=True).exists():
         problems.append("check-ins without their points transfer")
@@ -301,10 +390,24 @@ def invariants(wheel_id: int, created: dict[str, int]) -> list[str]:
     paid = Transfer.objects.filter(kind=kinds.CHECKIN).count()
     if paid != checkins:
         problems.append(f"{checkins} check-ins but {paid} check-in transfers")
+    from mall.models import Order
+
     slack = 2 * CONNECTIONS  # the warm-up's and the measured run's in-flight requests
-    for name, rows in (("checkin", checkins), ("spin", Draw.objects.filter(wheel_id=wheel_id).count())):
+    orders = Order.objects.filter(product_id__in=seeded.product_ids).count()
+    hot_orders = Order.objects.filter(product_id=seeded.hot_id).count()
+    for name, rows in (
+        ("checkin", checkins),
+        ("spin", Draw.objects.filter(wheel_id=seeded.wheel_id).count()),
+        ("order", orders),
+        ("order_hot", hot_orders),
+    ):
         if not created[name] <= rows <= created[name] + slack:
             problems.append(f"{name}: the API answered {created[name]} x 201, the database has {rows} rows")
+    if Order.objects.filter(spend_transfer_id__isnull=True, product_id__in=seeded.product_ids).exists():
+        problems.append("orders without their points transfer")
+    check = hot_stock(seeded.hot_id)
+    if check["exact"] != "true":
+        problems.append(f"the hot product's stock is not exact: {check}")
     return problems
 
 
@@ -328,12 +431,15 @@ def main() -> None:
 
     runs: dict[str, Run] = {}
     server_log = ""
-    created = {"checkin": 0, "spin": 0}
+    created = {"checkin": 0, "spin": 0, "order": 0, "order_hot": 0}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
             tokens_file, script = Path(tmp) / "tokens.txt", Path(tmp) / "rotate.lua"
             script.write_text(WRK_SCRIPT)
-            wheel_id = seed(user_ids, tokens_file)
+            seeded = seed(user_ids, tokens_file)
+            products_files = {"order": Path(tmp) / "products.txt", "order_hot": Path(tmp) / "hot.txt"}
+            products_files["order"].write_text("".join(f"{pk}\n" for pk in seeded.product_ids))
+            products_files["order_hot"].write_text(f"{seeded.hot_id}\n")
             connections.close_all()
             with psycopg.connect(url, autocommit=True) as conn:  # statistics, as a live database has: without them
                 conn.execute("VACUUM ANALYZE")  # the plans depend on when autovacuum happens to run (runs varied 2x)
@@ -349,11 +455,13 @@ def main() -> None:
                         split = MEMBERS // CHECKIN_WARMUP_SHARE
                         warm = [str(tokens_file), "0", str(split), str(THREADS), mode]
                         measured = [str(tokens_file), str(split), str(MEMBERS), str(THREADS), mode]
-                    warmup = wrk(base + path, seconds=WARMUP, script=script, args=[*warm, f"{nonce}-w-{name}"])
-                    run = wrk(base + path, seconds=SECONDS, script=script, args=[*measured, f"{nonce}-{name}"])
+                    extra = [str(products_files[name])] if mode == "order" else []
+                    warmup = wrk(base + path, seconds=WARMUP, script=script, args=[*warm, f"{nonce}-w-{name}", *extra])
+                    run = wrk(base + path, seconds=SECONDS, script=script, args=[*measured, f"{nonce}-{name}", *extra])
+                    run.expected = EXPECTED_REFUSALS.get(name, frozenset())
                     if name in created:
                         created[name] += warmup.statuses.get(201, 0) + run.statuses.get(201, 0)
-                    print(f"  {name:<8} {run.rps:9.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
+                    print(f"  {name:<9} {run.rps:9.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
                           f"statuses {dict(sorted(run.statuses.items()))}  socket errors {run.socket_errors}",
                           flush=True)  # fmt: skip
                     return run
@@ -363,7 +471,8 @@ def main() -> None:
                       flush=True)  # fmt: skip
                 runs["ceiling_before"] = measure("ceiling", HEALTH, "anonymous")
                 for name, path, mode in ENDPOINTS:
-                    runs[name] = measure(name, path, mode)
+                    if not ONLY or name in ONLY:
+                        runs[name] = measure(name, path, mode)
                 runs["ceiling_after"] = measure("ceiling", HEALTH, "anonymous")
             server_log = (Path(tmp) / "gunicorn.log").read_text(errors="replace")
     finally:
@@ -381,7 +490,9 @@ def main() -> None:
     )
     lines = [("ceiling", ceiling), *runs.items()]
     for name, run in lines:
-        extra = {"repeats": run.statuses.get(409, 0)} if name == "checkin" else {}
+        extra: dict[str, int] = {"repeats": run.statuses.get(409, 0)} if name == "checkin" else {}
+        if run.expected:
+            extra["refused"] = run.refused
         print(result_line("http", name=name, rps=f"{run.rps:.1f}", ratio=f"{run.rps / ceiling.rps:.2f}",
                           p50_ms=f"{run.p50_ms:.2f}", p99_ms=f"{run.p99_ms:.2f}", errors=run.errors,
                           **extra))  # fmt: skip
@@ -390,7 +501,8 @@ def main() -> None:
 
     ledger_rollup()
     audit = ledger_reconcile()
-    problems = invariants(wheel_id, created)
+    print(result_line("http", name="hot_stock", **hot_stock(seeded.hot_id)))
+    problems = invariants(seeded, created)
     slowest = min(runs, key=lambda name: runs[name].rps)
     errors = sum(run.errors for _name, run in lines)
     print(result_line("http", name="summary", ceiling_rps=f"{ceiling.rps:.1f}", ceiling_before=f"{before.rps:.1f}",
@@ -406,7 +518,7 @@ def main() -> None:
         failures.append(f"error answers under load (statuses, socket errors aside): {failing}")
         first = max(server_log.find("Traceback"), 0)
         failures.append("gunicorn's log, from its first traceback:\n" + server_log[first : first + 5000])
-    if runs["checkin"].wrapped:
+    if "checkin" in runs and runs["checkin"].wrapped:
         failures.append(f"check-in ran out of members ({runs['checkin'].wrapped} repeats): raise BENCH_HTTP_MEMBERS")
     if failures:
         sys.exit("\n".join(failures))
