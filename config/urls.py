@@ -8,6 +8,7 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api import json_error_view
@@ -49,6 +50,16 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("favicon.ico", favicon, name="favicon"),
 ]
+
+# Uploaded files (product pictures, campaign banners): see SERVE_MEDIA in config/settings/base.py.
+if settings.DEBUG or settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(
+            r"^media/(?P<path>.+)$",
+            cache_control(public=True, max_age=3600)(serve),
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
 
 _api_404 = json_error_view(NotFound.code, NotFound.default_message, NotFound.status)
 # Anything else under /api/ is a JSON 404 in the error shape (never an HTML page, even with DEBUG on).

@@ -178,6 +178,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Uploaded files (product pictures, campaign banners, invite posters) are served by Django when DEBUG is on or
+# SERVE_MEDIA is set (docker-compose sets it: one box, no proxy). Behind a proxy or with object storage, leave it off
+# and serve MEDIA_ROOT there.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
