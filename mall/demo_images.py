@@ -8,22 +8,18 @@ font has no Chinese glyphs)."""
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from config.fonts import BOLD_FONT, REGULAR_FONT, Font, font_load, text_lines
+
 SIZE = 800
 TEXT_WIDTH = SIZE - 160  # inside the card's border, with a margin
-FONT_DIR = Path("/usr/share/fonts/opentype/noto")
-BOLD_FONT = FONT_DIR / "NotoSansCJK-Bold.ttc"
-REGULAR_FONT = FONT_DIR / "NotoSansCJK-Regular.ttc"
 
 Colour = tuple[int, int, int]
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Drawing = Callable[[ImageDraw.ImageDraw, Colour, Colour], None]
 
 
@@ -109,56 +105,12 @@ STYLES: dict[str, tuple[Style, Drawing]] = {
 FALLBACK: tuple[Style, Drawing] = (Style((240, 240, 240), (69, 90, 100), (144, 164, 174)), _dots)
 
 
-@lru_cache(maxsize=8)
-def _font(path: str, size: int) -> Font | None:
-    """The font at `path` in `size`, or None when it cannot be read."""
-    try:
-        return ImageFont.truetype(path, size)
-    except OSError:
-        return None
-
-
-# A line may break between words of Latin letters and digits and between two Chinese characters, never after an
-# opening bracket or before closing punctuation (each sticks to its neighbour); a short bracketed part, like
-# "（10 册）", stays whole when it fits on a line.
-_OPEN, _CLOSE = "（《「“(【", "）》」”)】、，。：；！？"
-_TOKENS = re.compile(rf"[{_OPEN}]*(?:[0-9A-Za-z][0-9A-Za-z:.,'’&%+/\-]*|[^\s{_OPEN}{_CLOSE}])[{_CLOSE}]*|\s+|.")
-_BRACKETED = re.compile(r"[（(][^（）()]{1,16}[）)][、，。：；！？]*")
-
-
-def _tokens(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[str]:
-    tokens: list[str] = []
-    at = 0
-    for group in _BRACKETED.finditer(text):
-        tokens += _TOKENS.findall(text[at : group.start()])
-        fits = draw.textlength(group.group(), font=font) <= width
-        tokens += [group.group()] if fits else _TOKENS.findall(group.group())
-        at = group.end()
-    return tokens + _TOKENS.findall(text[at:])
-
-
-def _lines(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[str]:
-    """`text` broken into lines no wider than `width` (a single word wider than that keeps its own line)."""
-    lines: list[str] = []
-    current = ""
-    for token in _tokens(draw, text, font, width):
-        candidate = current + token
-        if current and not token.isspace() and draw.textlength(candidate.strip(), font=font) > width:
-            lines.append(current.strip())
-            current = token
-        else:
-            current = candidate
-    if current.strip():
-        lines.append(current.strip())
-    return lines
-
-
 def _text_block(
     draw: ImageDraw.ImageDraw, text: str, *, font: Font, top: int, fill: Colour, max_lines: int, gap: int
 ) -> int:
     """Draw `text` centred from `top`, at most `max_lines` lines (the last one cut with an ellipsis); returns
     the y below it."""
-    lines = _lines(draw, text, font, TEXT_WIDTH)
+    lines = text_lines(draw, text, font, TEXT_WIDTH)
     if len(lines) > max_lines:
         last = lines[max_lines - 1]
         while last and draw.textlength(last + "…", font=font) > TEXT_WIDTH:
@@ -179,8 +131,8 @@ def _fitting_font(
     font cannot be read."""
     font = None
     for size in sizes:
-        font = _font(path, size)
-        if font is None or len(_lines(draw, text, font, TEXT_WIDTH)) <= max_lines:
+        font = font_load(path, size)
+        if font is None or len(text_lines(draw, text, font, TEXT_WIDTH)) <= max_lines:
             break
     return font
 
