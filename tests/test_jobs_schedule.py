@@ -30,6 +30,8 @@ EXPECTED = {
     "accounts.idempotency_prune",
     "shipments.expire",
     "mall.pools_low_check",
+    "referrals.leaderboard_snapshot",
+    "referrals.final_awards",
 }
 
 DISCOVER = """

@@ -301,6 +301,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accounts-idempotency-prune": {"task": "accounts.idempotency_prune", "schedule": crontab(hour=20, minute=0)},
     "shipments-expire": {"task": "shipments.expire", "schedule": crontab(minute=15)},
     "mall-pools-low-check": {"task": "mall.pools_low_check", "schedule": 600.0},  # code pools running low
+    # Invite leaderboard (referrals/leaderboard.py): the hourly snapshot (and rebuild of the Redis set) of running
+    # campaigns, and the final top-N awards once a campaign's official phase is over (acts once per campaign).
+    "referrals-leaderboard-snapshot": {"task": "referrals.leaderboard_snapshot", "schedule": crontab(minute=0)},
+    "referrals-final-awards": {"task": "referrals.final_awards", "schedule": 600.0},
     # Jobs members wait for (ADR 0008): re-publish what is pending past its due time. A relay message that waited
     # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
     "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
