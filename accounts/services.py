@@ -306,17 +306,19 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "lottery": ("add", "change", "delete", "view"),
         "mall": ("add", "change", "delete", "view", "verify"),  # verify: store pickups
         "shipments": ("change", "view"),
-        "referrals": ("add", "change", "view"),
+        "referrals": ("add", "change", "view", "review"),  # review: decide the invite review queue
         "partners": ("view", "issue", "revoke"),  # partner systems' API keys
         "points": ("view", "adjust"),
         "accounts": ("view", "change"),
         "django_celery_beat": ("view",),
         "outbox": ("view",),  # jobs members wait for, read-only (ADR 0008)
     },
-    "analyst": dict.fromkeys(
-        ("campaigns", "tasks", "lottery", "mall", "shipments", "referrals", "partners", "reports", "points"),
-        ("view", "export"),
-    ),
+    "analyst": {
+        **dict.fromkeys(
+            ("campaigns", "tasks", "lottery", "mall", "shipments", "partners", "reports", "points"), ("view", "export")
+        ),
+        "referrals": ("view", "export", "review"),  # analysts decide suspected referral fraud too (issue 14)
+    },
     "finance": {
         "points": ("view", "export"),
         "mall": ("view", "export", "settle"),  # settle: supplier statements

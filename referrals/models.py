@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -127,6 +128,8 @@ class Invite(models.Model):
         verbose_name = _("invite")
         verbose_name_plural = _("invites")
         ordering: ClassVar = ["-created_at", "-id"]
+        # Deciding the review queue (approve pays the rewards, reject reverses pending ones): operators and analysts.
+        permissions: ClassVar = [("review_invite", _("Can decide invites in review"))]
         constraints: ClassVar = [
             models.CheckConstraint(condition=~Q(inviter=models.F("invitee")), name="invite_not_self"),
             models.CheckConstraint(
@@ -142,6 +145,23 @@ class Invite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inviter_id} → {self.invitee_id}"
+
+
+class InviteReviewManager(models.Manager["InviteReview"]):
+    def get_queryset(self) -> models.QuerySet[InviteReview]:
+        return super().get_queryset().filter(status=InviteStatus.REVIEW)
+
+
+class InviteReview(Invite):
+    """The review queue: the invites in review (fraud signals or a cap), decided in admin (referrals/admin.py)."""
+
+    objects: ClassVar[InviteReviewManager] = InviteReviewManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("invite in review")
+        verbose_name_plural = _("review queue")
+        ordering: ClassVar = ["created_at", "id"]
 
 
 class InviterCounter(models.Model):
@@ -209,3 +229,6 @@ class FinalAward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} #{self.rank}"
+
+
+auditlog.register(Program)

@@ -66,6 +66,7 @@ NONE: frozenset[str] = frozenset()
 VIEW = frozenset({"view"})
 EDIT = frozenset({"view", "add", "change"})
 ALL = frozenset({"view", "add", "change", "delete", "delete_selected"})  # delete_selected: Django's bulk delete
+REVIEW = frozenset({"approve_selected", "reject_selected"})  # the invite review queue's decisions
 
 
 def row(*, operator: frozenset[str] = NONE, analyst: frozenset[str] = NONE, finance: frozenset[str] = NONE) -> Any:
@@ -130,6 +131,13 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     ),
     # Partner systems' keys: operators issue and revoke; nobody deletes (events point at their key).
     "partners.ApiKey": row(operator=frozenset({"view", "add", "change", "revoke"}), analyst=VIEW, finance=VIEW),
+    # Invites: operators set the programmes (fraud rules, rewards); invites are written by referrals.services, and
+    # operators and analysts decide the review queue (referrals.review_invite); finance sees none of it.
+    "referrals.Program": row(operator=EDIT, analyst=VIEW),
+    "referrals.Invite": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
+    "referrals.InviteReview": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
+    "referrals.LeaderboardSnapshot": row(operator=VIEW, analyst=VIEW),
+    "referrals.FinalAward": row(operator=VIEW, analyst=VIEW),
 }
 
 MISSING = 987654321  # an object id that does not exist
