@@ -32,6 +32,8 @@ EXPECTED = {
     "mall.pools_low_check",
     "referrals.leaderboard_snapshot",
     "referrals.final_awards",
+    "referrals.later_login_sweep",
+    "referrals.idle_sweep",
 }
 
 DISCOVER = """

@@ -305,6 +305,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # campaigns, and the final top-N awards once a campaign's official phase is over (acts once per campaign).
     "referrals-leaderboard-snapshot": {"task": "referrals.leaderboard_snapshot", "schedule": crontab(minute=0)},
     "referrals-final-awards": {"task": "referrals.final_awards", "schedule": 600.0},
+    # Invites qualified by a sign-in on a later day, and invitees who never act again (flagged for review).
+    "referrals-later-login-sweep": {"task": "referrals.later_login_sweep", "schedule": 300.0},
+    "referrals-idle-sweep": {"task": "referrals.idle_sweep", "schedule": crontab(minute=40)},
     # Jobs members wait for (ADR 0008): re-publish what is pending past its due time. A relay message that waited
     # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
     "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
