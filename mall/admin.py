@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config.admin import ReadOnlyAdmin
+from config.csvfiles import csv_upload_read
 from config.errors import DomainError
 from config.forms import error_text, errors_to_form
 from mall import catalogue, codes, orders
@@ -404,7 +405,7 @@ class CodeFileForm(forms.Form):
 
     def clean_file(self) -> str:
         try:
-            text = codes.code_file_decode(raw=self.cleaned_data["file"].read(codes.MAX_IMPORT_BYTES + 1))
+            text = csv_upload_read(file=self.cleaned_data["file"])
             codes.code_file_rows(text=text)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from exc

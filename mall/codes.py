@@ -32,8 +32,6 @@ from mall.orders import UNAMBIGUOUS, unambiguous_code
 logger = logging.getLogger(__name__)
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
 CODE_COLUMN = "code"
 SHOWN_CODE_CHARS = 24  # a report row shows at most this much of a code
 INSERT_CHUNK = 10_000
@@ -153,19 +151,6 @@ class CodeImportReport:
     @property
     def problems(self) -> list[ReportRow]:
         return [row for row in self.rows if row.outcome != RowOutcome.ADDED]
-
-
-def code_file_decode(*, raw: bytes) -> str:
-    """The text of an uploaded code file (UTF-8 with or without BOM, or GBK; at most 2 MB), or a ValidationError
-    saying why not."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ValidationError(_("The file is larger than 2 MB. Split it into smaller files."))
-    for encoding in IMPORT_ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError(_("The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8) and retry."))
 
 
 def code_file_rows(*, text: str) -> list[tuple[int, str]]:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config.admin import ReadOnlyAdmin
+from config.csvfiles import csv_upload_read
 from config.errors import DomainError
 from config.forms import errors_to_form
 from shipments import registry, rules, selectors, services
@@ -91,7 +92,7 @@ class ImportForm(forms.Form):
 
     def clean_file(self) -> str:
         try:
-            return services.shipment_csv_decode(raw=self.cleaned_data["file"].read(services.MAX_IMPORT_BYTES + 1))
+            return csv_upload_read(file=self.cleaned_data["file"])
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from exc
 

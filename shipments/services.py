@@ -173,22 +173,6 @@ def shipments_transition(*, shipment_ids: Iterable[int], to: str, now: datetime)
     return BulkTransition(changed, wrong)
 
 
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-IMPORT_ENCODINGS = ("utf-8-sig", "gbk")  # Excel in Chinese saves CSV as GBK
-
-
-def shipment_csv_decode(*, raw: bytes) -> str:
-    """The text of an uploaded shipment sheet (UTF-8 or GBK, at most 2 MB), or a ValidationError saying why not."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ValidationError(_("The file is larger than 2 MB. Split it into smaller files."))
-    for encoding in IMPORT_ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError(_("The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8) and retry."))
-
-
 @dataclass(frozen=True)
 class ShipmentImport:
     shipped: int

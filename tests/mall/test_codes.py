@@ -47,25 +47,6 @@ def outcomes(report: codes.CodeImportReport) -> list[tuple[int, str, str]]:
 # --- Reading a file ---------------------------------------------------------------------------------------------
 
 
-def test_utf8_with_and_without_bom_and_gbk_files_decode() -> None:
-    text = "名称,code\n京东卡,JD-0001\n"
-    assert codes.code_file_decode(raw=text.encode("utf-8")) == text
-    assert codes.code_file_decode(raw=b"\xef\xbb\xbf" + text.encode("utf-8")) == text  # the BOM is dropped
-    assert codes.code_file_decode(raw=text.encode("gbk")) == text
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        (b"CODE-0001\n\xff\xfe\xff\n", "neither UTF-8 nor GBK"),
-        (b"CODE-0001\n" * (2 * 1024 * 1024 // 10 + 1), "larger than 2 MB"),
-    ],
-)
-def test_a_file_in_another_encoding_or_over_2_mb_is_refused(raw: bytes, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
-        codes.code_file_decode(raw=raw)
-
-
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -19,7 +19,6 @@ from shipments.services import (
     shipment_address_set,
     shipment_cancel,
     shipment_create,
-    shipment_csv_decode,
     shipment_transition,
     shipments_expire,
     shipments_ship_csv,
@@ -270,16 +269,6 @@ def test_csv_with_any_bad_row_changes_nothing(make_shipment):
     assert shipments_ship_csv(text="shipment_id,carrier,tracking_number\n", now=now).errors == [
         "The file has no shipments."
     ]
-
-
-@translation.override("en")
-def test_csv_decoding():
-    assert shipment_csv_decode(raw="\ufeffshipment_id\n1\n".encode()) == "shipment_id\n1\n"
-    assert shipment_csv_decode(raw="顺丰".encode("gbk")) == "顺丰"
-    with pytest.raises(ValidationError, match="neither UTF-8 nor GBK"):
-        shipment_csv_decode(raw=b"\x80\xff\xfe")
-    with pytest.raises(ValidationError, match="larger than 2 MB"):
-        shipment_csv_decode(raw=b"#" * (2 * 1024 * 1024 + 1))
 
 
 def test_csv_cell_guard() -> None:
