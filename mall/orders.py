@@ -6,6 +6,7 @@ settlement in mall/settlement.py."""
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,8 @@ class _Row(NamedTuple):
     status: str
     order: int
     spendable: int | None
+    row: dict[str, Any] | str | None  # the order row as JSON (psycopg decodes json into a dict)
+    code: str | None
 
 
 def _order_call(params: list[Any]) -> _Row:
@@ -128,8 +131,17 @@ def _refusal(exc: psycopg.Error) -> Exception:
     return exc
 
 
-def _order(order_id: int) -> Order:
-    return Order.objects.select_related("code").get(pk=order_id)
+def _order(row: _Row) -> Order:
+    """The order mall_order_place() returned, built from its JSON row (no second read), with its code."""
+    if row.row is None:
+        return Order.objects.select_related("code").get(pk=row.order)
+    data = json.loads(row.row) if isinstance(row.row, str) else row.row
+    columns = [(field.attname, field.column, field) for field in Order._meta.concrete_fields]
+    order = Order(**{name: field.to_python(data[str(column)]) for name, column, field in columns})
+    order._state.adding, order._state.db = False, connection.alias
+    if order.code_id is not None and row.code is not None:
+        order.code = Code(pk=order.code_id, code=row.code, assigned_to_id=order.user_id)
+    return order
 
 
 def order_place(
@@ -192,7 +204,7 @@ def order_place(
         if previous is None:
             raise
         return OrderPlaced(previous, replayed=True, spendable=_spendable(user_id, now))
-    return OrderPlaced(_order(row.order), replayed=row.status == "replay", spendable=row.spendable or 0)
+    return OrderPlaced(_order(row), replayed=row.status == "replay", spendable=row.spendable or 0)
 
 
 ORDER_SHIPMENT = "mall.order"

@@ -20,12 +20,13 @@
 --      progress for 'redeem' tasks.
 -- A raised error rolls back everything the call did. The price is the product's, less p_discount percent (the
 -- member level's mall discount, 0-100; at least 1 point).
--- Returns the status ('ok' | 'replay'), the order and the member's spendable balance after the call.
+-- Returns the status ('ok' | 'replay'), the order's id, the member's spendable balance after the call, the order row
+-- as JSON and its code (so the caller builds its answer without reading the order again).
 
 CREATE OR REPLACE FUNCTION mall_order_place(
   p_product bigint, p_user bigint, p_key text, p_method text, p_discount integer, p_voucher text, p_pickup text,
   p_now timestamptz, p_order_type integer, p_progress_type integer
-) RETURNS TABLE (o_status text, o_order bigint, o_spendable bigint)
+) RETURNS TABLE (o_status text, o_order bigint, o_spendable bigint, o_row json, o_code text)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_product mall_product%ROWTYPE;
@@ -49,7 +50,10 @@ BEGIN
   -- 0. A retry of an earlier order answers with it.
   SELECT o.id INTO v_order FROM mall_order o WHERE o.user_id = p_user AND o.request_key = p_key;
   IF FOUND THEN
-    RETURN QUERY SELECT 'replay'::text, v_order, (SELECT b.spendable FROM points_balance(p_user, 'PTS', p_now, '0'::interval) b);
+    RETURN QUERY SELECT 'replay'::text, v_order,
+      (SELECT b.spendable FROM points_balance(p_user, 'PTS', p_now, '0'::interval) b),
+      (SELECT row_to_json(o) FROM mall_order o WHERE o.id = v_order),
+      (SELECT c.code::text FROM mall_order o JOIN mall_code c ON c.id = o.code_id WHERE o.id = v_order);
     RETURN;
   END IF;
 
@@ -181,5 +185,8 @@ BEGIN
     PERFORM * FROM tasks_progress_record(v_product.campaign_id, p_user, 'redeem', v_price, p_now, p_now,
                                          p_progress_type);
   END IF;
-  RETURN QUERY SELECT 'ok'::text, v_order, (SELECT b.spendable FROM points_balance(p_user, 'PTS', p_now, '0'::interval) b);
+  RETURN QUERY SELECT 'ok'::text, v_order,
+    (SELECT b.spendable FROM points_balance(p_user, 'PTS', p_now, '0'::interval) b),
+    (SELECT row_to_json(o) FROM mall_order o WHERE o.id = v_order),
+    (SELECT c.code::text FROM mall_code c WHERE c.id = v_code_id);
 END $$;
