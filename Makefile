@@ -13,7 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_CLOCKS ?= 2026-12-31T23:30:00+08:00 2028-02-29T12:00:00+08:00
 DATE_TESTS := tests/points tests/tasks tests/campaigns tests/lottery tests/test_seed_demo.py
 
-.PHONY: run test test-faults redis-server bench bench-http wrk setup deps services browsers messages lint typecheck pytest migrate seed clean
+.PHONY: run test test-faults redis-server bench bench-http bench-leaderboard wrk setup deps services browsers messages lint typecheck pytest migrate seed clean
 
 ## make run: install, migrate, seed the demo campaign, start web + worker + beat on http://127.0.0.1:8000
 run: setup migrate seed
@@ -44,6 +44,10 @@ bench: setup migrate wrk
 ## make bench-http: bench/api_http.py alone (the API's hot paths under gunicorn and wrk; BENCH_HTTP_SECONDS per endpoint)
 bench-http: setup migrate wrk
 	$(PY) bench/api_http.py
+
+## make bench-leaderboard: bench/leaderboard.py alone (the invite leaderboard API with 1,000,000 members; BENCH_LB_SIZE, BENCH_LB_SECONDS)
+bench-leaderboard: setup migrate wrk
+	$(PY) bench/leaderboard.py
 
 wrk:
 	@command -v wrk >/dev/null || (echo "Installing wrk from Debian for bench/api_http.py"; \

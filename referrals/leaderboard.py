@@ -390,6 +390,8 @@ def _names_of(user_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
             for user_id, display_name, phone, email, title, title_en in rows:
                 masked = User(display_name=display_name or "", phone=phone, email=email).masked_name
                 found[user_id] = (masked, title or "", title_en or "")
+            for user_id in missing:  # a member without a row (none should be) is cached too, as "***"
+                found.setdefault(user_id, ("***", "", ""))
                 _names[user_id] = (now + NAMES_SECONDS, *found[user_id])
     return found
 
@@ -407,7 +409,7 @@ def _entries(ranked: list[tuple[int, int]]) -> list[Entry]:
     names = _names_of(user_id for user_id, _invites in ranked)
     entries = []
     for rank, (user_id, invites) in enumerate(ranked, start=1):
-        name, title, title_en = names.get(user_id, ("***", "", ""))
+        name, title, title_en = names[user_id]
         entries.append(Entry(rank=rank, user_id=user_id, name=name, invites=invites, title=title, title_en=title_en))
     return entries
 
