@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, SaveRefused, ServiceAdmin, save_or_refuse
 from config.errors import DomainError
 from config.forms import error_text, errors_to_form
 from lottery import selectors, services
@@ -35,30 +35,6 @@ WHEEL_FORM_FIELDS = (
     "claim_days",
 )
 PRIZE_FORM_FIELDS = (*services.PRIZE_FIELDS[:5], "stock_total", *services.PRIZE_FIELDS[5:])
-
-
-class _SaveRefused(Exception):
-    """A service refused at save time (a race after the form was validated). Raised out of the admin's
-    transaction, so everything the save did so far is rolled back."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class _ServiceAdmin(admin.ModelAdmin):
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _SaveRefused as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(request.get_full_path())
 
 
 # --- Wheels and prizes ------------------------------------------------------------------------------------
@@ -157,7 +133,7 @@ class PrizeInline(admin.StackedInline):
 
 
 @admin.register(Wheel)
-class WheelAdmin(_ServiceAdmin):
+class WheelAdmin(ServiceAdmin):
     form = WheelForm
     inlines = (PrizeInline,)
     change_form_template = "admin/lottery/wheel/change_form.html"
@@ -215,7 +191,7 @@ class WheelAdmin(_ServiceAdmin):
             try:
                 services.prize_save(prize=prize, data=prize_form.prize_data(), now=now)
             except (ValidationError, DomainError) as exc:
-                raise _SaveRefused(
+                raise SaveRefused(
                     _("Nothing was saved. “%(prize)s”: %(problem)s") % {"prize": prize.name, "problem": error_text(exc)}
                 ) from exc
 
@@ -232,7 +208,7 @@ class WheelAdmin(_ServiceAdmin):
 
 
 @admin.register(Prize)
-class PrizeAdmin(_ServiceAdmin):
+class PrizeAdmin(ServiceAdmin):
     form = PrizeForm
     change_form_template = "admin/lottery/prize/change_form.html"
     list_display = ("name", "wheel", "kind", "weight", "stock_total", "stock_remaining", "unit_value_cny")
@@ -252,10 +228,7 @@ class PrizeAdmin(_ServiceAdmin):
         return actions
 
     def save_model(self, request: HttpRequest, obj: Prize, form: Any, change: bool) -> None:
-        try:
-            services.prize_save(prize=obj, data=form.prize_data())
-        except (ValidationError, DomainError) as exc:
-            raise _SaveRefused(_("Nothing was saved: %(problem)s") % {"problem": error_text(exc)}) from exc
+        save_or_refuse(lambda: services.prize_save(prize=obj, data=form.prize_data()))
 
     def delete_model(self, request: HttpRequest, obj: Prize) -> None:
         services.prize_delete(prize=obj)

@@ -27,7 +27,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, ServiceAdmin, save_or_refuse
 from config.csvfiles import csv_upload_read
 from config.errors import DomainError
 from config.forms import error_text, errors_to_form
@@ -36,37 +36,6 @@ from mall.models import Category, Code, CodePool, CodeReveal, Order, Product, St
 
 SHOWN_REJECTED = 20
 SHOWN_REPORT_ROWS = 1000  # a bigger file's report shows only its problem rows (this many at most)
-
-
-class _SaveRefused(Exception):
-    """A service refused at save time (after the form was validated: a race). Raised out of the admin's
-    transaction, so nothing the save did is kept; the change form shows the message."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class _ServiceAdmin(admin.ModelAdmin):
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _SaveRefused as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-def _saved(save: Any) -> Any:
-    try:
-        return save()
-    except (ValidationError, DomainError) as exc:
-        raise _SaveRefused(_("Nothing was saved: %(problem)s") % {"problem": error_text(exc)}) from exc
 
 
 def _actor_id(request: HttpRequest) -> int:
@@ -83,13 +52,13 @@ def _page(admin_: admin.ModelAdmin, request: HttpRequest, template: str, **conte
 
 
 @admin.register(Supplier)
-class SupplierAdmin(_ServiceAdmin):
+class SupplierAdmin(ServiceAdmin):
     list_display = ("name", "name_en", "contact_name", "contact_phone", "contact_email", "created_at")
     search_fields = ("name", "name_en", "contact_name", "contact_phone", "contact_email")
     fields = ("name", "name_en", "contact_name", "contact_phone", "contact_email", "settlement_terms")
 
     def save_model(self, request: HttpRequest, obj: Supplier, form: Any, change: bool) -> None:
-        _saved(lambda: catalogue.supplier_save(supplier=obj))
+        save_or_refuse(lambda: catalogue.supplier_save(supplier=obj))
 
 
 class CategoryForm(forms.ModelForm):
@@ -110,7 +79,7 @@ class CategoryForm(forms.ModelForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(_ServiceAdmin):
+class CategoryAdmin(ServiceAdmin):
     """The tree in order: each top category (by position), then its subcategories (by position)."""
 
     form = CategoryForm
@@ -137,7 +106,7 @@ class CategoryAdmin(_ServiceAdmin):
         return f"{obj.parent.name} › {obj.name}" if obj.parent_id and obj.parent else obj.name
 
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
-        _saved(lambda: catalogue.category_save(category=obj))
+        save_or_refuse(lambda: catalogue.category_save(category=obj))
 
 
 # --- Products and stock ---------------------------------------------------------------------------------------
@@ -198,7 +167,7 @@ class StockForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(_ServiceAdmin):
+class ProductAdmin(ServiceAdmin):
     form = ProductForm
     list_display = (
         "name",
@@ -268,7 +237,7 @@ class ProductAdmin(_ServiceAdmin):
         return False  # orders point at products: unlist one instead
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
-        _saved(lambda: catalogue.product_save(product=obj))
+        save_or_refuse(lambda: catalogue.product_save(product=obj))
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
@@ -439,7 +408,7 @@ class LowFilter(admin.SimpleListFilter):
 
 
 @admin.register(CodePool)
-class CodePoolAdmin(_ServiceAdmin):
+class CodePoolAdmin(ServiceAdmin):
     form = CodePoolForm
     change_form_template = "admin/mall/codepool/change_form.html"
     list_display = ("name", "supplier", "free_of_total", "is_low", "low_threshold", "low_alerted_at", "created_at")
@@ -476,7 +445,7 @@ class CodePoolAdmin(_ServiceAdmin):
         return False  # prizes, products and handed-out codes point at pools
 
     def save_model(self, request: HttpRequest, obj: CodePool, form: Any, change: bool) -> None:
-        _saved(lambda: codes.code_pool_save(pool=obj))
+        save_or_refuse(lambda: codes.code_pool_save(pool=obj))
         text = form.cleaned_data.get("codes_to_add") or ""
         if not text.strip():
             return

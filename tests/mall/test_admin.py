@@ -20,6 +20,8 @@ from PIL import Image
 
 from accounts.models import User
 from campaigns.models import Campaign
+from config.errors import DomainError
+from mall import catalogue
 from mall.builders import category_build, pool_build, supplier_build
 from mall.models import Category, Code, CodePool, CodeReveal, Order, OrderStatus, Product, StockMove, Supplier
 from mall.orders import code_reveal, order_place
@@ -108,6 +110,24 @@ def test_operators_add_suppliers_and_the_change_is_audited(operator: tuple[User,
     supplier = Supplier.objects.get()
     entry = LogEntry.objects.get(content_type=ContentType.objects.get_for_model(Supplier), object_pk=str(supplier.pk))
     assert entry.actor == user
+
+
+def test_a_refusal_at_save_time_keeps_nothing_and_comes_back_to_the_form(
+    operator: tuple[User, Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.admin.ServiceAdmin / save_or_refuse: a service that refuses after the form validated (a race) rolls
+    back what the save wrote and shows the same form again with the refusal."""
+    _user, client = operator
+
+    def save_then_refuse(*, supplier: Supplier) -> Supplier:
+        supplier.save()
+        raise DomainError("Someone else changed it")
+
+    monkeypatch.setattr(catalogue, "supplier_save", save_then_refuse)
+    response = client.post("/admin/mall/supplier/add/", {"name": "京东", "name_en": "JD"}, follow=True)
+    assert response.redirect_chain == [("/admin/mall/supplier/add/", 302)]
+    assert messages_of(response) == ["Nothing was saved: Someone else changed it"]
+    assert not Supplier.objects.exists()
 
 
 def test_the_category_tree_is_listed_in_order_and_cycles_are_refused(operator: tuple[User, Client]) -> None:
