@@ -325,7 +325,8 @@ def test_snapshots_are_hourly_idempotent_and_only_for_running_campaigns(campaign
     assert (snapshot.campaign_id, snapshot.is_final) == (campaign.pk, False)
     assert snapshot.taken_at == NOW.replace(minute=0)
     assert snapshot.rows == [[a.pk, 1, 3], [b.pk, 2, 2], [c.pk, 3, 1]]
-    assert board(campaign) == [(a.pk, 3), (b.pk, 2), (c.pk, 1)]  # the job rebuilt the set too
+    assert redis_client().zcard(board_key(campaign.pk)) == 4  # the job rebuilt the set too (+ the sentinel)
+    assert board(campaign) == [(a.pk, 3), (b.pk, 2), (c.pk, 1)]
 
     # c overtakes everyone; d arrives: the movement against the last snapshot
     d = people(1)[0]
