@@ -22,18 +22,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.forms import AddressForm
-from accounts.models import ADDRESS_FIELDS, Address, User
-from accounts.selectors import address_list, request_user_id
+from accounts.models import User
+from accounts.selectors import request_user_id
 from campaigns.errors import CampaignNotFound
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug, campaign_open_for_members, campaign_opens_later
 from config.errors import DomainError
-from config.forms import errors_to_form
 from config.ratelimit import rate_limit_page
 from lottery import fairness, geometry, selectors, services
 from lottery.errors import AddressClosed, DrawNotFound, InvalidSpinKey, PrizeNotFound, WheelNotFound
 from lottery.models import Prize, PrizeKind, Wheel
+from shipments.forms import address_pick
 from shipments.rules import ShipmentStatus
 
 MY_PRIZES_LIMIT = 200
@@ -229,26 +228,6 @@ def my_prizes(request: HttpRequest) -> HttpResponse:
     return render(request, "lottery/my_prizes.html", {"rows": rows, "statuses": ShipmentStatus})
 
 
-class ShippingAddressForm(AddressForm):
-    """A new address for the shipment (saved in the address book too); the default flag is not asked here."""
-
-    class Meta:
-        model = Address
-        fields = ADDRESS_FIELDS
-
-
-NEW = "new"
-
-
-class AddressChoiceForm(forms.Form):
-    address = forms.ChoiceField(label=gettext_lazy("Ship to"), widget=forms.RadioSelect)
-
-    def __init__(self, *args: Any, addresses: list[Address], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = cast(forms.ChoiceField, self.fields["address"])
-        field.choices = [(str(a.pk), str(a.pk)) for a in addresses] + [(NEW, NEW)]
-
-
 @login_required
 def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
     """Pick a saved address or enter a new one for a physical prize; errors stay on the form, nothing changes."""
@@ -260,25 +239,15 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
     if not row.address_open:
         messages.error(request, str(AddressClosed.default_message))
         return redirect("lottery:prizes")
-    addresses = list(address_list(user=user))
-    data = request.POST if request.method == "POST" else None
-    choice = AddressChoiceForm(
-        data, addresses=addresses, initial={"address": str(addresses[0].pk) if addresses else NEW}
-    )
-    # The new-address fields only count (and only show errors) when "a new address" is the choice.
-    new = ShippingAddressForm(data if data is not None and data.get("address") == NEW else None)
-    if data is not None and choice.is_valid() and (choice.cleaned_data["address"] != NEW or new.is_valid()):
-        picked = choice.cleaned_data["address"]
+    pick = address_pick(user=user, data=request.POST if request.method == "POST" else None)
+    if pick.is_valid():
         try:
-            if picked == NEW:
-                services.prize_address_set(user=user, draw_id=draw.pk, data=new.cleaned_data)
+            if pick.is_new:
+                services.prize_address_set(user=user, draw_id=draw.pk, data=pick.new.cleaned_data)
             else:
-                services.prize_address_set(user=user, draw_id=draw.pk, address_id=int(picked))
+                services.prize_address_set(user=user, draw_id=draw.pk, address_id=pick.address_id)
         except ValidationError as exc:
-            if picked == NEW:
-                errors_to_form(new, exc)
-            else:
-                errors_to_form(choice, exc, fallback_field="address")
+            pick.refuse(exc)
         except AddressClosed as exc:
             messages.error(request, str(exc.message))
             return redirect("lottery:prizes")
@@ -288,19 +257,7 @@ def prize_address(request: HttpRequest, draw_id: int) -> HttpResponse:
             message = _("Shipping address saved. We will send “%(prize)s” soon.")
             messages.success(request, message % {"prize": draw.prize.display_name})
             return redirect("lottery:prizes")
-    return render(
-        request,
-        "lottery/address.html",
-        {
-            "draw": draw,
-            "shipment": shipment,
-            "addresses": addresses,
-            "choice": choice,
-            "picked": choice["address"].value(),
-            "form": new,
-            "new_value": NEW,
-        },
-    )
+    return render(request, "lottery/address.html", {"draw": draw, "shipment": shipment, **pick.context()})
 
 
 # --- Fairness ------------------------------------------------------------------------------------------

@@ -26,8 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.forms import AddressForm
-from accounts.models import ADDRESS_FIELDS, Address, User
+from accounts.models import User
 from accounts.selectors import address_list, request_user_id
 from accounts.services import address_save
 from config.client_ip import client_ip
@@ -38,6 +37,7 @@ from mall import orders, selectors
 from mall.errors import AddressClosed, NoCode, NotAvailable, OrderNotFound, OutOfStock, ProductNotFound
 from mall.models import Delivery, Method, Order, OrderStatus, PhysicalMethods
 from points.errors import InsufficientPoints
+from shipments.forms import address_pick
 from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
 from shipments.selectors import shipment_address_open
@@ -45,7 +45,6 @@ from shipments.selectors import shipment_address_open
 CATALOGUE_PAGE = 24
 MAX_PAGE = 400
 MY_ORDERS_LIMIT = 100
-NEW = "new"  # the address choice "enter a new address"
 LATER = "later"  # the address choice "give it later on My redemptions"
 
 
@@ -426,23 +425,6 @@ def my_redemptions(request: HttpRequest) -> HttpResponse:
 # --- The shipping address of goods -----------------------------------------------------------------------
 
 
-class ShippingAddressForm(AddressForm):
-    """A new address (saved in the address book too); the default flag is not asked here."""
-
-    class Meta:
-        model = Address
-        fields = ADDRESS_FIELDS
-
-
-class AddressChoiceForm(forms.Form):
-    address = forms.ChoiceField(label=gettext_lazy("Ship to"), widget=forms.RadioSelect)
-
-    def __init__(self, *args: Any, addresses: list[Address], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = cast(forms.ChoiceField, self.fields["address"])
-        field.choices = [(str(a.pk), str(a.pk)) for a in addresses] + [(NEW, NEW)]
-
-
 @login_required
 def order_address(request: HttpRequest, order_id: int) -> HttpResponse:
     """Pick a saved address or enter a new one for goods waiting to ship; errors stay on the form."""
@@ -453,40 +435,23 @@ def order_address(request: HttpRequest, order_id: int) -> HttpResponse:
     if not view.address_open:
         messages.error(request, _("The address of this order can no longer be changed."))
         return redirect("mall:order", order_id=order.pk)
-    addresses = list(address_list(user=user))
-    data = request.POST if request.method == "POST" else None
-    initial = {"address": str(addresses[0].pk) if addresses else NEW}
-    choice = AddressChoiceForm(data, addresses=addresses, initial=initial)
-    new = ShippingAddressForm(data if data is not None and data.get("address") == NEW else None)
-    if data is not None and choice.is_valid() and (choice.cleaned_data["address"] != NEW or new.is_valid()):
-        picked = choice.cleaned_data["address"]
+    pick = address_pick(user=user, data=request.POST if request.method == "POST" else None)
+    if pick.is_valid():
         try:
             with transaction.atomic():  # a new address is kept only when the order takes it
-                address_id = address_save(user=user, data=new.cleaned_data).pk if picked == NEW else int(picked)
+                address_id = address_save(user=user, data=pick.new.cleaned_data).pk if pick.is_new else pick.address_id
                 orders.order_address_set(order_id=order.pk, user_id=user.pk, address_id=address_id)
         except ValidationError as exc:
-            errors_to_form(new if picked == NEW else choice, exc, fallback_field=None if picked == NEW else "address")
+            pick.refuse(exc)
         except AddressClosed as exc:
             messages.error(request, exc.message)
             return redirect("mall:order", order_id=order.pk)
         except DomainError as exc:
-            errors_to_form(choice, exc, fallback_field="address")
+            errors_to_form(pick.choice, exc, fallback_field="address")
         else:
             messages.success(request, _("Shipping address saved. We will send it soon."))
             return redirect("mall:order", order_id=order.pk)
-    return render(
-        request,
-        "mall/address.html",
-        {
-            "order": order,
-            "shipment": shipment,
-            "addresses": addresses,
-            "choice": choice,
-            "picked": choice["address"].value(),
-            "form": new,
-            "new_value": NEW,
-        },
-    )
+    return render(request, "mall/address.html", {"order": order, "shipment": shipment, **pick.context()})
 
 
 # --- Staff: store pickup ------------------------------------------------------------------------------
