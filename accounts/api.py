@@ -17,6 +17,7 @@ from accounts import selectors, services
 from accounts.errors import AccountLocked, InvalidCredentials
 from accounts.models import ADDRESS_FIELDS, Address, ApiToken, User
 from accounts.serializers import AddressFieldsSerializer
+from accounts.signup import signup_hooks_run
 from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent
 from config.client_ip import client_ip
 from config.ratelimit import throttle
@@ -42,6 +43,23 @@ class RegisterSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, write_only=True)
     display_name = serializers.CharField(max_length=40, required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=User._meta.get_field("language").choices, required=False)  # type: ignore[arg-type]
+    invite_code = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="A friend's invite code (from their link or poster). Whatever becomes of it, the account is created; "
+        "the response's `invite` says whether the invite counted.",
+    )
+
+
+class SignupInviteSerializer(serializers.Serializer):
+    attributed = serializers.BooleanField(help_text="The invite counted: the member is credited to the inviter.")
+    code = serializers.CharField(
+        required=False,
+        help_text="Why it did not count: unknown_code, self_invite, already_invited, not_open or too_late.",
+    )
+    message = serializers.CharField(help_text="What to tell the member, in the request's language.")
 
 
 class TokenObtainSerializer(serializers.Serializer):
@@ -93,18 +111,38 @@ class RegisterApi(AnonymousApi):
     @extend_schema(
         request=RegisterSerializer,
         responses={
-            201: inline_serializer("Registered", {"user": UserSerializer(), "token": TokenPairSerializer}),
+            201: inline_serializer(
+                "Registered",
+                {
+                    "user": UserSerializer(),
+                    "token": TokenPairSerializer,
+                    "invite": SignupInviteSerializer(
+                        required=False, help_text="Only when an invite code was sent (or recorded by an invite link)."
+                    ),
+                },
+            ),
             400: ErrorSerializer,
             429: ErrorSerializer,
         },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
+        """Create a member and sign them in (a token pair). With `invite_code` the member is credited to the friend
+        who invited them when the invite counts; either way the account is created and `invite` says what became
+        of the code."""
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_create(**data.validated_data)
+        fields = dict(data.validated_data)
+        invite_code = fields.pop("invite_code", "")
+        user = services.user_create(**fields)
         pair = services.token_issue(user=user, name="register")
-        return Response({"user": UserSerializer(user).data, "token": _pair_body(pair)}, status=status.HTTP_201_CREATED)
+        body: dict[str, Any] = {"user": UserSerializer(user).data, "token": _pair_body(pair)}
+        for outcome in signup_hooks_run(user=user, request=request, invite_code=invite_code):
+            if outcome.topic == "invite":
+                body["invite"] = {"attributed": outcome.ok, "message": outcome.message}
+                if outcome.code:
+                    body["invite"]["code"] = outcome.code
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class TokenObtainApi(AnonymousApi):

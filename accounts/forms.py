@@ -36,6 +36,14 @@ class RegisterForm(forms.Form):
         label=_("Repeat password"), max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, required=False)
+    # Read by the sign-up hooks (accounts/signup.py), not stored on the account: a friend's code typed from a
+    # poster; left blank, an invite link opened before signing up still counts.
+    invite_code = forms.CharField(
+        label=_("Invite code (optional)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -22,6 +22,7 @@ from accounts import selectors, services
 from accounts.errors import AccountLocked, AddressNotFound
 from accounts.forms import AddressForm, LoginForm, ProfileForm, RegisterForm
 from accounts.models import Address, User
+from accounts.signup import signup_hooks_run
 from config.api import error_body
 from config.forms import errors_to_form
 from config.ratelimit import rate_limit_page
@@ -40,6 +41,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("password2")
+        invite_code = data.pop("invite_code", "")
         data["language"] = data.get("language") or translation.get_language()
         try:
             user = services.user_create(**data)
@@ -48,6 +50,9 @@ def register(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="accounts.backends.PhoneOrEmailBackend")
             messages.success(request, _("Welcome! Your account is ready."))
+            with translation.override(user.language):  # the next page is in the member's language
+                for outcome in signup_hooks_run(user=user, request=request, invite_code=invite_code):
+                    messages.add_message(request, messages.SUCCESS if outcome.ok else messages.WARNING, outcome.message)
             return _set_language(redirect("home"), user.language)
     return render(request, "accounts/register.html", {"form": form})
 
