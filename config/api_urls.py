@@ -8,6 +8,7 @@ from config.health import health
 from lottery import api as lottery_api
 from mall import api as mall_api
 from points import api as points_api
+from referrals import api as referrals_api
 from tasks import api as tasks_api
 
 urlpatterns = [
@@ -40,4 +41,8 @@ urlpatterns = [
     path("mall/orders/<int:order_id>", mall_api.OrderApi.as_view(), name="api-mall-order"),
     path("mall/orders/<int:order_id>/cancel", mall_api.OrderCancelApi.as_view(), name="api-mall-order-cancel"),
     path("mall/orders/<int:order_id>/reveal-code", mall_api.OrderCodeApi.as_view(), name="api-mall-order-code"),
+    path("referrals/me", referrals_api.ReferralMeApi.as_view(), name="api-referrals-me"),
+    path("referrals/me/invitees", referrals_api.InviteesApi.as_view(), name="api-referrals-invitees"),
+    path("referrals/me/poster.png", referrals_api.PosterApi.as_view(), name="api-referrals-poster"),
+    path("campaigns/<slug:slug>/leaderboard", referrals_api.LeaderboardApi.as_view(), name="api-leaderboard"),
 ]

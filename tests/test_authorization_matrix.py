@@ -361,6 +361,7 @@ class World:
             "address_id": self.address.pk,
             "reference": self.draw.reference,
             "product_id": self.product.pk,
+            "code": "7K3M9P2Q4R",  # an invite code nobody has: the link still lands
             # A member cancels only goods, and reveals only a code (API: /reveal-code; a page may say /reveal/).
             "order_id": (self.code_order if "/reveal" in path else self.goods_order).pk,
         }
@@ -453,6 +454,14 @@ ENDPOINTS: dict[str, Access] = {
     "GET /mall/orders/{order_id}/address/": Access(OWNED),
     "POST /mall/orders/{order_id}/address/": Access(OWNED, _ok(302), body=lambda w: {"address": str(w.address.pk)}),
     "GET /me/redemptions/": Access(MEMBER),
+    # --- Pages: invites (an invite link lands anyone on the featured campaign, an unknown code with a message)
+    "GET /r/{code}/": Access(PUBLIC, _ok(302)),
+    "GET /me/invite/": Access(MEMBER),
+    "POST /me/invite/code/": Access(MEMBER, _ok(302), body=lambda _w: {"code": "ZZZZZZZZZZ"}),  # refused: a message
+    "GET /me/invite/qr.png": Access(MEMBER),  # the member's own link: no way to name another's
+    "GET /me/invite/qr.svg": Access(MEMBER),
+    "GET /me/invite/poster.png": Access(MEMBER),
+    "GET /c/{slug}/leaderboard/": Access(PUBLIC),  # masked names
     # --- Pages: store staff (the permission mall.verify_pickup)
     "GET /staff/pickup/": Access(STAFF, groups={"operator": 200, "analyst": 403, "finance": 403}),
     "POST /staff/pickup/": Access(
@@ -508,6 +517,11 @@ ENDPOINTS: dict[str, Access] = {
     "GET /api/v1/mall/orders/{order_id}": Access(OWNED),
     "POST /api/v1/mall/orders/{order_id}/cancel": Access(OWNED),
     "POST /api/v1/mall/orders/{order_id}/reveal-code": Access(OWNED),
+    # --- API: invites (the member's own only: no endpoint names another member)
+    "GET /api/v1/referrals/me": Access(MEMBER),
+    "GET /api/v1/referrals/me/invitees": Access(MEMBER),
+    "GET /api/v1/referrals/me/poster.png": Access(MEMBER),
+    "GET /api/v1/campaigns/{slug}/leaderboard": Access(PUBLIC),  # masked names; "me" for a signed-in caller
 }
 # URL patterns that are no endpoint of their own.
 OTHER_PATTERNS = {
