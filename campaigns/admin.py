@@ -8,16 +8,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import services
 from campaigns.models import Campaign, MultiplierCard
-from config.admin import ReadOnlyAdmin
+from config.admin import LabelledDateTimeAdmin, ReadOnlyAdmin
 from config.forms import errors_to_form
 from points.admin import adjust_campaign_field_set
 
@@ -48,7 +47,7 @@ class CampaignAdminForm(forms.ModelForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(LabelledDateTimeAdmin):
     form = CampaignAdminForm
     change_form_template = "admin/campaigns/campaign/change_form.html"
     list_display = ("name", "slug", "current_phase", "official_starts_at", "ends_at", "is_published", "is_featured")
@@ -70,15 +69,6 @@ class CampaignAdmin(admin.ModelAdmin):
         (_("Rules"), {"fields": ("rules", "rules_en", "expiry_rule", "expiry_days")}),
         (_("Visibility"), {"fields": ("is_published", "is_featured")}),
     )
-
-    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None and isinstance(field.widget, AdminSplitDateTime):
-            # The date and time inputs of a split field have no <label for> of their own: name each one (WCAG
-            # 1.3.1/4.1.2, axe "label"), in the request's language, with the admin's own "Date:"/"Time:".
-            for widget, part in zip(field.widget.widgets, (gettext("Date:"), gettext("Time:")), strict=True):
-                widget.attrs["aria-label"] = f"{field.label} · {part.rstrip(':：')}"
-        return field
 
     @admin.display(description=_("current phase"))
     def current_phase(self, obj: Campaign) -> str:

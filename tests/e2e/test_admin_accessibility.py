@@ -23,7 +23,12 @@ from campaigns.builders import campaign_live, member_fund
 from lottery.builders import wheel_build
 from lottery.models import PrizeKind
 from lottery.services import spin_perform
+from mall.builders import product_build
+from mall.orders import order_place
 from partners.services import api_key_create
+from referrals.builders import program_build
+from referrals.models import Invite
+from referrals.services import SignupContext, invite_attribute, invite_code_for, invite_qualify
 from tests.e2e.test_accessibility import AXE, page_problems
 
 pytestmark = pytest.mark.browser
@@ -65,6 +70,14 @@ ADMIN_PAGES: dict[str, str] = {
     "partner-keys": "/admin/partners/apikey/",
     "users": "/admin/accounts/user/",
     "member": "/admin/accounts/user/{member}/change/",
+    "products": "/admin/mall/product/",
+    "product": "/admin/mall/product/{product}/change/",
+    "code-pool": "/admin/mall/codepool/{pool}/change/",
+    "orders": "/admin/mall/order/",
+    "statements": "/admin/mall/supplierstatement/",
+    "review-queue": "/admin/referrals/invitereview/",
+    "invites": "/admin/referrals/invite/",
+    "referral-program": "/admin/referrals/program/{program}/change/",
 }
 
 
@@ -100,7 +113,23 @@ def admin_data(db: Any, make_user: Callable[..., User], monkeypatch: pytest.Monk
     member_fund(campaign=campaign, user_id=member.pk, points=300, now=now, key="admin-a11y-fund")
     spin_perform(wheel=wheel, user_id=member.pk, request_key="admin-a11y-spin", now=now)
     api_key_create(name="Shop POS", default_campaign=campaign)
-    return {"campaign": campaign.pk, "wheel": wheel.pk, "member": member.pk}
+    product = product_build(campaign=campaign, delivery="code", name="电影票", name_en="Movie ticket", points_price=50)
+    order_place(product_id=product.pk, user_id=member.pk, now=now)
+    program = program_build(campaign=campaign)
+    friend = make_user(display_name="小李", date_joined=now)
+    invite_attribute(
+        invitee_id=friend.pk, code=invite_code_for(user_id=member.pk), context=SignupContext(ip="203.0.113.9"), now=now
+    )
+    Invite.objects.filter(invitee=friend).update(risk_reasons=["shared_device"])
+    invite_qualify(invitee_id=friend.pk, action="checkin", now=now)  # flagged: into the review queue
+    return {
+        "campaign": campaign.pk,
+        "wheel": wheel.pk,
+        "member": member.pk,
+        "product": product.pk,
+        "pool": product.code_pool_id,
+        "program": program.pk,
+    }
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
