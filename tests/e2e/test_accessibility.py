@@ -37,6 +37,9 @@ from lottery.services import spin_perform
 from mall.builders import category_build, product_build
 from mall.models import Order
 from mall.orders import order_place
+from referrals.builders import program_build
+from referrals.models import InviteCode
+from referrals.services import invite_attribute
 from tasks.checkins import checkin_create, checkin_rule_save
 from tasks.engine import task_definition_save
 from tasks.models import CheckInRule, TaskDefinition
@@ -72,6 +75,8 @@ MEMBER_PAGES: dict[str, str] = {
     "mall-pickup": "/mall/orders/{pickup}/",
     "mall-address": "/mall/orders/{goods}/address/",
     "my-redemptions": "/me/redemptions/",
+    "invite": "/me/invite/",
+    "leaderboard": "/c/{slug}/leaderboard/",
 }
 VISITOR_PAGES: dict[str, str] = {"login": "/accounts/login/", "register": "/accounts/register/"}
 
@@ -79,11 +84,13 @@ VISITOR_PAGES: dict[str, str] = {"login": "/accounts/login/", "register": "/acco
 MEMBER_DATA: dict[str, dict[str, Any]] = {
     "zh-hans": {
         "display_name": "小红",
+        "friend": "李明",
         "address": {"recipient": "王小红", "phone": "13900001111", "province": "上海市", "city": "上海市",
                     "district": "浦东新区", "detail": "世纪大道100号", "postal_code": "200120"},
     },
     "en": {
         "display_name": "Xiao Hong",
+        "friend": "Li Ming",
         "address": {"recipient": "Wang Xiaohong", "phone": "13900001111", "province": "Shanghai",
                     "city": "Shanghai", "district": "Pudong", "detail": "100 Century Avenue", "postal_code": "200120"},
     },
@@ -169,6 +176,13 @@ def member(db: Any, make_user: Callable[..., User], language: str, monkeypatch: 
     pickup = order_place(product_id=bottle.pk, user_id=user.pk, request_key="a11y-pickup", method="pickup", now=now)
     Order.objects.filter(pk=pickup.order.pk).update(pickup_code="7K3M9P2Q4R")
     order_place(product_id=bottle.pk, user_id=user.pk, request_key="a11y-goods", method="shipping", now=now)
+    # Invites: a friend who joined through the member's link and checked in (qualified). The code has digits, so it
+    # reads as a code in any language.
+    program_build(campaign=campaign)
+    InviteCode.objects.create(user=user, code="7K3M9P2Q4R")
+    friend = make_user(display_name=data["friend"], language=language)
+    invite_attribute(invitee_id=friend.pk, code="7K3M9P2Q4R", now=now)
+    checkin_create(campaign=campaign, user_id=friend.pk, now=now)
     return user
 
 

@@ -39,6 +39,8 @@ PAGES = {
     "mall-product": "/mall/p/{product}/",
     "mall-redeem": "/mall/p/{product}/redeem/",
     "my-redemptions": "/me/redemptions/",
+    "invite": "/me/invite/",
+    "leaderboard": "/c/carnival/leaderboard/",
 }
 
 
