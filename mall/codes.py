@@ -25,9 +25,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.codes import UNAMBIGUOUS, random_code
 from lottery.models import Prize, PrizeKind
 from mall.models import Code, CodePool, Delivery, Product
-from mall.orders import UNAMBIGUOUS, unambiguous_code
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def code_pool_generate(*, pool_id: int, count: int, prefix: str = "") -> int:
     with transaction.atomic():
         while added < count:
             wanted = min(count - added, INSERT_CHUNK)
-            batch = list(dict.fromkeys(prefix + unambiguous_code(GENERATED_LENGTH) for _ in range(wanted)))
+            batch = list(dict.fromkeys(prefix + random_code(GENERATED_LENGTH) for _ in range(wanted)))
             new = len(_insert(pool_id, batch))
             added += new
             idle = 0 if new else idle + 1

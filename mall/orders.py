@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Address
+from config.codes import code_normalize, random_code
 from mall.errors import (
     AddressClosed,
     AddressRequired,
@@ -46,8 +47,6 @@ from shipments.services import shipment_address_set, shipment_cancel
 from tasks.models import TaskProgress
 
 MAX_REQUEST_KEY = 100
-# Codes people read aloud or type: no 0/O, 1/I/L.
-UNAMBIGUOUS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 PICKUP_CODE_LENGTH = 10  # 31^10 ≈ 2^49.5
 VOUCHER_CODE_LENGTH = 16  # ≈ 2^79: a membership voucher redeemable elsewhere
 MAX_ID = 2**63
@@ -56,11 +55,6 @@ _ORDER_SQL = (
     "SELECT * FROM mall_order_place(%s::bigint, %s::bigint, %s::text, %s::text, %s::integer, %s::text, %s::text, "
     "%s::timestamptz, %s::integer, %s::integer)"
 )
-
-
-def unambiguous_code(length: int) -> str:
-    """A random code from `secrets` over an alphabet without look-alike characters."""
-    return "".join(secrets.choice(UNAMBIGUOUS) for _ in range(length))
 
 
 def order_request_key(raw: str | None) -> str:
@@ -181,8 +175,8 @@ def order_place(
         key,
         method,
         discount_percent,
-        unambiguous_code(VOUCHER_CODE_LENGTH),
-        unambiguous_code(PICKUP_CODE_LENGTH),
+        random_code(VOUCHER_CODE_LENGTH),
+        random_code(PICKUP_CODE_LENGTH),
         now,
         ContentType.objects.get_for_model(Order).pk,
         ContentType.objects.get_for_model(TaskProgress).pk,
@@ -355,8 +349,8 @@ def pickup_verify(*, pickup_code: str, staff_id: int, now: datetime | None = Non
     the held points are captured and the order is fulfilled. A code used before raises pickup_already_done; an
     unknown code, or one of a cancelled order, pickup_code_invalid. Two staff scanning at once: one wins."""
     now = now or timezone.now()
-    code = (pickup_code or "").strip().upper().replace("-", "").replace(" ", "")
-    if not code or len(code) > 16 or any(ch not in UNAMBIGUOUS for ch in code):
+    code = code_normalize(pickup_code)
+    if not code:
         raise PickupCodeInvalid()
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pickup_code=code).first()

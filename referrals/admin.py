@@ -17,7 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -25,9 +25,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from config.admin import ReadOnlyAdmin
-from config.errors import DomainError
-from config.forms import error_text, errors_to_form
+from config.admin import ReadOnlyAdmin, ServiceAdmin, save_or_refuse
+from config.forms import errors_to_form
 from points.models import Transfer
 from referrals import programs
 from referrals.errors import InviteHoldOver, InviteNotFound, InviteStateInvalid
@@ -37,15 +36,6 @@ from referrals.services import invite_review
 
 MAX_REASON = 200
 SKIP_MESSAGES = {error.code: error.default_message for error in (InviteStateInvalid, InviteHoldOver, InviteNotFound)}
-
-
-class _SaveRefused(Exception):
-    """A service refused at save time (after the form was validated: a race). Raised out of the admin's
-    transaction, so nothing the save did is kept; the change form shows the message."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _actor_id(request: HttpRequest) -> int:
@@ -80,7 +70,7 @@ class ProgramForm(forms.ModelForm):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(ServiceAdmin):
     form = ProgramForm
     list_display = (
         "campaign",
@@ -120,24 +110,8 @@ class ProgramAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # switch a programme off ("active") instead: its invites keep pointing at the campaign
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _SaveRefused as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(request.get_full_path())
-
     def save_model(self, request: HttpRequest, obj: Program, form: Any, change: bool) -> None:
-        try:
-            programs.program_save(program=obj)
-        except (ValidationError, DomainError) as exc:
-            raise _SaveRefused(_("Nothing was saved: %(problem)s") % {"problem": error_text(exc)}) from exc
+        save_or_refuse(lambda: programs.program_save(program=obj))
 
 
 # --- Invites and the review queue -----------------------------------------------------------------------------

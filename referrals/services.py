@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -25,15 +24,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_featured, campaign_local_date
+from config.codes import code_normalize, random_code
 from outbox.services import outbox_add, outbox_publish_on_commit
 from points.services import transfer_reverse
 from referrals.errors import InviteHoldOver, InviteNotFound, InviteStateInvalid
 from referrals.models import Invite, InviteCode, InviterCounter, InviteStatus, Program
 from tasks.models import TaskProgress
 
-# Codes people type from a poster: no 0/O, 1/I/L. 31^10 ≈ 2^49.5, and codes are only ever looked up exactly.
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH = 10
+CODE_LENGTH = 10  # config.codes' alphabet: 31^10 ≈ 2^49.5, and codes are only ever looked up exactly
 LATE_ENTRY = timedelta(days=7)  # a member may enter an invite code this long after signing up
 BURST_WINDOW = timedelta(minutes=10)
 HOUR = timedelta(hours=1)
@@ -51,11 +49,8 @@ REFUSAL_MESSAGES: dict[str, object] = {
 
 
 def invite_code_normalize(raw: str) -> str:
-    """An invite code as typed or scanned: upper case, without spaces and dashes; '' if it cannot be one."""
-    code = (raw or "").strip().upper().replace("-", "").replace(" ", "")
-    if not code or len(code) > 16 or any(ch not in ALPHABET for ch in code):
-        return ""
-    return code
+    """An invite code as typed or scanned (config.codes.code_normalize); '' if it cannot be one."""
+    return code_normalize(raw)
 
 
 def invite_code_for(*, user_id: int) -> str:
@@ -64,7 +59,7 @@ def invite_code_for(*, user_id: int) -> str:
     if found:
         return found
     for _attempt in range(5):
-        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        code = random_code(CODE_LENGTH)
         try:
             with transaction.atomic():
                 InviteCode.objects.create(user_id=user_id, code=code)

@@ -19,13 +19,13 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 from campaigns.models import Campaign
+from config.codes import UNAMBIGUOUS
 from lottery.builders import wheel_build
 from lottery.models import PrizeKind
 from mall import codes, jobs
 from mall.builders import pool_build, supplier_build
 from mall.codes import RowOutcome
 from mall.models import Code, CodePool, Product
-from mall.orders import UNAMBIGUOUS
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +154,7 @@ def test_collisions_are_skipped_and_drawn_again(monkeypatch: pytest.MonkeyPatch)
     pool = pool_build()
     codes.code_pool_import(pool=pool, text="TAKEN-AAAA")
     draws: Iterator[str] = iter(["TAKEN-AAAA", "NEW-1111", "NEW-1111", "TAKEN-AAAA", "NEW-2222", "NEW-3333"])
-    monkeypatch.setattr(codes, "unambiguous_code", lambda length: next(draws))
+    monkeypatch.setattr(codes, "random_code", lambda length: next(draws))
     assert codes.code_pool_generate(pool_id=pool.pk, count=3) == 3
     assert pool_codes(pool) == ["NEW-1111", "NEW-2222", "NEW-3333", "TAKEN-AAAA"]
 
@@ -162,7 +162,7 @@ def test_collisions_are_skipped_and_drawn_again(monkeypatch: pytest.MonkeyPatch)
 def test_a_generator_that_only_repeats_itself_fails_and_adds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     pool = pool_build()
     codes.code_pool_import(pool=pool, text="SAME-CODE")
-    monkeypatch.setattr(codes, "unambiguous_code", lambda length: "CODE")
+    monkeypatch.setattr(codes, "random_code", lambda length: "CODE")
     with pytest.raises(RuntimeError):
         codes.code_pool_generate(pool_id=pool.pk, count=2, prefix="SAME-")
     assert pool_codes(pool) == ["SAME-CODE"]
