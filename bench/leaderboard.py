@@ -2,7 +2,7 @@
 Redis ZREVRANGE + ZREVRANK round trip and the trivial /api/v1/health view, all measured in the same run.
 
 The data: a throwaway database `pointsmall_bench_leaderboard` with BENCH_LB_MEMBERS (default 4,000) real members,
-each with an access token, and a campaign in its official phase with a referral programme and one hourly snapshot
+each with an access token, and a campaign in its official phase with a referral program and one hourly snapshot
 (so the rank movement has something to compare with). Its sorted set is filled straight into Redis with a pipeline:
 BENCH_LB_SIZE (default 1,000,000) members with skewed invite counts and times, scored with
 referrals.leaderboard.score_of — the real members spread among them, the top 50 real members (their masked names
@@ -63,7 +63,7 @@ TOP = 50
 
 
 def seed(user_ids: list[int], tokens_file: Path) -> int:
-    """The campaign with its programme and a snapshot; a token per member. Returns the campaign id."""
+    """The campaign with its program and a snapshot; a token per member. Returns the campaign id."""
     from django.db import transaction
     from django.utils import timezone
 

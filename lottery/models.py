@@ -111,8 +111,13 @@ class Prize(models.Model):
     )
     multiplier_hours = models.PositiveIntegerField(_("multiplier lasts (hours)"), null=True, blank=True)
     supplier = models.ForeignKey(
-        "mall.Supplier", on_delete=models.PROTECT, null=True, blank=True, related_name="prizes",
-        verbose_name=_("supplier"), help_text=_("Who provides the prize (supplier settlement)."),
+        "mall.Supplier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="prizes",
+        verbose_name=_("supplier"),
+        help_text=_("Who provides the prize (supplier settlement)."),
     )
     code_pool = models.ForeignKey(
         "mall.CodePool",
@@ -123,7 +128,7 @@ class Prize(models.Model):
         verbose_name=_("code pool"),
         help_text=_("Coupons are taken from this pool."),
     )
-    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

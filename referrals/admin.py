@@ -1,4 +1,4 @@
-"""Operators' side of invites. Referral programmes (rewards, qualifying action, hold, fraud thresholds, top-N prizes
+"""Operators' side of invites. Referral programs (rewards, qualifying action, hold, fraud thresholds, top-N prizes
 and title) through referrals.programs.program_save, audited by django-auditlog; invites read-only with their fraud
 signals in words (referrals/rules.py) and rewards; the review queue (the invites in review, oldest first) with
 "Approve" and "Reject", which ask for a reason and call referrals.services.invite_review, then report what changed
@@ -44,13 +44,13 @@ def _actor_id(request: HttpRequest) -> int:
     return int(pk)
 
 
-# --- Referral programmes --------------------------------------------------------------------------------------
+# --- Referral programs --------------------------------------------------------------------------------------
 
 PROGRAM_FIELDS = tuple(f.name for f in Program._meta.concrete_fields if f.editable and f.name != "id")
 
 
 class ProgramForm(forms.ModelForm):
-    """A programme. clean() runs referrals.programs.program_check, so the form shows what program_save refuses."""
+    """A program. clean() runs referrals.programs.program_check, so the form shows what program_save refuses."""
 
     class Meta:
         model = Program
@@ -108,7 +108,7 @@ class ProgramAdmin(ServiceAdmin):
         return ("campaign",) if obj is not None else ()
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # switch a programme off ("active") instead: its invites keep pointing at the campaign
+        return False  # switch a program off ("active") instead: its invites keep pointing at the campaign
 
     def save_model(self, request: HttpRequest, obj: Program, form: Any, change: bool) -> None:
         save_or_refuse(lambda: programs.program_save(program=obj))
@@ -143,7 +143,7 @@ DECISIONS = {
     "approve": (
         gettext_lazy("Approve invites"),
         gettext_lazy(
-            "Approving pays the inviter's reward and the newcomer gift once (pending until the programme's hold "
+            "Approving pays the inviter's reward and the newcomer gift once (pending until the program's hold "
             "ends, if it has one). Only invites in review can be approved."
         ),
         gettext_lazy("Approve (pay rewards)"),

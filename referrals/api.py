@@ -88,7 +88,7 @@ class ReferralMeSerializer(serializers.Serializer):
     can_enter_code = serializers.BooleanField(
         help_text="The member may still enter a friend's invite code (signed up within 7 days, not invited yet)."
     )
-    campaign = ReferralCampaignSerializer(allow_null=True, help_text="The featured campaign's referral programme.")
+    campaign = ReferralCampaignSerializer(allow_null=True, help_text="The featured campaign's referral program.")
     rank = MyRankSerializer(allow_null=True, help_text="The member's place on that campaign's invite leaderboard.")
 
 
@@ -96,7 +96,7 @@ class ReferralMeApi(APIView):
     @extend_schema(responses={200: ReferralMeSerializer, **_errors(401)}, tags=["invites"])
     def get(self, request: Request) -> Response:
         """The member's invite code and link (made on first use), their invites counted by status, the points those
-        earned, the featured campaign's referral programme and, while it runs, the member's leaderboard rank."""
+        earned, the featured campaign's referral program and, while it runs, the member's leaderboard rank."""
         now = timezone.now()
         user = cast(User, request.user)
         code = invite_code_for(user_id=user.pk)

@@ -9,7 +9,7 @@ from referrals.models import Program
 
 
 def program_build(*, campaign: Campaign, **fields: Any) -> Program:
-    """The campaign's referral programme (get or create; `fields` set on creation): 200 points to the inviter, a
+    """The campaign's referral program (get or create; `fields` set on creation): 200 points to the inviter, a
     100-point newcomer gift, qualified by the first check-in, no hold unless given."""
     program, _ = Program.objects.get_or_create(campaign=campaign, defaults=fields)
     return program

@@ -53,6 +53,6 @@ def later_login_sweep() -> int:
 
 @shared_task(name="referrals.idle_sweep")
 def idle_sweep() -> int:
-    """Hourly: flag qualified invites whose invitee never acted again within the programme's idle days (reason
+    """Hourly: flag qualified invites whose invitee never acted again within the program's idle days (reason
     'idle'; back to review while the rewards are still pending). Returns the invites flagged."""
     return services.invites_idle_flag(now=timezone.now())

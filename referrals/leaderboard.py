@@ -43,7 +43,7 @@ REDIS_DOWN_PAUSE, and the outage is logged once. Syncs raise, so the outbox rela
 rebuild heals what stayed behind.
 
 **Snapshots.** `leaderboard_snapshots_take` (job `referrals.leaderboard_snapshot`, hourly) stores, for every
-campaign in its official phase with a referral programme, the Postgres ranking — up to SNAPSHOT_ROWS members, as
+campaign in its official phase with a referral program, the Postgres ranking — up to SNAPSHOT_ROWS members, as
 `[[member id, rank, qualified invites], ...]` — at the hour (taken_at truncated to the hour; UNIQUE, so a second run
 in the same hour adds nothing). `rank_movement` compares a member's rank now with the latest snapshot (the page's
 "up 3 since the last hour"); `snapshot_movements` compares two consecutive snapshots for every member in them: what
@@ -52,10 +52,10 @@ the messaging issue needs to tell members their movement is in the snapshot rows
 **Final awards.** `leaderboard_finalize` (job `referrals.final_awards`, every 10 minutes, acting once per campaign
 once its follow-up phase has started — the official phase, the only one with invites, is over) freezes the ranking
 computed by Postgres as the campaign's final snapshot (`is_final`, taken_at = follow-up start; one per campaign) and,
-in the same transaction, gives each of the programme's top N the programme's points through the value gate (kind
+in the same transaction, gives each of the program's top N the program's points through the value gate (kind
 `referral_top`, ledger key `referral:top:<campaign>:<member>`) and a FinalAward with its title badge. Exactly once:
 the final snapshot's UNIQUE claim makes a second or concurrent run do nothing, the FinalAward UNIQUE rows and the
-ledger keys back it up. An inactive programme gets its final ranking but no prizes.
+ledger keys back it up. An inactive program gets its final ranking but no prizes.
 """
 
 from __future__ import annotations
@@ -485,7 +485,7 @@ def leaderboard_snapshot_take(*, campaign_id: int, now: datetime) -> Leaderboard
 
 
 def _running(now: datetime) -> list[int]:
-    """Campaigns with a referral programme in their official phase at `now`."""
+    """Campaigns with a referral program in their official phase at `now`."""
     return list(
         Program.objects.filter(campaign__official_starts_at__lte=now, campaign__followup_starts_at__gt=now).values_list(
             "campaign_id", flat=True
@@ -560,7 +560,7 @@ def snapshot_movements(*, snapshot: LeaderboardSnapshot) -> list[tuple[int, int,
 
 def leaderboard_finalize(*, campaign_id: int, now: datetime | None = None) -> list[FinalAward]:
     """Freeze the campaign's final ranking and award its top N, once (see the module docstring). Returns the awards
-    this call made: none before the follow-up phase, without a programme, or when an earlier run did it."""
+    this call made: none before the follow-up phase, without a program, or when an earlier run did it."""
     now = now or timezone.now()
     campaign = Campaign.objects.get(pk=campaign_id)
     program = Program.objects.filter(campaign=campaign).first()
@@ -609,7 +609,7 @@ def leaderboard_finalize(*, campaign_id: int, now: datetime | None = None) -> li
 
 
 def leaderboard_finalize_due(*, now: datetime | None = None) -> int:
-    """The job: finalize every campaign whose follow-up phase has started and that has a programme and no final
+    """The job: finalize every campaign whose follow-up phase has started and that has a program and no final
     ranking yet. One campaign's failure is logged and does not stop the others. Returns the awards made."""
     now = now or timezone.now()
     finals = LeaderboardSnapshot.objects.filter(is_final=True).values("campaign_id")

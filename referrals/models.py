@@ -1,4 +1,4 @@
-"""Invites: each member's invite code, the campaign's referral programme (rewards, qualifying action, hold and
+"""Invites: each member's invite code, the campaign's referral program (rewards, qualifying action, hold and
 fraud thresholds), one attribution per invitee with its fraud decision and rewards, the per-inviter counters
 behind the caps, leaderboard snapshots and the final top-N awards. Every write goes through referrals.services."""
 
@@ -25,7 +25,7 @@ class QualifyingAction(models.TextChoices):
 
 
 class Program(models.Model):
-    """A campaign's referral programme. Rewards pass the value gate; thresholds feed the fraud checks."""
+    """A campaign's referral program. Rewards pass the value gate; thresholds feed the fraud checks."""
 
     campaign = models.OneToOneField(
         Campaign, on_delete=models.PROTECT, related_name="referral_program", verbose_name=_("campaign")
@@ -60,8 +60,8 @@ class Program(models.Model):
     title_en = models.CharField(_("title badge (English)"), max_length=40, default="Top Inviter")
 
     class Meta:
-        verbose_name = _("referral programme")
-        verbose_name_plural = _("referral programmes")
+        verbose_name = _("referral program")
+        verbose_name_plural = _("referral programs")
 
     def __str__(self) -> str:
         return str(self.campaign)
@@ -71,7 +71,7 @@ class InviteCode(models.Model):
     """A member's stable, unguessable invite code (the /r/<code> link)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invite_code")
-    code = models.CharField(_("code"), max_length=16, unique=True)
+    code = models.CharField(_("invite code"), max_length=16, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

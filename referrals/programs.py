@@ -1,4 +1,4 @@
-"""Saving a campaign's referral programme (the admin's "referral programmes": rewards, qualifying action, hold,
+"""Saving a campaign's referral program (the admin's "referral programs": rewards, qualifying action, hold,
 fraud thresholds, top-N prizes and title). Its rules are read fresh by every attribution and qualification (no
 cache), so a save changes nothing else. Audited by django-auditlog (referrals/models.py)."""
 
@@ -40,12 +40,12 @@ def program_check(*, program: Program) -> None:
 
 
 def program_save(*, program: Program) -> Program:
-    """Create or update a programme after program_check. The campaign of a saved programme never changes."""
+    """Create or update a program after program_check. The campaign of a saved program never changes."""
     program_check(program=program)
     with transaction.atomic():
         if program.pk is not None:
             saved_campaign = Program.objects.filter(pk=program.pk).values_list("campaign_id", flat=True).first()
             if saved_campaign is not None and saved_campaign != program.campaign_id:
-                raise ValidationError({"campaign": [str(_("A programme stays with its campaign."))]})
+                raise ValidationError({"campaign": [str(_("A program stays with its campaign."))]})
         program.save()
     return program

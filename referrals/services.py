@@ -111,7 +111,7 @@ class Attribution:
 
 
 def program_open(*, now: datetime) -> Program | None:
-    """The programme invites count for now: the featured campaign's, if active and in its official phase."""
+    """The program invites count for now: the featured campaign's, if active and in its official phase."""
     campaign = campaign_featured(now=now)
     if campaign is None or not (campaign.official_starts_at <= now < campaign.followup_starts_at):
         return None
@@ -331,7 +331,7 @@ def invites_later_login(*, now: datetime | None = None, limit: int = 1000) -> in
 
 
 def invites_idle_flag(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Flag qualified invites whose invitee has not acted since qualifying for the programme's idle_days (no
+    """Flag qualified invites whose invitee has not acted since qualifying for the program's idle_days (no
     check-in, order or sign-in): the reason 'idle' is added; while the rewards are still pending the invite goes
     back to review (its rewards stay pending until a reviewer decides). Returns how many were flagged."""
     now = now or timezone.now()

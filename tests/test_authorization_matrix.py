@@ -131,7 +131,7 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     ),
     # Partner systems' keys: operators issue and revoke; nobody deletes (events point at their key).
     "partners.ApiKey": row(operator=frozenset({"view", "add", "change", "revoke"}), analyst=VIEW, finance=VIEW),
-    # Invites: operators set the programmes (fraud rules, rewards); invites are written by referrals.services, and
+    # Invites: operators set the programs (fraud rules, rewards); invites are written by referrals.services, and
     # operators and analysts decide the review queue (referrals.review_invite); finance sees none of it.
     "referrals.Program": row(operator=EDIT, analyst=VIEW),
     "referrals.Invite": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),

@@ -1,4 +1,4 @@
-"""Fixtures for invites: the featured campaign in its official phase with a referral programme, and members."""
+"""Fixtures for invites: the featured campaign in its official phase with a referral program, and members."""
 
 from __future__ import annotations
 

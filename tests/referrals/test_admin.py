@@ -1,6 +1,6 @@
 """The invites' admin: the review queue lists only invites in review with their reasons in words; approve pays once,
 reject reverses pending rewards, both ask for a reason and report what was left as it was and why; who may decide;
-referral programmes validated through referrals.programs; the read-only screens."""
+referral programs validated through referrals.programs; the read-only screens."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ def test_viewing_without_the_review_permission_offers_no_decision(
     assert points(member) == (200, 0)
 
 
-# --- Programmes -------------------------------------------------------------------------------------------------
+# --- Programs -------------------------------------------------------------------------------------------------
 
 
 def program_form(program: Program, **changes: Any) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def invited(campaign, program, member, new_member, analyst) -> list[User]:
     return friends
 
 
-def test_me_gives_the_code_link_counts_points_programme_and_rank(invited, member) -> None:
+def test_me_gives_the_code_link_counts_points_program_and_rank(invited, member) -> None:
     body = bearer(member).get("/api/v1/referrals/me").json()
     code = invite_code_for(user_id=member.pk)
     assert body["code"] == code

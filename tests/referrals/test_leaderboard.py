@@ -399,7 +399,7 @@ def test_final_awards_pay_the_top_n_once(campaign, people) -> None:
 
 
 @pytest.mark.django_db
-def test_an_inactive_programme_gets_its_final_ranking_without_prizes(campaign, people) -> None:
+def test_an_inactive_program_gets_its_final_ranking_without_prizes(campaign, people) -> None:
     _final_setup(campaign, people)
     campaign.referral_program.is_active = False
     campaign.referral_program.save()

@@ -1,5 +1,5 @@
 """`manage.py leaderboard_rebuild [slug ...] [--all]`: rebuild invite leaderboards in Redis from Postgres (after a
-Redis flush, a restore, or to check the mirror). Without a slug: every campaign with a referral programme that is not
+Redis flush, a restore, or to check the mirror). Without a slug: every campaign with a referral program that is not
 over yet; `--all`: every campaign with one."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slugs", nargs="*", help="campaign slugs (default: every campaign not over yet)")
-        parser.add_argument("--all", action="store_true", help="every campaign with a referral programme")
+        parser.add_argument("--all", action="store_true", help="every campaign with a referral program")
 
     def handle(self, *args: Any, **options: Any) -> None:
         programs = Program.objects.select_related("campaign")
