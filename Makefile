@@ -70,7 +70,8 @@ messages: deps
 	else echo "msgfmt not found: using the committed .mo files (apt-get install gettext to rebuild them)"; fi
 
 browsers:
-	@missing=""; [ -x $(CHROMIUM) ] || missing="chromium fonts-noto-cjk"; \
+	@missing=""; [ -x $(CHROMIUM) ] || missing="chromium"; \
+	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian for browser and translation tests:$$missing"; \
