@@ -23,7 +23,7 @@ from points import kinds
 class Asset(models.Model):
     """What a ledger amount counts: PTS (points, whole numbers) or CNY (partner rebates, counted in fen)."""
 
-    code = models.CharField(_("code"), max_length=3, primary_key=True)
+    code = models.CharField(_("asset code"), max_length=3, primary_key=True)
     name = models.CharField(_("name"), max_length=40)
     minor_units = models.PositiveSmallIntegerField(_("decimal places"), default=0)
 
