@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import panels as profile_panels
 from accounts import selectors, services
 from accounts.errors import AccountLocked, AddressNotFound
 from accounts.forms import AddressForm, LoginForm, ProfileForm, RegisterForm
@@ -84,7 +85,8 @@ def profile(request: HttpRequest) -> HttpResponse:
             translation.activate(user.language)
             messages.success(request, _("Profile saved."))
             return _set_language(redirect("accounts:profile"), user.language)
-    return render(request, "accounts/profile.html", {"form": form})
+    panels = profile_panels.panels_for(user_id=cast(User, request.user).pk)
+    return render(request, "accounts/profile.html", {"form": form, "panels": panels})
 
 
 @login_required

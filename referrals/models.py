@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
+from config.i18n import localized
 
 
 class QualifyingAction(models.TextChoices):
@@ -229,6 +230,10 @@ class FinalAward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} #{self.rank}"
+
+    @property
+    def display_title(self) -> str:
+        return localized(self, "title")
 
 
 auditlog.register(Program)
