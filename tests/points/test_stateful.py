@@ -67,7 +67,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def consume(self, member: int, amount: int, prefer: int | None = None) -> list[tuple[ModelLot, int]] | None:
         far = datetime.max.replace(tzinfo=UTC)
-        lots = sorted(self.live(member), key=lambda lot: (lot.source != prefer, lot.expires_at or far))
+        # A reversal (prefer = the reversed earn) also takes its own lot while that is still pending.
+        usable = [
+            lot
+            for lot in self.lots[member]
+            if lot.remaining > 0
+            and (lot.available_at <= self.now or (prefer is not None and lot.source == prefer))
+            and (lot.expires_at is None or lot.expires_at > self.now)
+        ]
+        lots = sorted(usable, key=lambda lot: (lot.source != prefer, lot.expires_at or far))
         if sum(lot.remaining for lot in lots) < amount:
             return None
         taken = []
