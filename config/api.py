@@ -23,7 +23,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -98,6 +98,23 @@ class ErrorSerializer(serializers.Serializer):
         details = serializers.DictField()
 
     error = _Inner()
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorSerializer]]:
+    """The `responses` entries of an operation's refusals, all in the error shape."""
+    return dict.fromkeys(statuses, ErrorSerializer)
+
+
+def page_schema(name: str, results: serializers.Serializer) -> Any:
+    """The documented shape of a cursor-paginated list (config/pagination.py): next, previous, results."""
+    return inline_serializer(
+        name,
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": results,
+        },
+    )
 
 
 def _flatten(detail: Any) -> Any:

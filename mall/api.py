@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,12 +23,13 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user_id
 from config.api import (
     IDEMPOTENCY_HEADER,
-    ErrorSerializer,
     IdempotencyKeyParameter,
     api_datetime,
     domain_error_response,
+    error_responses,
     idempotent,
     idempotent_by_effect,
+    page_schema,
 )
 from config.client_ip import client_ip
 from config.errors import IdempotencyKeyReused
@@ -46,10 +47,6 @@ SALE_STATES = ("on_sale", "upcoming", "ended")
 _ORDER_STATUS_LABELS = dict(OrderStatus.choices)
 _SHIPMENT_STATUS_LABELS = dict(ShipmentStatus.choices)
 _SHIPMENT_CANCELLABLE = (ShipmentStatus.AWAITING_ADDRESS, ShipmentStatus.READY)
-
-
-def _errors(*statuses: int) -> dict[int, type[ErrorSerializer]]:
-    return dict.fromkeys(statuses, ErrorSerializer)
 
 
 # --- Categories ---------------------------------------------------------------------------------------------
@@ -71,7 +68,7 @@ CategorySerializer._declared_fields["children"] = CategorySerializer(many=True)
 class CategoriesApi(APIView):
     permission_classes = (AllowAny,)
 
-    @extend_schema(responses={200: CategorySerializer(many=True), **_errors(401)}, tags=["mall"])
+    @extend_schema(responses={200: CategorySerializer(many=True), **error_responses(401)}, tags=["mall"])
     def get(self, request: Request) -> Response:
         """The shown categories as a tree, in display order (both languages)."""
         return Response(selectors.categories_tree())
@@ -177,15 +174,8 @@ class ProductsApi(APIView):
     @extend_schema(
         parameters=[ProductFilterSerializer, OpenApiParameter("page_size", int, required=False)],
         responses={
-            200: inline_serializer(
-                "ProductPage",
-                {
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": ProductSerializer(many=True),
-                },
-            ),
-            **_errors(400, 401),
+            200: page_schema("ProductPage", ProductSerializer(many=True)),
+            **error_responses(400, 401),
         },
         operation_id="mall_products_list",
         tags=["mall"],
@@ -216,7 +206,7 @@ class ProductsApi(APIView):
 class ProductApi(APIView):
     permission_classes = (AllowAny,)
 
-    @extend_schema(responses={200: ProductDetailSerializer, **_errors(401, 404)}, tags=["mall"])
+    @extend_schema(responses={200: ProductDetailSerializer, **error_responses(401, 404)}, tags=["mall"])
     def get(self, request: Request, product_id: int) -> Response:
         """One product with its stock, limits, sale window and delivery; for a signed-in member also their
         spendable points and how many they have taken (one statement). Unlisted or unknown: 404
@@ -373,15 +363,8 @@ class OrdersApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("page_size", int, required=False)],
         responses={
-            200: inline_serializer(
-                "OrderPage",
-                {
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": OrderSerializer(many=True),
-                },
-            ),
-            **_errors(400, 401),
+            200: page_schema("OrderPage", OrderSerializer(many=True)),
+            **error_responses(400, 401),
         },
         operation_id="mall_orders_list",
         tags=["mall"],
@@ -412,7 +395,7 @@ class OrdersApi(APIView):
         responses={
             201: OrderPlacedSerializer,
             200: OrderPlacedSerializer,
-            **_errors(400, 401, 404, 409, 422, 429, 503),
+            **error_responses(400, 401, 404, 409, 422, 429, 503),
         },
         tags=["mall"],
     )
@@ -453,7 +436,7 @@ class OrdersApi(APIView):
 
 
 class OrderApi(APIView):
-    @extend_schema(responses={200: OrderSerializer, **_errors(401, 404)}, tags=["mall"])
+    @extend_schema(responses={200: OrderSerializer, **error_responses(401, 404)}, tags=["mall"])
     def get(self, request: Request, order_id: int) -> Response:
         """One of my orders (anyone else's: 404 `order_not_found`); its code masked."""
         order = selectors.order_of(order_id=order_id, user_id=request_user_id(request))
@@ -466,7 +449,7 @@ class OrderCancelApi(APIView):
     @extend_schema(
         request=None,
         parameters=[IdempotencyKeyParameter],
-        responses={200: OrderSerializer, **_errors(400, 401, 404, 409, 422)},
+        responses={200: OrderSerializer, **error_responses(400, 401, 404, 409, 422)},
         tags=["mall"],
     )
     @idempotent
@@ -484,7 +467,7 @@ class OrderCodeApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: CodeSerializer, **_errors(401, 404, 429, 503)},
+        responses={200: CodeSerializer, **error_responses(401, 404, 429, 503)},
         tags=["mall"],
     )
     def post(self, request: Request, order_id: int) -> Response:

@@ -18,7 +18,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Address
+from accounts.models import Address, User
+from accounts.services import address_save
 from config.codes import code_normalize, random_code
 from mall.errors import (
     AddressClosed,
@@ -327,20 +328,35 @@ def order_shipment_moved(shipment: Shipment, status: str, now: datetime) -> None
         _refund(order, actor_id=None, reason="goods returned", now=now)
 
 
-def order_address_set(*, order_id: int, user_id: int, address_id: int, now: datetime | None = None) -> Order:
-    """The member gives (or changes) the shipping address of their goods until they ship; afterwards (or for an
-    order without a shipment) address_closed."""
+def order_address_set(
+    *,
+    order_id: int,
+    user_id: int,
+    address_id: int | None = None,
+    new_address: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Order:
+    """The member gives (or changes) the shipping address of their goods until they ship: one of their saved
+    addresses (`address_id`), or a new one (`new_address`, saved through accounts.services.address_save in the same
+    transaction, so it is kept only when the order takes it). Afterwards (or for an order without a shipment)
+    address_closed; an invalid new address is a ValidationError and nothing is saved."""
     now = now or timezone.now()
-    order = _member_order(order_id=order_id, user_id=user_id)
-    address = Address.objects.filter(pk=address_id, user_id=user_id).first() if 0 < address_id < MAX_ID else None
-    if address is None:
-        raise AddressRequired()
-    if order.shipment_id is None or order.status != OrderStatus.PLACED:
-        raise AddressClosed()
-    try:
-        shipment_address_set(shipment_id=order.shipment_id, address=address, now=now)
-    except ShipmentStateInvalid as exc:
-        raise AddressClosed() from exc
+    with transaction.atomic():
+        order = _member_order(order_id=order_id, user_id=user_id)
+        if order.shipment_id is None or order.status != OrderStatus.PLACED:
+            raise AddressClosed()
+        if new_address is not None:
+            address: Address | None = address_save(user=User.objects.get(pk=user_id), data=new_address)
+        elif address_id is not None and 0 < address_id < MAX_ID:
+            address = Address.objects.filter(pk=address_id, user_id=user_id).first()
+        else:
+            address = None
+        if address is None:
+            raise AddressRequired()
+        try:
+            shipment_address_set(shipment_id=order.shipment_id, address=address, now=now)
+        except ShipmentStateInvalid as exc:
+            raise AddressClosed() from exc
     return order
 
 

@@ -17,7 +17,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import dateformat, timezone
@@ -28,7 +27,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.selectors import address_list, request_user_id
-from accounts.services import address_save
 from config.client_ip import client_ip
 from config.errors import DomainError
 from config.forms import errors_to_form
@@ -438,9 +436,12 @@ def order_address(request: HttpRequest, order_id: int) -> HttpResponse:
     pick = address_pick(user=user, data=request.POST if request.method == "POST" else None)
     if pick.is_valid():
         try:
-            with transaction.atomic():  # a new address is kept only when the order takes it
-                address_id = address_save(user=user, data=pick.new.cleaned_data).pk if pick.is_new else pick.address_id
-                orders.order_address_set(order_id=order.pk, user_id=user.pk, address_id=address_id)
+            orders.order_address_set(
+                order_id=order.pk,
+                user_id=user.pk,
+                address_id=None if pick.is_new else pick.address_id,
+                new_address=pick.new.cleaned_data if pick.is_new else None,
+            )
         except ValidationError as exc:
             pick.refuse(exc)
         except AddressClosed as exc:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import request_user_id
-from config.api import ErrorSerializer, api_datetime
+from config.api import ErrorSerializer, api_datetime, page_schema
 from config.pagination import SignedCursorPagination
 from points import kinds, selectors
 from points.models import Transfer
@@ -87,14 +87,7 @@ class HistoryApi(APIView):
     @extend_schema(
         parameters=[HistoryFilterSerializer, OpenApiParameter("page_size", int, required=False)],
         responses={
-            200: inline_serializer(
-                "HistoryPage",
-                {
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": HistoryEntrySerializer(many=True),
-                },
-            ),
+            200: page_schema("HistoryPage", HistoryEntrySerializer(many=True)),
             400: ErrorSerializer,
             401: ErrorSerializer,
             404: ErrorSerializer,

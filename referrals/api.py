@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -25,19 +25,15 @@ from rest_framework.views import APIView
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug, campaign_by_slug_cached, campaign_featured
-from config.api import ErrorSerializer, api_datetime
+from config.api import api_datetime, error_responses, page_schema
 from config.i18n import localized
 from config.pagination import SignedCursorPagination
 from referrals import leaderboard, selectors
-from referrals.models import InviteStatus, Program
+from referrals.models import InviteStatus
 from referrals.poster import poster_png
 from referrals.services import invite_code_for
 
 LEADERBOARD_SIZE = 50
-
-
-def _errors(*statuses: int) -> dict[int, type[ErrorSerializer]]:
-    return dict.fromkeys(statuses, ErrorSerializer)
 
 
 def _link(request: Request, code: str) -> str:
@@ -93,7 +89,7 @@ class ReferralMeSerializer(serializers.Serializer):
 
 
 class ReferralMeApi(APIView):
-    @extend_schema(responses={200: ReferralMeSerializer, **_errors(401)}, tags=["invites"])
+    @extend_schema(responses={200: ReferralMeSerializer, **error_responses(401)}, tags=["invites"])
     def get(self, request: Request) -> Response:
         """The member's invite code and link (made on first use), their invites counted by status, the points those
         earned, the featured campaign's referral program and, while it runs, the member's leaderboard rank."""
@@ -102,7 +98,7 @@ class ReferralMeApi(APIView):
         code = invite_code_for(user_id=user.pk)
         summary = selectors.invite_summary(user_id=user.pk, now=now)
         campaign = campaign_featured(now=now)
-        program = Program.objects.filter(campaign=campaign, is_active=True).first() if campaign else None
+        program = selectors.program_active(campaign=campaign)
         body: dict[str, Any] = {
             "code": code,
             "link": _link(request, code),
@@ -168,15 +164,8 @@ class InviteesApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("page_size", int, required=False)],
         responses={
-            200: inline_serializer(
-                "InviteePage",
-                {
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": InviteeSerializer(many=True),
-                },
-            ),
-            **_errors(400, 401),
+            200: page_schema("InviteePage", InviteeSerializer(many=True)),
+            **error_responses(400, 401),
         },
         operation_id="referrals_invitees_list",
         tags=["invites"],
@@ -211,7 +200,7 @@ class PosterApi(APIView):
 
     @extend_schema(
         parameters=[PosterQuerySerializer],
-        responses={(200, "image/png"): OpenApiTypes.BINARY, **_errors(400, 401, 404)},
+        responses={(200, "image/png"): OpenApiTypes.BINARY, **error_responses(400, 401, 404)},
         operation_id="referrals_me_poster_retrieve",
         tags=["invites"],
     )
@@ -253,7 +242,7 @@ class LeaderboardApi(APIView):
     permission_classes = (AllowAny,)
 
     @extend_schema(
-        responses={200: LeaderboardSerializer, **_errors(401, 404)},
+        responses={200: LeaderboardSerializer, **error_responses(401, 404)},
         operation_id="campaigns_leaderboard_retrieve",
         tags=["invites"],
     )

@@ -12,8 +12,9 @@ from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from campaigns.models import Campaign
 from points.models import Transfer
-from referrals.models import Invite, InviteCode, InviteStatus
+from referrals.models import Invite, InviteCode, InviteStatus, Program
 from referrals.services import LATE_ENTRY, invite_code_normalize
 
 STATUSES = [status.value for status in InviteStatus]
@@ -98,3 +99,10 @@ def late_entry_open(*, user: User, now: datetime) -> bool:
     if user.date_joined < now - LATE_ENTRY:
         return False
     return not Invite.objects.filter(invitee_id=user.pk).exists()
+
+
+def program_active(*, campaign: Campaign | None) -> Program | None:
+    """The campaign's referral program when it is switched on (None without a campaign or program)."""
+    if campaign is None:
+        return None
+    return Program.objects.filter(campaign=campaign, is_active=True).select_related("campaign").first()

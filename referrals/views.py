@@ -87,9 +87,7 @@ class InviteCodeForm(forms.Form):
 
 
 def _program(campaign: Campaign | None) -> Program | None:
-    if campaign is None:
-        return None
-    return Program.objects.filter(campaign=campaign, is_active=True).first()
+    return selectors.program_active(campaign=campaign)
 
 
 def _move(movement: leaderboard.Movement | None) -> dict[str, Any] | None:

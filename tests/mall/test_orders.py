@@ -31,6 +31,7 @@ from points.models import Hold, Transfer
 from points.selectors import balance_for
 from shipments.models import Shipment
 from shipments.services import shipment_transition
+from tests.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -240,3 +241,15 @@ def test_address_closes_once_the_goods_ship(member, fund, product) -> None:
     code_order = order_place(product_id=product().pk, user_id=member.pk).order
     with pytest.raises(AddressClosed):
         order_address_set(order_id=code_order.pk, user_id=member.pk, address_id=address_of(member).pk)
+
+
+def test_a_new_address_is_saved_only_when_the_order_takes_it(member, fund, product) -> None:
+    fund(member.pk, 500)
+    order = order_place(product_id=product(delivery="physical", points_price=100).pk, user_id=member.pk).order
+    order_address_set(order_id=order.pk, user_id=member.pk, new_address=dict(ADDRESS))
+    assert Shipment.objects.get(pk=order.shipment_id).status == "ready"
+    assert Address.objects.filter(user=member).count() == 1
+    code_order = order_place(product_id=product().pk, user_id=member.pk).order
+    with pytest.raises(AddressClosed):
+        order_address_set(order_id=code_order.pk, user_id=member.pk, new_address=dict(ADDRESS))
+    assert Address.objects.filter(user=member).count() == 1
