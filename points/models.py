@@ -52,6 +52,7 @@ class AccountKind(models.TextChoices):
     HOLDS = "holds", _("held points")
     PAYABLE = "payable", _("partner payable")
     REBATE = "rebate", _("rebate expense")
+    PAID = "paid", _("rebates paid out")
 
 
 class Account(models.Model):

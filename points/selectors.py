@@ -151,3 +151,13 @@ def campaign_totals(*, campaign_id: int, asset: str = "PTS") -> CampaignTotals:
     issued = agg["issued"] - agg["returned"]
     consumed = agg["consumed"] + agg["captured"] - agg["refunded"]
     return CampaignTotals(issued, consumed, agg["expired"], issued - consumed - agg["expired"])
+
+
+def partner_payable(*, partner_id: int, asset: str = "CNY") -> tuple[int | None, int]:
+    """A partner's payable account id and balance (fen; negative: a clawback carried), (None, 0) before any posting."""
+    row = (
+        Account.objects.filter(owner_type="partner", kind="payable", partner_id=partner_id, asset_id=asset)
+        .values_list("pk", "balance")
+        .first()
+    )
+    return (row[0], row[1]) if row else (None, 0)

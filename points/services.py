@@ -59,19 +59,32 @@ class System:
         return OwnerType.CAMPAIGN if self.campaign_id is not None else OwnerType.SYSTEM
 
 
-AccountRef = Account | int | Member | System
+@dataclass(frozen=True)
+class PartnerAccount:
+    """A partner's own directly balanced account (the CNY rebate payable; created on first use). It may go below
+    zero: a clawback above what is still unpaid carries as a negative payable."""
+
+    partner_id: int
+    kind: str = AccountKind.PAYABLE
+
+
+AccountRef = Account | int | Member | System | PartnerAccount
 
 
 def _account_sql(ref: AccountRef, asset: str, *, create: bool = True) -> tuple[str, list[Any]]:
     if isinstance(ref, Account):
         return "%s::bigint", [ref.pk]
-    if isinstance(ref, bool) or not isinstance(ref, int | Member | System):
+    if isinstance(ref, bool) or not isinstance(ref, int | Member | System | PartnerAccount):
         raise errors.InvalidInput(details={"account": "unknown account reference"})
     if isinstance(ref, int):
         return "%s::bigint", [ref]
     if isinstance(ref, Member):
         function = "points_member_account" if create else "points_member_account_find"
         return f"{function}(%s::bigint, %s::text)", [ref.user_id, asset]
+    if isinstance(ref, PartnerAccount):
+        if type(ref.partner_id) is not int or ref.kind != AccountKind.PAYABLE:
+            raise errors.InvalidInput(details={"account": "a partner account is a payable of a partner id"})
+        return "points_partner_account(%s::bigint, %s::text, %s::text)", [ref.partner_id, ref.kind, asset]
     if ref.kind not in AccountKind.values or ref.kind == AccountKind.WALLET:
         raise errors.InvalidInput(details={"account": f"unknown system account kind {ref.kind!r}"})
     return "points_system_account(%s::text, %s::text, %s::bigint, %s::text)", [
