@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from campaigns.earning import member_earned
 from campaigns.models import Campaign, ExpiryRule, MultiplierCard
 from points.services import EXPIRY_AT_SQL, Posted, expiry_policy_set, posting_call
 
@@ -124,7 +125,10 @@ def campaign_points_grant(
     expiry = [campaign.pk, "PTS", now]
     params = [key, campaign.pk, user_id, amount, kind, reason, source_type, source_id, *expiry, now, reason_en]
     params.append(available_at)
-    return posting_call(_GRANT_SQL, params, key=key, kind=kind, amount=amount, member_debit=False)
+    posted = posting_call(_GRANT_SQL, params, key=key, kind=kind, amount=amount, member_debit=False)
+    if posted.created:
+        member_earned(user_id=user_id, kind=kind)  # after-commit receivers (levels: promotion)
+    return posted
 
 
 def campaign_points_charge(

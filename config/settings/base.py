@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "shipments",
     "outbox",
     "referrals",
+    "levels",
     "partners",
     "reports",
 ]
@@ -315,12 +316,25 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Jobs members wait for (ADR 0008): re-publish what is pending past its due time. A relay message that waited
     # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
     "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
+    # Member levels (levels/jobs.py): members credited since the watermark (heals lost after-commit hooks), and period
+    # ends of a re-evaluating ladder (idempotent).
+    "levels-sweep": {"task": "levels.sweep", "schedule": 60.0},
+    "levels-period-close": {"task": "levels.period_close", "schedule": 300.0},
     "outbox-prune": {"task": "outbox.prune", "schedule": crontab(hour=20, minute=45)},
     # Last month's supplier statements on the 1st at 02:00 Shanghai time: a crontab in its own timezone (beat runs
     # in UTC, where "the 1st, 02:00 Shanghai" is the last day of the month, which a UTC crontab cannot name).
     "mall-statements-monthly": {
         "task": "mall.statements_monthly",
         "schedule": TzAwareCrontab(minute=0, hour=2, day_of_month=1, tz=ZoneInfo("Asia/Shanghai")),
+    },
+    # Partners: last month's statements at 03:00 and the tier review at 04:00 on the 1st, Shanghai time (issue 15).
+    "partners-statements": {
+        "task": "partners.statements_issue",
+        "schedule": TzAwareCrontab(minute=0, hour=3, day_of_month=1, tz=ZoneInfo("Asia/Shanghai")),
+    },
+    "partners-tiers-review": {
+        "task": "partners.tiers_review",
+        "schedule": TzAwareCrontab(minute=0, hour=4, day_of_month=1, tz=ZoneInfo("Asia/Shanghai")),
     },
 }
 

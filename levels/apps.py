@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from campaigns import earning
+
+
+class LevelsConfig(AppConfig):
+    name = "levels"
+    verbose_name = _("Member levels")
+
+    def ready(self) -> None:
+        from levels.earning import on_member_earned  # noqa: PLC0415 — it uses models, loaded once apps are ready
+
+        # Promotion right after the earning commits (campaigns/earning.py): a cheap publish, healed by the sweep.
+        earning.register("levels.evaluate", on_member_earned)
