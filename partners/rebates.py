@@ -99,7 +99,8 @@ def rebate_lines(*, net_sales: Decimal, bands: Sequence[Band], method: str) -> l
     if method == WHOLE:
         index = max(i for i, band in enumerate(ordered) if band.lower <= net_sales)
         band = ordered[index]
-        return [BandLine(band.lower, uppers[index], band.rate, net_sales, percent_of_fen(net_sales, band.rate))]
+        base = net_sales.quantize(CENT)
+        return [BandLine(band.lower, uppers[index], band.rate, base, percent_of_fen(base, band.rate))]
     if method != MARGINAL:
         raise ScheduleInvalid(details={"method": method})
     lines = []
@@ -107,7 +108,7 @@ def rebate_lines(*, net_sales: Decimal, bands: Sequence[Band], method: str) -> l
         if net_sales <= band.lower and band.lower > 0:
             break
         top = net_sales if upper is None else min(net_sales, upper)
-        base = max(top - band.lower, Decimal(0))
+        base = max(top - band.lower, Decimal(0)).quantize(CENT)
         lines.append(BandLine(band.lower, upper, band.rate, base, percent_of_fen(base, band.rate)))
     return lines
 
