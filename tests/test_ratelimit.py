@@ -64,7 +64,17 @@ def test_rate_parse_refuses_nonsense(text):
 
 
 def test_every_configured_scope_parses_and_unknown_scopes_are_an_error(settings):
-    expected = {"login", "register", "token_refresh", "checkin", "spin", "order", "code_reveal", "events"}
+    expected = {
+        "login",
+        "register",
+        "token_refresh",
+        "checkin",
+        "spin",
+        "order",
+        "code_reveal",
+        "events",
+        "partner_apply",
+    }
     assert set(settings.RATE_LIMITS) == expected
     assert all(isinstance(ratelimit.rate_for(scope), Rate) for scope in expected)
     with pytest.raises(ImproperlyConfigured):
