@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from partners import kinds
@@ -60,13 +60,10 @@ class MonthSales:
 
 def month_sales(*, partner_id: int, period: str) -> MonthSales:
     """Sales counted in a month and the returns of them booked while it was open (one query)."""
-    rows = (
-        Sale.objects.filter(partner_id=partner_id, rebate_period=period)
-        .values("original__isnull")
-        .annotate(total=Sum("amount"))
+    totals = Sale.objects.filter(partner_id=partner_id, rebate_period=period).aggregate(
+        sales=Sum("amount", filter=Q(original__isnull=True)), returns=Sum("amount", filter=Q(original__isnull=False))
     )
-    totals = {row["original__isnull"]: row["total"] for row in rows}
-    return MonthSales(totals.get(True) or Decimal("0.00"), totals.get(False) or Decimal("0.00"))
+    return MonthSales(totals["sales"] or Decimal("0.00"), totals["returns"] or Decimal("0.00"))
 
 
 def schedule_bands(partner: Partner) -> tuple[str, list[Band]]:
