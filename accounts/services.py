@@ -307,7 +307,8 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "mall": ("add", "change", "delete", "view", "verify"),  # verify: store pickups
         "shipments": ("change", "view"),
         "referrals": ("add", "change", "view", "review"),  # review: decide the invite review queue
-        "partners": ("view", "issue", "revoke"),  # partner systems' API keys
+        # issue/revoke: partner systems' API keys; import: sales CSV files; fulfil: non-cash annual bonuses
+        "partners": ("add", "change", "view", "issue", "revoke", "import", "fulfil"),
         "points": ("view", "adjust"),
         "accounts": ("view", "change"),
         "django_celery_beat": ("view",),
@@ -323,7 +324,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "points": ("view", "export"),
         "mall": ("view", "export", "settle"),  # settle: supplier statements
         "lottery": ("view", "export"),
-        "partners": ("view", "change", "export"),
+        "partners": ("view", "change", "export", "pay", "fulfil"),  # pay: partner statements
         "shipments": ("view", "export"),
         "reports": ("view", "export"),
     },

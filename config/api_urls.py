@@ -7,6 +7,8 @@ from campaigns import api as campaigns_api
 from config.health import health
 from lottery import api as lottery_api
 from mall import api as mall_api
+from partners import api_portal as partner_portal_api
+from partners import api as partners_api
 from points import api as points_api
 from referrals import api as referrals_api
 from tasks import api as tasks_api
@@ -29,6 +31,7 @@ urlpatterns = [
     path("campaigns/<slug:slug>/tasks", tasks_api.TasksApi.as_view(), name="api-tasks"),
     path("campaigns/<slug:slug>/tasks/<int:task_id>/claim", tasks_api.TaskClaimApi.as_view(), name="api-task-claim"),
     path("events", tasks_api.EventsApi.as_view(), name="api-events"),
+    path("partner/sales", partners_api.PartnerSalesApi.as_view(), name="api-partner-sales"),
     path("campaigns/<slug:slug>/wheel", lottery_api.WheelApi.as_view(), name="api-wheel"),
     path("campaigns/<slug:slug>/wheel/spins", lottery_api.SpinsApi.as_view(), name="api-wheel-spins"),
     path("campaigns/<slug:slug>/wheel/fairness", lottery_api.FairnessApi.as_view(), name="api-wheel-fairness"),
@@ -45,4 +48,7 @@ urlpatterns = [
     path("referrals/me/invitees", referrals_api.InviteesApi.as_view(), name="api-referrals-invitees"),
     path("referrals/me/poster.png", referrals_api.PosterApi.as_view(), name="api-referrals-poster"),
     path("campaigns/<slug:slug>/leaderboard", referrals_api.LeaderboardApi.as_view(), name="api-leaderboard"),
+    path("partner/dashboard", partner_portal_api.DashboardApi.as_view(), name="api-partner-dashboard"),
+    path("partner/statements", partner_portal_api.StatementsApi.as_view(), name="api-partner-statements"),
+    path("partner/statements/<str:period>", partner_portal_api.StatementApi.as_view(), name="api-partner-statement"),
 ]

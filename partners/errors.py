@@ -87,3 +87,15 @@ class StatementSuperseded(Conflict):
 class ScheduleInvalid(InvalidInput):
     code = "schedule_invalid"
     default_message = _("Rebate bands must start at 0 and have distinct lower bounds.")
+
+
+class InvalidSalesBatch(DomainError):
+    code = "invalid_batch"
+    status = 400
+    default_message = _('Send one sale object or {"sales": [...]} with at least one sale.')
+
+
+class TooManySales(DomainError):
+    code = "too_many_sales"
+    status = 413
+    default_message = _("Send at most 500 sales per request.")

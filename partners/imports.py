@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
-from partners.errors import PartnerNotFound, SaleInvalid, SalesNotAllowed
+from partners.errors import InvalidSalesBatch, PartnerNotFound, SaleInvalid, SalesNotAllowed, TooManySales
 from partners.models import ApiKey, Partner, Sale, SaleBatch
 from partners.sales import SaleLine, sale_book, sale_line_parse
 
@@ -150,6 +150,8 @@ def sales_api_book(*, api_key: ApiKey, lines: list[Any], now: datetime | None = 
             if not isinstance(raw, dict):
                 raise SaleInvalid(details={"line": "an object is required"})
             code = str(raw.get("partner") or "").strip()[:20]
+            if not code.isprintable():  # a NUL would reach the database as a lookup (a 500)
+                raise SaleInvalid(details={"partner": "printable text is required"})
             if api_key.partner is not None:
                 if code and code != api_key.partner.code:
                     raise SalesNotAllowed(details={"partner": code})
@@ -167,3 +169,22 @@ def sales_api_book(*, api_key: ApiKey, lines: list[Any], now: datetime | None = 
             continue
         results.append(LineResult(line.external_id, "booked" if created else "duplicate", sale_id=sale.pk))
     return results
+
+
+def sales_api_submit(*, api_key: ApiKey, payload: Any, now: datetime | None = None) -> list[LineResult]:
+    """The body of POST /api/v1/partner/sales: one sale object or {"sales": [...]} with 1..MAX_API_LINES lines, from
+    a key that may report sales (else SalesNotAllowed, 403). A malformed or oversized batch is refused whole
+    (InvalidSalesBatch 400, TooManySales 413: nothing booked); otherwise each line is answered (sales_api_book)."""
+    if not api_key.reports_sales:
+        raise SalesNotAllowed(_("This key may not report sales."))
+    if isinstance(payload, dict) and "sales" in payload:
+        lines = payload["sales"]
+    elif isinstance(payload, dict) and payload:
+        lines = [payload]
+    else:
+        raise InvalidSalesBatch()
+    if not isinstance(lines, list) or not lines:
+        raise InvalidSalesBatch()
+    if len(lines) > MAX_API_LINES:
+        raise TooManySales(details={"max": MAX_API_LINES, "received": len(lines)})
+    return sales_api_book(api_key=api_key, lines=lines, now=now)

@@ -5,6 +5,7 @@ partners.statements, tier changes in partners.tiers."""
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -19,10 +20,12 @@ from config.codes import code_normalize, random_code
 from partners.errors import InvalidApiKey, InvalidSignature, StaleTimestamp
 from partners.models import (
     ApiKey,
+    BonusRule,
     Partner,
     PartnerApplication,
     PartnerTier,
     PartnerUser,
+    Programme,
     RebateBand,
     RebateSchedule,
 )
@@ -36,8 +39,11 @@ def api_key_create(
     default_campaign: Campaign | None = None,
     campaigns: Iterable[Campaign] = (),
     created_by_id: int | None = None,
+    reports_sales: bool = False,
+    partner: Partner | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new partner key. Returns the key and its secret, which is shown once and never stored."""
+    """A new partner key. Returns the key and its secret, which is shown once and never stored. `reports_sales`
+    lets it book partner sales (with `partner`: that partner's only)."""
     if not name.strip():
         raise ValidationError({"name": [gettext("Give the key a name.")]})
     secret = secrets.token_urlsafe(32)
@@ -48,18 +54,32 @@ def api_key_create(
             signing_key=signing_key_for(secret),
             default_campaign=default_campaign,
             created_by_id=created_by_id,
+            reports_sales=reports_sales,
+            partner=partner,
         )
         key.campaigns.set(campaigns)
     return key, secret
 
 
-def api_key_update(*, api_key: ApiKey, name: str, campaigns: Iterable[Campaign]) -> ApiKey:
-    """Rename a key or change which other campaigns it may report for (its id, secret and default campaign
-    stay: partners' events keep meaning what they meant)."""
+def api_key_update(
+    *,
+    api_key: ApiKey,
+    name: str,
+    campaigns: Iterable[Campaign],
+    reports_sales: bool | None = None,
+    partner: Partner | None = None,
+) -> ApiKey:
+    """Rename a key, change which other campaigns it may report for and, when `reports_sales` is given, whether it
+    may report sales and for which partner (None: any). Its id, secret and default campaign stay: partners'
+    events keep meaning what they meant."""
     if not name.strip():
         raise ValidationError({"name": [gettext("Give the key a name.")]})
     with transaction.atomic():
-        ApiKey.objects.filter(pk=api_key.pk).update(name=name.strip())
+        if reports_sales is None:
+            ApiKey.objects.filter(pk=api_key.pk).update(name=name.strip())
+        else:
+            ApiKey.objects.filter(pk=api_key.pk).update(name=name.strip(), reports_sales=reports_sales, partner=partner)
+            api_key.reports_sales, api_key.partner = reports_sales, partner
         api_key.campaigns.set(campaigns)
     api_key.name = name.strip()
     return api_key
@@ -235,3 +255,88 @@ def rebate_schedule_save(
             schedule.bands.all().delete()
         RebateBand.objects.bulk_create(RebateBand(schedule=schedule, lower=b.lower, rate=b.rate) for b in ordered)
     return schedule
+
+
+def partner_update(
+    *,
+    partner: Partner,
+    company: str,
+    kind: str,
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+    is_active: bool = True,
+) -> Partner:
+    """Change a partner's company, kind, contact and whether it is active. Its code, tier (partners.tiers),
+    joining date and recruiter stay."""
+    if not (company or "").strip():
+        raise ValidationError({"company": [gettext("Name the company.")]})
+    if kind not in Partner.Kind.values:
+        raise ValidationError({"kind": [gettext("Choose dealer or agent.")]})
+    fields = {
+        "company": company.strip(),
+        "kind": kind,
+        "contact_name": (contact_name or "").strip(),
+        "contact_phone": (contact_phone or "").strip(),
+        "contact_email": (contact_email or "").strip(),
+        "is_active": is_active,
+    }
+    Partner.objects.filter(pk=partner.pk).update(**fields)
+    for attr, value in fields.items():
+        setattr(partner, attr, value)
+    return partner
+
+
+def programme_save(*, programme: Programme) -> Programme:
+    """The programme's settings (the one row): a known time zone, a reward of 0 or more, a share of 0–100 %."""
+    errors: dict[str, list[str]] = {}
+    try:
+        zoneinfo.ZoneInfo(programme.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors["time_zone"] = [gettext("Enter a time zone such as Asia/Shanghai.")]
+    if programme.referral_bonus is None or programme.referral_bonus < 0:
+        errors["referral_bonus"] = [gettext("Enter 0 or more.")]
+    if programme.referral_share is None or not 0 <= programme.referral_share <= 100:
+        errors["referral_share"] = [gettext("Enter a percentage from 0 to 100.")]
+    if errors:
+        raise ValidationError(errors)
+    programme.pk = 1
+    programme.save()
+    return programme
+
+
+def partner_tier_save(*, tier: PartnerTier) -> PartnerTier:
+    """Create or change a tier (its rank unique; percentages 0–100; minimums 0 or more). Moving partners between
+    tiers is partners.tiers' job."""
+    errors: dict[str, list[str]] = {}
+    if not (tier.name or "").strip():
+        errors["name"] = [gettext("Name the tier.")]
+    if tier.agency_discount is None or not 0 <= tier.agency_discount <= 100:
+        errors["agency_discount"] = [gettext("Enter a percentage from 0 to 100.")]
+    if tier.min_trailing_sales is None or tier.min_trailing_sales < 0:
+        errors["min_trailing_sales"] = [gettext("Enter 0 or more.")]
+    if PartnerTier.objects.filter(rank=tier.rank).exclude(pk=tier.pk).exists():
+        errors["rank"] = [gettext("Another tier has this rank.")]
+    if errors:
+        raise ValidationError(errors)
+    tier.save()
+    return tier
+
+
+def bonus_rule_save(*, rule: BonusRule) -> BonusRule:
+    """Create or change an annual bonus: a positive threshold; cash with a positive amount, non-cash with none."""
+    errors: dict[str, list[str]] = {}
+    if not (rule.name or "").strip():
+        errors["name"] = [gettext("Name the bonus.")]
+    if rule.threshold is None or rule.threshold <= 0:
+        errors["threshold"] = [gettext("Enter an amount above 0.")]
+    if rule.reward == BonusRule.Reward.CASH and (rule.cash_amount is None or rule.cash_amount <= 0):
+        errors["cash_amount"] = [gettext("A cash bonus needs an amount above 0.")]
+    if rule.reward == BonusRule.Reward.NON_CASH and rule.cash_amount:
+        errors["cash_amount"] = [gettext("A non-cash bonus has no cash amount: leave 0 and describe the reward.")]
+    if rule.reward not in BonusRule.Reward.values:
+        errors["reward"] = [gettext("Choose cash or non-cash.")]
+    if errors:
+        raise ValidationError(errors)
+    rule.save()
+    return rule

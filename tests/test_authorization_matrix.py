@@ -498,6 +498,7 @@ ENDPOINTS: dict[str, Access] = {
     "GET /api/v1/campaigns/{slug}/tasks": Access(MEMBER),
     "POST /api/v1/campaigns/{slug}/tasks/{task_id}/claim": Access(MEMBER, _ok(422)),  # not done yet
     "POST /api/v1/events": Access(PARTNER),
+    "POST /api/v1/partner/sales": Access(PARTNER),
     # --- API: the wheel and prizes
     "GET /api/v1/campaigns/{slug}/wheel": Access(MEMBER),
     "POST /api/v1/campaigns/{slug}/wheel/spins": Access(MEMBER, _ok(201)),

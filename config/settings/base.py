@@ -153,7 +153,8 @@ LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_REDIS_URL = REDIS_URL
 # "<count>/<period>" (s, min, hour, day; "10/15min"), "off" to disable. Counted per client IP (login, register,
-# token_refresh, partner_apply), per member (checkin, spin, order, code_reveal) or per partner API key (events).
+# token_refresh, partner_apply), per member (checkin, spin, order, code_reveal) or per partner API key (events,
+# partner_sales).
 RATE_LIMITS = {
     "login": env("RATE_LIMIT_LOGIN", default="30/min"),
     "register": env("RATE_LIMIT_REGISTER", default="20/hour"),
@@ -163,6 +164,7 @@ RATE_LIMITS = {
     "order": env("RATE_LIMIT_ORDER", default="20/min"),  # for the mall's order endpoints (not built yet)
     "code_reveal": env("RATE_LIMIT_CODE_REVEAL", default="30/min"),  # for a code reveal endpoint (none yet)
     "events": env("RATE_LIMIT_EVENTS", default="600/min"),
+    "partner_sales": env("RATE_LIMIT_PARTNER_SALES", default="120/min"),  # per key; up to 500 lines a request
     "partner_apply": env("RATE_LIMIT_PARTNER_APPLY", default="10/hour"),  # the public partner application form
 }
 
