@@ -88,8 +88,9 @@ def test_annual_bonus_cash_is_credited_and_non_cash_is_owed_once() -> None:
     assert december.bonus_fen == 800000
     owed = {o.rule_id: o for o in BonusObligation.objects.all()}
     assert set(owed) == {cash.pk, trip.pk}
-    assert owed[cash.pk].status == BonusObligation.Status.CREDITED and owed[cash.pk].transfer_id
-    assert owed[trip.pk].status == BonusObligation.Status.PENDING and owed[trip.pk].amount_fen == 0
+    assert (owed[cash.pk].status, owed[cash.pk].amount_fen) == (BonusObligation.Status.CREDITED, 800000)
+    assert owed[cash.pk].transfer_id is not None
+    assert (owed[trip.pk].status, owed[trip.pk].amount_fen) == (BonusObligation.Status.PENDING, 0)
     assert owed[trip.pk].net_sales == Decimal("160000.00")
     statements_issue_due(now=at(2027, 1, 2))
     assert BonusObligation.objects.count() == 2
