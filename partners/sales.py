@@ -128,7 +128,9 @@ def sale_line_parse(raw: dict[str, Any], *, now: datetime | None = None) -> Sale
     return SaleLine(external_id, sold_at, quantity, amount, "CNY", product, original_id)
 
 
-def _lock_partners(partner_ids: list[int]) -> None:
+def partners_lock(partner_ids: list[int]) -> None:
+    """Lock partners' rows in id order: every posting to a partner's payable happens under its lock (statements
+    rely on it for their ledger window). Inside the caller's transaction."""
     list(Partner.objects.select_for_update().filter(pk__in=sorted(set(partner_ids))).order_by("pk").values("pk"))
 
 
@@ -156,7 +158,7 @@ def sale_book(
             and not line.original_id
             and not ReferralReward.objects.filter(recruit_id=partner.pk).exists()
         )
-        _lock_partners([partner.pk, recruiter_id] if needs_recruiter and recruiter_id else [partner.pk])
+        partners_lock([partner.pk, recruiter_id] if needs_recruiter and recruiter_id else [partner.pk])
         existing = Sale.objects.select_related("original").filter(partner=partner, external_id=line.external_id).first()
         if existing is not None:
             if line.same_as(existing):
@@ -310,7 +312,7 @@ def _referral_clawback(*, reward: ReferralReward, original: Sale, sale: Sale, am
     )
     if back <= 0:
         return
-    _lock_partners([reward.recruiter_id])
+    partners_lock([reward.recruiter_id])
     transfer_post(
         key=f"partners.referral_back:{sale.pk}",
         debit=PartnerAccount(reward.recruiter_id),

@@ -26,7 +26,7 @@ from partners.errors import MonthNotEnded, NothingToPay, StatementNotFound, Stat
 from partners.models import BonusObligation, BonusRule, Partner, Sale, Statement
 from partners.periods import month_end, month_key, month_parse, month_shift, months_between, tz
 from partners.rebates import Band, fen, rebate_lines, rebate_total
-from partners.sales import _lock_partners
+from partners.sales import partners_lock
 from points.models import AccountKind
 from points.selectors import partner_payable
 from points.services import PartnerAccount, System, transfer_post
@@ -79,7 +79,7 @@ def statement_issue(*, partner: Partner, period: str, now: datetime | None = Non
     if month_end(period, zone) > now:
         raise MonthNotEnded(details={"period": period})
     with transaction.atomic():
-        _lock_partners([partner.pk])
+        partners_lock([partner.pk])
         existing = Statement.objects.filter(partner=partner, period=period).first()
         if existing is not None:
             return existing, False
@@ -227,7 +227,7 @@ def statement_pay(*, statement: Statement, actor_id: int | None, now: datetime |
     a statement with nothing payable (0 or a carried clawback) cannot. Paying again returns the paid statement."""
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_partners([statement.partner_id])
+        partners_lock([statement.partner_id])
         current = Statement.objects.filter(pk=statement.pk).first()
         if current is None:
             raise StatementNotFound()

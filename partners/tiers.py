@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from partners.errors import PartnerNotFound
 from partners.models import Partner, PartnerTier, Sale, TierChange
 from partners.periods import full_months, month_key, month_shift, month_start, tz
-from partners.sales import _lock_partners
+from partners.sales import partners_lock
 
 
 def trailing_sales(*, partner_id: int, period: str) -> Decimal:
@@ -47,7 +47,7 @@ def partner_tier_review(*, partner: Partner, now: datetime | None = None) -> Tie
     zone = tz()
     period = month_key(now, zone)
     with transaction.atomic():
-        _lock_partners([partner.pk])
+        partners_lock([partner.pk])
         partner = Partner.objects.select_related("tier").get(pk=partner.pk)
         if TierChange.objects.filter(partner=partner, period=period).exists():
             return None
@@ -91,7 +91,7 @@ def partner_tier_set(
     if not reason:
         raise ValidationError({"reason": [gettext("Say why the tier changes.")]})
     with transaction.atomic():
-        _lock_partners([partner.pk])
+        partners_lock([partner.pk])
         current = Partner.objects.select_related("tier").filter(pk=partner.pk).first()
         if current is None:
             raise PartnerNotFound()
