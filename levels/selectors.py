@@ -106,12 +106,12 @@ def level_status(*, user_id: int, now: datetime) -> LevelStatus | None:
     )
 
 
-_DISCOUNT_SQL = """
-SELECT l.discount_percent FROM levels_memberlevel m
+# The member's mall discount as a scalar subquery (one %s: the member id), for readers that fold it into their own
+# statement (mall.selectors.spendable_and_discount); mall_order_place() reads the same in SQL.
+DISCOUNT_SQL = """coalesce((SELECT l.discount_percent FROM levels_memberlevel m
   JOIN levels_ladder d ON d.id = m.ladder_id AND d.active
   JOIN levels_level l ON l.id = m.level_id
- WHERE m.user_id = %s
-"""
+ WHERE m.user_id = %s), 0)"""
 
 
 def member_discount(*, user_id: int | None) -> Decimal:
@@ -120,6 +120,6 @@ def member_discount(*, user_id: int | None) -> Decimal:
     if not user_id:
         return Decimal("0")
     with connection.cursor() as cursor:
-        cursor.execute(_DISCOUNT_SQL, [user_id])
+        cursor.execute(f"SELECT {DISCOUNT_SQL}", [user_id])
         row = cursor.fetchone()
     return Decimal(row[0]) if row and row[0] is not None else Decimal("0")

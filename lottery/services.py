@@ -27,6 +27,7 @@ from accounts.errors import AddressNotFound
 from accounts.models import User
 from accounts.selectors import address_of
 from accounts.services import address_save
+from campaigns.earning import member_earned
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_official
@@ -438,6 +439,8 @@ def spin_perform(
     if row.status == "limit":
         raise SpinLimitReached(details={"daily_cap": row.daily_cap, "total_cap": row.total_cap})
     assert row.status in {"ok", "replay"}, row.status
+    if row.status == "ok":
+        member_earned(user_id=user_id)  # a spin spends (and may win points): the earning hooks, after commit
     if progressed:  # a completed task may have paid points: read the balance again
         member = selectors.member_status(wheel_id=wheel.pk, user_id=user_id, now=now)
     else:

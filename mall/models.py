@@ -255,6 +255,12 @@ class Order(models.Model):
     request_key = models.CharField(max_length=200)
     status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED)
     points = models.PositiveIntegerField(_("points paid"))
+    # The product's price when ordered and the member level's mall discount applied (docs/adr/0010): points paid =
+    # ceil(list_points × (100 − discount_percent) / 100). NULL list price: an order placed before member levels.
+    list_points = models.PositiveIntegerField(_("list price (points)"), null=True, blank=True)
+    discount_percent = models.DecimalField(
+        _("member discount (%)"), max_digits=5, decimal_places=2, default=0, db_default=0
+    )
     unit_cost_cny = models.DecimalField(_("unit cost (CNY)"), max_digits=10, decimal_places=2)
     name = models.CharField(_("item"), max_length=80)
     name_en = models.CharField(_("item (English)"), max_length=80)

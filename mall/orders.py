@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Address, User
 from accounts.services import address_save
+from campaigns.earning import member_earned
 from config.codes import code_normalize, random_code
 from mall.errors import (
     AddressClosed,
@@ -199,6 +200,8 @@ def order_place(
         if previous is None:
             raise
         return OrderPlaced(previous, replayed=True, spendable=_spendable(user_id, now))
+    if row.status == "ok":
+        member_earned(user_id=user_id)  # an order spends (a points card earns): the earning hooks, after commit
     return OrderPlaced(_order(row), replayed=row.status == "replay", spendable=row.spendable or 0)
 
 

@@ -4,7 +4,9 @@ tests/mall/test_rules.py proves the two agree."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, Protocol
 
 SaleState = Literal["on_sale", "upcoming", "ended"]
@@ -63,11 +65,11 @@ def sale_state(*, product: _Product, campaign: _Campaign, now: datetime) -> Sale
     return "on_sale"
 
 
-def price_after_discount(*, price: int, discount_percent: int) -> int:
-    """What a member pays: the price less a member level's mall discount (0-100 %), rounded up, at least 1 point
-    (as mall_order_place() computes it)."""
-    discount = min(max(discount_percent, 0), 100)
-    return max(1, -(-price * (100 - discount) // 100))
+def price_after_discount(*, price: int, discount_percent: int | Decimal) -> int:
+    """What a member pays: the price less a member level's mall discount (0-100 %, cents of a percent allowed),
+    rounded up — ceil(price × (100 − pct) / 100) — at least 1 point (as mall_order_place() computes it)."""
+    discount = min(max(Decimal(discount_percent), Decimal(0)), Decimal(100))
+    return max(1, math.ceil(Decimal(price) * (100 - discount) / 100))
 
 
 def code_masked(code: str) -> str:

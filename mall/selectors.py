@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -13,6 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat, LPad
 
 from config.config_cache import config_cached
+from levels.selectors import DISCOUNT_SQL
 from mall import rules
 from mall.models import Category, Code, LimitCounter, Order, Product
 from shipments.models import Shipment
@@ -158,6 +160,17 @@ def spendable(*, user_id: int, now: datetime) -> int:
         cursor.execute("SELECT spendable FROM points_balance(%s, 'PTS', %s, '0'::interval)", [user_id, now])
         row = cursor.fetchone()
     return int(row[0] or 0) if row else 0
+
+
+def spendable_and_discount(*, user_id: int, now: datetime) -> tuple[int, Decimal]:
+    """The member's spendable points and their member level's mall discount (percent), in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT spendable FROM points_balance(%s, 'PTS', %s, '0'::interval)), {DISCOUNT_SQL}",  # noqa: S608
+            [user_id, now, user_id],
+        )
+        row = cursor.fetchone()
+    return (int(row[0] or 0), Decimal(row[1] or 0)) if row else (0, Decimal(0))
 
 
 def member_usage(*, product_id: int, user_id: int, local_date: str) -> dict[str, int]:

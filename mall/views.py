@@ -9,6 +9,7 @@ import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 import qrcode
@@ -34,6 +35,7 @@ from config.ratelimit import rate_limit_page
 from mall import orders, selectors
 from mall.errors import AddressClosed, NoCode, NotAvailable, OrderNotFound, OutOfStock, ProductNotFound
 from mall.models import Delivery, Method, Order, OrderStatus, PhysicalMethods
+from mall.rules import price_after_discount
 from points.errors import InsufficientPoints
 from shipments.forms import address_pick
 from shipments.models import Shipment
@@ -65,12 +67,17 @@ def _opens_label(row: dict[str, Any], *, now: datetime) -> str:
     return dateformat.format(opens, "m-d H:i")
 
 
-def _card(row: dict[str, Any], *, now: datetime, balance: int | None) -> dict[str, Any]:
-    """A catalogue row with what its card shows: sale state, "sold out", the drop's opening time, affordability."""
+def _card(row: dict[str, Any], *, now: datetime, balance: int | None, discount: Decimal = Decimal(0)) -> dict[str, Any]:
+    """A catalogue row with what its card shows: sale state, "sold out", the drop's opening time, affordability;
+    `price`, what this member pays (less their member level's `discount` percent, as mall_order_place() charges)."""
     row = selectors.with_sale_state(row, now=now)
     row["sold_out"] = row["stock"] == 0
     row["opens_label"] = _opens_label(row, now=now) if row["sale_state"] == "upcoming" else ""
-    row["affordable"] = balance is not None and balance >= row["points_price"]
+    row["discount"] = discount
+    row["price"] = (
+        price_after_discount(price=row["points_price"], discount_percent=discount) if discount else row["points_price"]
+    )
+    row["affordable"] = balance is not None and balance >= row["price"]
     row["can_redeem"] = row["sale_state"] == "on_sale" and not row["sold_out"]
     return row
 
@@ -192,8 +199,10 @@ def product_page(request: HttpRequest, product_id: int) -> HttpResponse:
     now = timezone.now()
     row = _product(product_id, now=now)
     member_id = _member_id(request)
-    balance = selectors.spendable(user_id=member_id, now=now) if member_id is not None else None
-    card = _card(row, now=now, balance=balance)
+    balance, discount = (
+        selectors.spendable_and_discount(user_id=member_id, now=now) if member_id is not None else (None, Decimal(0))
+    )
+    card = _card(row, now=now, balance=balance, discount=discount)
     usage = None
     if member_id is not None and (row["limit_per_member"] or row["limit_per_day"]):
         today = _local(now, row["campaign__timezone"]).date().isoformat()
@@ -233,8 +242,8 @@ def redeem_page(request: HttpRequest, product_id: int) -> HttpResponse:
     now = timezone.now()
     user = cast(User, request.user)
     row = _product(product_id, now=now)
-    balance = selectors.spendable(user_id=user.pk, now=now)
-    card = _card(row, now=now, balance=balance)
+    balance, discount = selectors.spendable_and_discount(user_id=user.pk, now=now)
+    card = _card(row, now=now, balance=balance, discount=discount)
     if not card["can_redeem"]:
         refusal = OutOfStock if card["sold_out"] else NotAvailable
         messages.error(request, str(refusal.default_message))
@@ -247,7 +256,7 @@ def redeem_page(request: HttpRequest, product_id: int) -> HttpResponse:
         {
             "p": card,
             "balance": balance,
-            "balance_after": balance - row["points_price"],
+            "balance_after": balance - card["price"],
             "ships": ships,
             "picks_up": _offers(row, Method.PICKUP),
             "choose_method": row["delivery"] == Delivery.PHYSICAL and row["physical_methods"] == PhysicalMethods.BOTH,

@@ -22,11 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from campaigns.earning import member_earned
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_featured, campaign_local_date
 from config.codes import code_normalize, random_code
 from outbox.services import outbox_add, outbox_publish_on_commit
 from points.services import transfer_reverse
+from referrals import kinds
 from referrals.errors import InviteHoldOver, InviteNotFound, InviteStateInvalid
 from referrals.models import Invite, InviteCode, InviterCounter, InviteStatus, Program
 from tasks.models import TaskProgress
@@ -226,6 +228,9 @@ def _leaderboard_publish(*, invitee_id: int) -> None:
             args=[invite["campaign_id"], invite["inviter_id"]],
             key=f"referrals.leaderboard:{invite['id']}:qualified",
         )
+        # A rewarded invite credited both members: the earning hooks (levels: promotion), after commit.
+        member_earned(user_id=invite["inviter_id"], kind=kinds.REFERRAL_REWARD)
+        member_earned(user_id=invitee_id, kind=kinds.NEWCOMER_GIFT)
 
 
 @dataclass(frozen=True)

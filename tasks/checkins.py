@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from campaigns.earning import member_earned
 from campaigns.errors import CampaignNotActive, CampaignNotFound
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_local_date, campaign_require_official
@@ -92,6 +93,7 @@ def checkin_create(*, campaign: Campaign, user_id: int, now: datetime | None = N
     checkin._state.adding = False
     if status == "exists":
         raise AlreadyCheckedIn(details={"checkin": checkin_as_dict(checkin)})
+    member_earned(user_id=user_id, kind=kinds.CHECKIN)  # after commit: the earning hooks (levels: promotion)
     if bonus:  # the new streak reaches a milestone: tasks_checkin() recorded the job; publish it after commit
         outbox_publish_on_commit(
             job=STREAK_JOB, args=[campaign.pk, user_id], key=streak_outbox_key(campaign.pk, user_id, day)

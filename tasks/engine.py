@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from campaigns.earning import member_earned
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_claims_open
 from campaigns.services import campaign_points_grant
@@ -168,7 +169,10 @@ def progress_record(
     now = now or timezone.now()
     progress_type = ContentType.objects.get_for_model(TaskProgress).pk
     rows = tasks_sql(_PROGRESS_SQL, [campaign.pk, user_id, event_type, amount, occurred_at, now, progress_type])
-    return [ProgressEffect(*row) for row in rows]
+    effects = [ProgressEffect(*row) for row in rows]
+    if any(effect.rewarded for effect in effects):  # auto-reward tasks paid in the SQL: the earning hooks
+        member_earned(user_id=user_id, kind=kinds.TASK_REWARD)
+    return effects
 
 
 def task_claim(*, campaign: Campaign, user_id: int, task_id: int, now: datetime | None = None) -> TaskProgress:

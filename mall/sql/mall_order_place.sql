@@ -18,8 +18,10 @@
 --   8. the order row (fulfilled at once unless goods), a shipment for goods to ship (shipment_create, waiting for
 --      the address the caller sets in the same transaction), an invitee's qualification (referrals_qualify), task
 --      progress for 'redeem' tasks.
--- A raised error rolls back everything the call did. The price is the product's, less p_discount percent (the
--- member level's mall discount, 0-100; at least 1 point).
+-- A raised error rolls back everything the call did. The price is the product's less the member's discount,
+-- ceil(price × (100 − pct) / 100), at least 1 point: pct is the mall discount of the member's current level on the
+-- active ladder (levels tables, read in this statement: docs/adr/0010-member-levels.md), or p_discount when a caller
+-- passes a larger one (0-100; pages and the API pass 0). The order keeps the list price and the percent applied.
 -- Returns the status ('ok' | 'replay'), the order's id, the member's spendable balance after the call, the order row
 -- as JSON and its code (so the caller builds its answer without reading the order again).
 
@@ -46,6 +48,7 @@ DECLARE
   v_closes timestamptz;
   v_reason text;
   v_reason_en text;
+  v_discount numeric;
 BEGIN
   -- 0. A retry of an earlier order answers with it.
   SELECT o.id INTO v_order FROM mall_order o WHERE o.user_id = p_user AND o.request_key = p_key;
@@ -129,7 +132,13 @@ BEGIN
 
   -- 6. Points through the value gate.
   v_order := nextval(pg_get_serial_sequence('mall_order', 'id'));
-  v_price := greatest(1, ceil(v_product.points_price * (100 - least(greatest(coalesce(p_discount, 0), 0), 100)) / 100.0));
+  v_discount := greatest(coalesce(p_discount, 0), coalesce(
+    (SELECT l.discount_percent FROM levels_memberlevel m
+       JOIN levels_ladder d ON d.id = m.ladder_id AND d.active
+       JOIN levels_level l ON l.id = m.level_id
+      WHERE m.user_id = p_user), 0));
+  v_discount := least(greatest(v_discount, 0), 100);
+  v_price := greatest(1, ceil(v_product.points_price * (100 - v_discount) / 100.0));
   v_reason := '积分商城兑换：' || v_product.name;
   v_reason_en := 'Mall redemption: ' || coalesce(nullif(v_product.name_en, ''), v_product.name);
   IF v_goods THEN
@@ -173,13 +182,14 @@ BEGIN
   INSERT INTO mall_order (id, user_id, product_id, campaign_id, supplier_id, request_key, status, points, unit_cost_cny,
                           name, name_en, delivery, method, code_id, code_revealed_at, voucher_code, spend_transfer_id,
                           hold_id, refund_transfer_id, shipment_id, pickup_code, picked_up_at, picked_up_by_id,
-                          local_date, created_at, fulfilled_at, cancelled_at, cancelled_by_id, cancel_reason)
+                          local_date, created_at, fulfilled_at, cancelled_at, cancelled_by_id, cancel_reason,
+                          list_points, discount_percent)
   VALUES (v_order, p_user, p_product, v_product.campaign_id, v_product.supplier_id, p_key,
           CASE WHEN v_goods THEN 'placed' ELSE 'fulfilled' END, v_price, v_product.unit_cost_cny,
           v_product.name, v_product.name_en, v_product.delivery, v_method, v_code_id, NULL,
           CASE WHEN v_product.virtual_kind = 'membership_voucher' THEN p_voucher ELSE '' END, v_spend,
           v_hold, NULL, v_shipment, CASE WHEN v_method = 'pickup' THEN p_pickup END, NULL, NULL,
-          v_today, p_now, v_fulfilled, NULL, NULL, '');
+          v_today, p_now, v_fulfilled, NULL, NULL, '', v_product.points_price, v_discount);
   PERFORM referrals_qualify(p_user, 'order', p_now, p_progress_type);  -- an invitee's first redemption (one probe)
   IF tasks_event_counted(v_product.campaign_id, 'redeem') THEN
     PERFORM * FROM tasks_progress_record(v_product.campaign_id, p_user, 'redeem', v_price, p_now, p_now,

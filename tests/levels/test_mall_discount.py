@@ -1,0 +1,87 @@
+"""The mall applies the member level's discount inside mall_order_place() (the order stays one SQL call): the member
+pays ceil(price × (100 − pct) / 100); the order keeps the list price and the discount; product pages show both."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.builders import member_fund
+from levels.models import Ladder
+from levels.services import member_level_evaluate
+from mall.builders import product_build
+from mall.orders import order_place
+from mall.rules import price_after_discount
+from points.selectors import balance_for
+from tests.levels.conftest import TWO_LEVELS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gold(member, campaign, make_ladder):
+    """`member` at the Gold level (5 % off), with 1050 points spendable (1000 earned + the 50 reward)."""
+    make_ladder()
+    now = timezone.now()
+    member_fund(campaign=campaign, user_id=member.pk, points=1000, now=now, key="earn:gold")
+    assert member_level_evaluate(user_id=member.pk, now=now).member.level.rank == 1
+    return member
+
+
+def test_the_level_discount_is_charged_by_the_order(gold, campaign, make_user) -> None:
+    item = product_build(campaign=campaign, points_price=99, delivery="instructions")
+    placed = order_place(product_id=item.pk, user_id=gold.pk)
+    order = placed.order
+    assert (order.points, order.list_points, order.discount_percent) == (95, 99, Decimal("5.00"))  # ceil(94.05)
+    assert balance_for(user_id=gold.pk).spendable == 1050 - 95 == placed.spendable
+    order.refresh_from_db()
+    assert (order.points, order.list_points, order.discount_percent) == (95, 99, Decimal("5.00"))
+
+    # a member without a level pays the list price
+    other = make_user()
+    member_fund(campaign=campaign, user_id=other.pk, points=500, now=timezone.now(), key="earn:other")
+    plain = order_place(product_id=item.pk, user_id=other.pk).order
+    assert (plain.points, plain.list_points, plain.discount_percent) == (99, 99, Decimal("0"))
+
+
+def test_a_fractional_discount_rounds_up_like_the_rules(member, campaign, make_ladder) -> None:
+    levels = [dict(TWO_LEVELS[0]), {**TWO_LEVELS[1], "discount_percent": Decimal("2.5"), "reward_points": 0}]
+    make_ladder(levels=levels)
+    now = timezone.now()
+    member_fund(campaign=campaign, user_id=member.pk, points=1000, now=now, key="earn:1")
+    member_level_evaluate(user_id=member.pk, now=now)
+    item = product_build(campaign=campaign, points_price=99, delivery="instructions")
+    order = order_place(product_id=item.pk, user_id=member.pk).order
+    assert order.points == price_after_discount(price=99, discount_percent=Decimal("2.5")) == 97  # ceil(96.525)
+
+
+def test_an_inactive_ladder_gives_no_discount(gold, campaign) -> None:
+    Ladder.objects.update(active=False)
+    item = product_build(campaign=campaign, points_price=99, delivery="instructions")
+    assert order_place(product_id=item.pk, user_id=gold.pk).order.points == 99
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_product_page_shows_the_price_before_and_after(gold, campaign, language) -> None:
+    item = product_build(campaign=campaign, points_price=200, delivery="instructions")
+    client = Client(headers={"accept-language": language})
+    client.force_login(gold)
+    html = client.get(reverse("mall:product", args=[item.pk])).content.decode()
+    assert 'data-testid="list-price"' in html
+    assert "<strong>200</strong>" in html
+    assert 'data-testid="discounted-price"' in html
+    assert "<strong>190</strong>" in html
+    assert 'data-testid="level-discount"' in html
+    assert "−5%" in html
+    assert f'<html lang="{language}">' in html
+    if language == "en":
+        assert "Member level −5%" in html
+    confirm = client.get(reverse("mall:redeem", args=[item.pk])).content.decode()
+    assert "<strong>190</strong>" in confirm
+    assert "<strong>860</strong>" in confirm
+    anonymous = Client().get(reverse("mall:product", args=[item.pk])).content.decode()
+    assert 'data-testid="list-price"' not in anonymous
