@@ -1,5 +1,7 @@
 """Operators issue and revoke partner API keys. Issuing needs `partners.issue_apikey`, revoking
-`partners.revoke_apikey` (operators have both; analysts and finance only see the keys)."""
+`partners.revoke_apikey` (operators have both; analysts and finance only see the keys). A key may report partner
+sales (`reports_sales`), any partner's or, bound to one, that partner's only. The partner programme's admin is in
+partners/admin_programme.py."""
 
 from typing import Any
 
@@ -18,14 +20,24 @@ from partners.models import ApiKey
 class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ("name", "default_campaign", "campaigns")
+        fields = ("name", "default_campaign", "campaigns", "reports_sales", "partner")
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ("name", "key_id", "default_campaign", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("default_campaign",)
+    list_display = (
+        "name",
+        "key_id",
+        "default_campaign",
+        "reports_sales",
+        "partner",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("default_campaign", "reports_sales")
+    list_select_related = ("default_campaign", "partner")
     search_fields = ("name", "key_id")
     filter_horizontal = ("campaigns",)
     actions = ("revoke",)
@@ -37,11 +49,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ("name", "default_campaign", "campaigns")
+            return ("name", "default_campaign", "campaigns", "reports_sales", "partner")
         return (
             "name",
             "default_campaign",
             "campaigns",
+            "reports_sales",
+            "partner",
             "key_id",
             "created_by",
             "created_at",
@@ -63,13 +77,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
-            services.api_key_update(api_key=obj, name=obj.name, campaigns=form.cleaned_data["campaigns"])
+            services.api_key_update(
+                api_key=obj,
+                name=obj.name,
+                campaigns=form.cleaned_data["campaigns"],
+                reports_sales=form.cleaned_data["reports_sales"],
+                partner=form.cleaned_data["partner"],
+            )
             return
         key, secret = services.api_key_create(
             name=obj.name,
             default_campaign=obj.default_campaign,
             campaigns=form.cleaned_data["campaigns"],
             created_by_id=request.user.pk,
+            reports_sales=form.cleaned_data["reports_sales"],
+            partner=form.cleaned_data["partner"],
         )
         for model_field in ApiKey._meta.concrete_fields:
             setattr(obj, model_field.attname, getattr(key, model_field.attname))
@@ -91,3 +113,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         now = timezone.now()
         count = sum(services.api_key_revoke(api_key=key, now=now) for key in queryset)
         self.message_user(request, _("%(count)d key(s) revoked.") % {"count": count})
+
+
+import partners.admin_programme  # noqa: E402, F401 — registers the partner programme's admins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -161,3 +162,12 @@ def partner_payable(*, partner_id: int, asset: str = "CNY") -> tuple[int | None,
         .first()
     )
     return (row[0], row[1]) if row else (None, 0)
+
+
+def partner_payables(*, partner_ids: Iterable[int], asset: str = "CNY") -> dict[int, int]:
+    """Several partners' payable balances in fen, by partner id, in one query (a partner never posted to is absent:
+    its balance is 0)."""
+    rows = Account.objects.filter(
+        owner_type="partner", kind="payable", partner_id__in=list(partner_ids), asset_id=asset
+    ).values_list("partner_id", "balance")
+    return {int(partner_id): int(balance) for partner_id, balance in rows if partner_id is not None}

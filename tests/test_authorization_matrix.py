@@ -74,6 +74,7 @@ def row(*, operator: frozenset[str] = NONE, analyst: frozenset[str] = NONE, fina
 
 
 SUPERUSER_ONLY = row()
+CHANGE = frozenset({"view", "change"})
 
 # {model admin: {group: what the group may do there}}. Superusers may do everything every admin allows.
 ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
@@ -140,6 +141,26 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "referrals.FinalAward": row(operator=VIEW, analyst=VIEW),
 }
 
+    # The partner programme: operators set it up (programme, schedules, tiers, bonuses, partners; applications are
+    # decided by whoever may add partners); finance may change the same settings (partners "change"), pays
+    # statements and marks non-cash bonuses fulfilled; analysts look. Sales, imports, statements, bonuses owed,
+    # recruiting rewards and tier changes are written by partners' services only. Nothing is deleted.
+    "partners.Programme": row(operator=CHANGE, analyst=VIEW, finance=CHANGE),  # one row: never added
+    "partners.RebateSchedule": row(operator=EDIT, analyst=VIEW, finance=CHANGE),
+    "partners.PartnerTier": row(operator=EDIT, analyst=VIEW, finance=CHANGE),
+    "partners.BonusRule": row(operator=EDIT, analyst=VIEW, finance=CHANGE),
+    "partners.Partner": row(operator=EDIT, analyst=VIEW, finance=CHANGE),
+    "partners.PartnerApplication": row(
+        operator=VIEW | {"approve_application", "reject_selected"}, analyst=VIEW, finance=VIEW
+    ),
+    "partners.Sale": row(operator=VIEW, analyst=VIEW, finance=VIEW),  # import: its own page (partners.import_sale)
+    "partners.SaleBatch": row(operator=VIEW, analyst=VIEW, finance=VIEW),
+    "partners.Statement": row(operator=VIEW, analyst=VIEW, finance=VIEW | {"mark_paid"}),
+    "partners.BonusObligation": row(
+        operator=VIEW | {"mark_fulfilled"}, analyst=VIEW, finance=VIEW | {"mark_fulfilled"}
+    ),
+    "partners.ReferralReward": row(operator=VIEW, analyst=VIEW, finance=VIEW),
+    "partners.TierChange": row(operator=VIEW, analyst=VIEW, finance=VIEW),
 MISSING = 987654321  # an object id that does not exist
 
 # Admin pages beyond each model's changelist/add/change/delete/history: {url name: (path, {group: status})}.
@@ -196,6 +217,25 @@ MODEL_PAGES = ("changelist", "add", "change", "delete", "history")
 
 def _admin_request(user: User) -> Any:
     request = RequestFactory().get("/admin/")
+    # The partner programme: a partner's tier change and portal logins (change), the sales CSV import and its
+    # template (partners.import_sale: operators), issuing due statements now (partners.change_statement).
+    "partners_partner_tier": (
+        f"/admin/partners/partner/{MISSING}/tier/",
+        {"operator": 404, "analyst": 403, "finance": 404},
+    ),
+    "partners_partner_login": (
+        f"/admin/partners/partner/{MISSING}/login/",
+        {"operator": 404, "analyst": 403, "finance": 404},
+    ),
+    "partners_sale_import": ("/admin/partners/sale/import/", {"operator": 200, "analyst": 403, "finance": 403}),
+    "partners_sale_import_template": (
+        "/admin/partners/sale/import/template.csv",
+        {"operator": 200, "analyst": 403, "finance": 403},
+    ),
+    "partners_statement_issue": (
+        "/admin/partners/statement/issue/",
+        {"operator": 200, "analyst": 403, "finance": 200},
+    ),
     request.user = user
     return request
 
