@@ -7,8 +7,8 @@ from campaigns import api as campaigns_api
 from config.health import health
 from lottery import api as lottery_api
 from mall import api as mall_api
-from partners import api_portal as partner_portal_api
 from partners import api as partners_api
+from partners import api_portal as partner_portal_api
 from points import api as points_api
 from referrals import api as referrals_api
 from tasks import api as tasks_api

@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("lottery.urls")),
     path("", include("mall.urls")),
     path("", include("referrals.urls")),
+    path("partner/", include("partners.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", _swagger_ui, name="api-docs"),

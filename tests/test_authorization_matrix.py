@@ -17,6 +17,9 @@ B. Pages and the API. ENDPOINTS classifies every URL pattern (walked from the UR
    object gets what another member gets: staff have no back door through the member API. Public endpoints
    that show an object to its owner only (a draw by its reference, until the campaign ends) treat anonymous
    callers like another member. The admin is part A.
+   The partner portal (pages and API) is partner-portal: a partner user reads their own partner only; a user of
+   another partner gets their own dashboard and 404 for the first partner's statement months, a plain member and
+   staff 404, anonymous callers 401 / the login page.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -48,6 +52,11 @@ from lottery.services import spin_perform
 from mall.builders import product_build
 from mall.models import CodeReveal, Order, Product
 from mall.orders import order_place
+from partners.builders import partner_build, tiers_build
+from partners.periods import month_key, month_shift, month_start
+from partners.sales import SaleLine, sale_book
+from partners.services import partner_login_add
+from partners.statements import statement_issue
 from shipments.models import Shipment
 from tasks.checkins import checkin_rule_save
 from tasks.engine import task_definition_save
@@ -65,6 +74,7 @@ CRUD = ("view", "add", "change", "delete")
 NONE: frozenset[str] = frozenset()
 VIEW = frozenset({"view"})
 EDIT = frozenset({"view", "add", "change"})
+CHANGE = frozenset({"view", "change"})
 ALL = frozenset({"view", "add", "change", "delete", "delete_selected"})  # delete_selected: Django's bulk delete
 REVIEW = frozenset({"approve_selected", "reject_selected"})  # the invite review queue's decisions
 
@@ -74,7 +84,6 @@ def row(*, operator: frozenset[str] = NONE, analyst: frozenset[str] = NONE, fina
 
 
 SUPERUSER_ONLY = row()
-CHANGE = frozenset({"view", "change"})
 
 # {model admin: {group: what the group may do there}}. Superusers may do everything every admin allows.
 ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
@@ -132,15 +141,6 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     ),
     # Partner systems' keys: operators issue and revoke; nobody deletes (events point at their key).
     "partners.ApiKey": row(operator=frozenset({"view", "add", "change", "revoke"}), analyst=VIEW, finance=VIEW),
-    # Invites: operators set the programs (fraud rules, rewards); invites are written by referrals.services, and
-    # operators and analysts decide the review queue (referrals.review_invite); finance sees none of it.
-    "referrals.Program": row(operator=EDIT, analyst=VIEW),
-    "referrals.Invite": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
-    "referrals.InviteReview": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
-    "referrals.LeaderboardSnapshot": row(operator=VIEW, analyst=VIEW),
-    "referrals.FinalAward": row(operator=VIEW, analyst=VIEW),
-}
-
     # The partner programme: operators set it up (programme, schedules, tiers, bonuses, partners; applications are
     # decided by whoever may add partners); finance may change the same settings (partners "change"), pays
     # statements and marks non-cash bonuses fulfilled; analysts look. Sales, imports, statements, bonuses owed,
@@ -161,6 +161,15 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     ),
     "partners.ReferralReward": row(operator=VIEW, analyst=VIEW, finance=VIEW),
     "partners.TierChange": row(operator=VIEW, analyst=VIEW, finance=VIEW),
+    # Invites: operators set the programs (fraud rules, rewards); invites are written by referrals.services, and
+    # operators and analysts decide the review queue (referrals.review_invite); finance sees none of it.
+    "referrals.Program": row(operator=EDIT, analyst=VIEW),
+    "referrals.Invite": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
+    "referrals.InviteReview": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
+    "referrals.LeaderboardSnapshot": row(operator=VIEW, analyst=VIEW),
+    "referrals.FinalAward": row(operator=VIEW, analyst=VIEW),
+}
+
 MISSING = 987654321  # an object id that does not exist
 
 # Admin pages beyond each model's changelist/add/change/delete/history: {url name: (path, {group: status})}.
@@ -202,21 +211,6 @@ ADMIN_EXTRA_PAGES: dict[str, tuple[str, dict[str, int]]] = {
         f"/admin/mall/codepool/{MISSING}/generate/",
         {"operator": 404, "analyst": 403, "finance": 403},
     ),
-    "auth_user_password_change": (
-        f"/admin/accounts/user/{MISSING}/password/",
-        {"operator": 404, "analyst": 403, "finance": 403},
-    ),
-}
-# The admin site's own pages (any active staff member; the views check what they show).
-ADMIN_SITE_PAGES = frozenset(
-    {"index", "login", "logout", "password_change", "password_change_done", "autocomplete", "jsi18n"}
-    | {"view_on_site", "app_list"}
-)
-MODEL_PAGES = ("changelist", "add", "change", "delete", "history")
-
-
-def _admin_request(user: User) -> Any:
-    request = RequestFactory().get("/admin/")
     # The partner programme: a partner's tier change and portal logins (change), the sales CSV import and its
     # template (partners.import_sale: operators), issuing due statements now (partners.change_statement).
     "partners_partner_tier": (
@@ -236,6 +230,21 @@ def _admin_request(user: User) -> Any:
         "/admin/partners/statement/issue/",
         {"operator": 200, "analyst": 403, "finance": 200},
     ),
+    "auth_user_password_change": (
+        f"/admin/accounts/user/{MISSING}/password/",
+        {"operator": 404, "analyst": 403, "finance": 403},
+    ),
+}
+# The admin site's own pages (any active staff member; the views check what they show).
+ADMIN_SITE_PAGES = frozenset(
+    {"index", "login", "logout", "password_change", "password_change_done", "autocomplete", "jsi18n"}
+    | {"view_on_site", "app_list"}
+)
+MODEL_PAGES = ("changelist", "add", "change", "delete", "history")
+
+
+def _admin_request(user: User) -> Any:
+    request = RequestFactory().get("/admin/")
     request.user = user
     return request
 
@@ -372,6 +381,7 @@ def test_members_and_anonymous_never_get_into_the_admin(make_user: Callable[...,
 
 PUBLIC, MEMBER, OWNED, PARTNER, CATCH_ALL = "public", "member-only", "member-owned", "partner-signed", "catch-all"
 STAFF = "staff-only"  # a page for staff outside the admin: a permission decides, per staff group
+PORTAL = "partner-portal"  # a partner user's own partner (partners.selectors.partner_for_user): see _check_portal
 
 
 @dataclass
@@ -434,6 +444,9 @@ class Access:
     in_schema: bool = True
     # staff-only: what each staff group gets (a member gets 403, an anonymous caller the login page).
     groups: dict[str, int] = field(default_factory=dict, compare=False)
+    # partner-portal: the path names one of the partner's objects (a statement month), which another partner's
+    # user must not get (404); otherwise they get their own partner's page (ok).
+    owned: bool = False
 
 
 def _ok(*statuses: int) -> frozenset[int]:
@@ -502,6 +515,15 @@ ENDPOINTS: dict[str, Access] = {
     "GET /me/invite/qr.svg": Access(MEMBER),
     "GET /me/invite/poster.png": Access(MEMBER),
     "GET /c/{slug}/leaderboard/": Access(PUBLIC),  # masked names
+    # --- Pages: the partner portal (a partner user's own partner; statements by month within it) and applying
+    "GET /partner/": Access(PORTAL),
+    "POST /partner/tier-changes/seen/": Access(PORTAL, _ok(302)),
+    "GET /partner/statements/": Access(PORTAL),
+    "GET /partner/statements/{period}/": Access(PORTAL, owned=True),
+    "GET /partner/statements/{period}.csv": Access(PORTAL, owned=True),
+    "GET /partner/join/{code}/": Access(PUBLIC),  # an unknown code may still apply, without a recruiter
+    "POST /partner/join/{code}/": Access(PUBLIC),  # an empty form: shown again with its errors
+    "GET /partner/applied/": Access(PUBLIC),
     # --- Pages: store staff (the permission mall.verify_pickup)
     "GET /staff/pickup/": Access(STAFF, groups={"operator": 200, "analyst": 403, "finance": 403}),
     "POST /staff/pickup/": Access(
@@ -563,6 +585,10 @@ ENDPOINTS: dict[str, Access] = {
     "GET /api/v1/referrals/me/invitees": Access(MEMBER),
     "GET /api/v1/referrals/me/poster.png": Access(MEMBER),
     "GET /api/v1/campaigns/{slug}/leaderboard": Access(PUBLIC),  # masked names; "me" for a signed-in caller
+    # --- API: the partner portal (404 partner_not_found for anyone but a partner user)
+    "GET /api/v1/partner/dashboard": Access(PORTAL),
+    "GET /api/v1/partner/statements": Access(PORTAL),
+    "GET /api/v1/partner/statements/{period}": Access(PORTAL, owned=True),
 }
 # URL patterns that are no endpoint of their own.
 OTHER_PATTERNS = {
@@ -759,11 +785,63 @@ def _check(key: str, world: World) -> list[str]:
             problems.append(f"decide for every staff group: {sorted(undecided)}")
         for group, status in access.groups.items():
             expect(f"staff of {group}", _call(_client(world.staff[group], api=api), key, world, access), _ok(status))
+    elif access.kind == PORTAL:
+        problems += _check_portal(key, world, access)
     elif access.kind == PARTNER:
         expect("anonymous", _call(_client(None, api=api), key, world, access), _ok(401))
         expect("a member's token", _call(_client(world.other, api=api), key, world, access), _ok(401))
     else:
         problems.append(f"unknown kind {access.kind!r}")
+    return problems
+
+
+def _check_portal(key: str, world: World, access: Access) -> list[str]:
+    """Partner A (with a statement for last month) and partner B, each with a user. A's user gets `ok`; B's user
+    gets their own page, or 404 where the path names A's statement month (B has none); a plain member and every
+    staff group 404 (staff cannot be partner users); anonymous callers 401 / the login page."""
+    now = timezone.now()
+    period = month_shift(month_key(now), -1)
+    tiers_build()
+    first, second = partner_build(code="MATRIX-A"), partner_build(code="MATRIX-B")
+    sale = SaleLine(
+        external_id="M1", sold_at=month_start(period) + timedelta(days=2), quantity=1, amount=Decimal("100.00")
+    )
+    sale_book(partner=first, line=sale, source="admin", now=now)
+    statement_issue(partner=first, period=period, now=now)
+    users: dict[str, User] = {}
+    for name, partner in (("A", first), ("B", second)):
+        users[name] = User.objects.create_user(phone=f"+8613700000{len(users):03d}", password="Str0ng-pass-2026")
+        partner_login_add(partner=partner, user_id=users[name].pk)
+    method, path = key.split(" ", 1)
+    path = path.replace("{period}", period)
+    url = world.url(path)
+    api = _is_api(path)
+    problems: list[str] = []
+
+    def call(user: User | None) -> Any:
+        client = _client(user, api=api)
+        return client.get(url) if method == "GET" else client.post(url, {})
+
+    refused = _refused_anonymously(call(None), path)
+    problems += [refused] if refused else []
+    outsiders = [("a plain member", world.other)] + [(f"staff of {g}", u) for g, u in world.staff.items()]
+    for who, user in outsiders:
+        response = call(user)
+        if response.status_code != 404:
+            problems.append(f"{who} got {response.status_code}, wanted 404")
+        elif api and response.json()["error"]["code"] != "partner_not_found":
+            problems.append(f"{who} got {response.json()}, wanted partner_not_found")
+    other = call(users["B"])
+    wanted_other = _ok(404) if access.owned else access.ok
+    if other.status_code not in wanted_other:
+        problems.append(f"another partner's user got {other.status_code}, wanted {sorted(wanted_other)}")
+    elif not access.owned and other.status_code == 200 and b"MATRIX-A" in other.content:
+        problems.append("another partner's user was shown partner A")
+    mine = call(users["A"])
+    if mine.status_code not in access.ok:
+        problems.append(
+            f"the partner's user got {mine.status_code}, wanted {sorted(access.ok)}: {mine.content[:300]!r}"
+        )
     return problems
 
 
