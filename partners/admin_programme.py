@@ -80,6 +80,12 @@ def _page(admin_: admin.ModelAdmin, request: HttpRequest, template: str, **conte
     return render(request, template, {**admin_.admin_site.each_context(request), "opts": admin_.model._meta, **context})
 
 
+def _formsets_saved_elsewhere(formsets: Any) -> None:
+    """A service saved what the inline formsets hold: nothing for the admin's change message to list."""
+    for formset in formsets:
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
 def _cny(amount_fen: int | None) -> str:
     """Fen as yuan for a page: "1,234.50"."""
     return f"{yuan(amount_fen or 0):,.2f}"
@@ -214,6 +220,7 @@ class RebateScheduleAdmin(ServiceAdmin):
         )
         schedule.pk = saved.pk
         schedule._state.adding = False
+        _formsets_saved_elsewhere(formsets)
 
 
 @admin.register(PartnerTier)
@@ -413,6 +420,7 @@ class PartnerAdmin(ServiceAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Logins are added on their own page; the inline only lists them."""
+        _formsets_saved_elsewhere(formsets)
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
