@@ -307,6 +307,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "mall": ("add", "change", "delete", "view", "verify"),  # verify: store pickups
         "shipments": ("change", "view"),
         "referrals": ("add", "change", "view", "review"),  # review: decide the invite review queue
+        "levels": ("add", "change", "view", "set"),  # set: a member's level floor (levels.set_floor)
         # issue/revoke: partner systems' API keys; import: sales CSV files; fulfil: non-cash annual bonuses
         "partners": ("add", "change", "view", "issue", "revoke", "import", "fulfil"),
         "points": ("view", "adjust"),
@@ -319,6 +320,7 @@ STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
             ("campaigns", "tasks", "lottery", "mall", "shipments", "partners", "reports", "points"), ("view", "export")
         ),
         "referrals": ("view", "export", "review"),  # analysts decide suspected referral fraud too (issue 14)
+        "levels": ("view", "export"),
     },
     "finance": {
         "points": ("view", "export"),

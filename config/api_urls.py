@@ -5,6 +5,7 @@ from django.urls import path
 from accounts import api as accounts_api
 from campaigns import api as campaigns_api
 from config.health import health
+from levels import api as levels_api
 from lottery import api as lottery_api
 from mall import api as mall_api
 from partners import api as partners_api
@@ -48,6 +49,7 @@ urlpatterns = [
     path("referrals/me/invitees", referrals_api.InviteesApi.as_view(), name="api-referrals-invitees"),
     path("referrals/me/poster.png", referrals_api.PosterApi.as_view(), name="api-referrals-poster"),
     path("campaigns/<slug:slug>/leaderboard", referrals_api.LeaderboardApi.as_view(), name="api-leaderboard"),
+    path("me/level", levels_api.MyLevelApi.as_view(), name="api-my-level"),
     path("partner/dashboard", partner_portal_api.DashboardApi.as_view(), name="api-partner-dashboard"),
     path("partner/statements", partner_portal_api.StatementsApi.as_view(), name="api-partner-statements"),
     path("partner/statements/<str:period>", partner_portal_api.StatementApi.as_view(), name="api-partner-statement"),

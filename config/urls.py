@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("lottery.urls")),
     path("", include("mall.urls")),
     path("", include("referrals.urls")),
+    path("", include("levels.urls")),
     path("partner/", include("partners.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

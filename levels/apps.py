@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from accounts import panels
 from campaigns import earning
 
 
@@ -10,6 +11,9 @@ class LevelsConfig(AppConfig):
 
     def ready(self) -> None:
         from levels.earning import on_member_earned  # noqa: PLC0415 — it uses models, loaded once apps are ready
+        from levels.profile import level_panel  # noqa: PLC0415 — it uses models, loaded once apps are ready
 
         # Promotion right after the earning commits (campaigns/earning.py): a cheap publish, healed by the sweep.
         earning.register("levels.evaluate", on_member_earned)
+        # The member's level (and the way to their level page) on the profile.
+        panels.register(level_panel)

@@ -168,6 +168,12 @@ ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "referrals.InviteReview": row(operator=VIEW | REVIEW, analyst=VIEW | REVIEW),
     "referrals.LeaderboardSnapshot": row(operator=VIEW, analyst=VIEW),
     "referrals.FinalAward": row(operator=VIEW, analyst=VIEW),
+    # Member levels: operators build ladders (never deleted: levels and rewards point at them) and set floors
+    # (levels.set_floor, audited); members' levels, rewards and changes are written by levels.services only.
+    "levels.Ladder": row(operator=EDIT, analyst=VIEW),
+    "levels.MemberLevel": row(operator=VIEW | {"set_floor"}, analyst=VIEW),
+    "levels.LevelChange": row(operator=VIEW, analyst=VIEW),
+    "levels.LevelAward": row(operator=VIEW, analyst=VIEW),
 }
 
 MISSING = 987654321  # an object id that does not exist
@@ -510,6 +516,7 @@ ENDPOINTS: dict[str, Access] = {
     # --- Pages: invites (an invite link lands anyone on the featured campaign, an unknown code with a message)
     "GET /r/{code}/": Access(PUBLIC, _ok(302)),
     "GET /me/invite/": Access(MEMBER),
+    "GET /me/level/": Access(MEMBER),  # the member's own level: no way to name another's
     "POST /me/invite/code/": Access(MEMBER, _ok(302), body=lambda _w: {"code": "ZZZZZZZZZZ"}),  # refused: a message
     "GET /me/invite/qr.png": Access(MEMBER),  # the member's own link: no way to name another's
     "GET /me/invite/qr.svg": Access(MEMBER),
@@ -582,6 +589,7 @@ ENDPOINTS: dict[str, Access] = {
     "POST /api/v1/mall/orders/{order_id}/reveal-code": Access(OWNED),
     # --- API: invites (the member's own only: no endpoint names another member)
     "GET /api/v1/referrals/me": Access(MEMBER),
+    "GET /api/v1/me/level": Access(MEMBER),
     "GET /api/v1/referrals/me/invitees": Access(MEMBER),
     "GET /api/v1/referrals/me/poster.png": Access(MEMBER),
     "GET /api/v1/campaigns/{slug}/leaderboard": Access(PUBLIC),  # masked names; "me" for a signed-in caller

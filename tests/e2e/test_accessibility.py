@@ -31,6 +31,8 @@ from accounts.models import User
 from accounts.services import address_save
 from campaigns.builders import campaign_live, member_fund
 from campaigns.models import Campaign
+from levels.builders import ladder_build
+from levels.services import member_level_evaluate
 from lottery.builders import wheel_build
 from lottery.models import Draw, PrizeKind
 from lottery.services import spin_perform
@@ -77,6 +79,7 @@ MEMBER_PAGES: dict[str, str] = {
     "my-redemptions": "/me/redemptions/",
     "invite": "/me/invite/",
     "leaderboard": "/c/{slug}/leaderboard/",
+    "my-level": "/me/level/",
 }
 VISITOR_PAGES: dict[str, str] = {"login": "/accounts/login/", "register": "/accounts/register/"}
 
@@ -183,6 +186,9 @@ def member(db: Any, make_user: Callable[..., User], language: str, monkeypatch: 
     friend = make_user(display_name=data["friend"], language=language)
     invite_attribute(invitee_id=friend.pk, code="7K3M9P2Q4R", now=now)
     checkin_create(campaign=campaign, user_id=friend.pk, now=now)
+    # Member levels: the demo ladder (Bronze → Platinum), the member evaluated on it (progress bars, benefits).
+    ladder_build(campaign=campaign)
+    member_level_evaluate(user_id=user.pk, now=now)
     return user
 
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from campaigns.builders import campaign_live
 from campaigns.services import campaign_points_grant
+from levels.builders import ladder_build
 from lottery.builders import wheel_build
 from lottery.models import Prize, PrizeKind, Wheel
 from lottery.services import prize_save
@@ -41,6 +42,7 @@ PAGES = {
     "my-redemptions": "/me/redemptions/",
     "invite": "/me/invite/",
     "leaderboard": "/c/carnival/leaderboard/",
+    "my-level": "/me/level/",
 }
 
 
@@ -74,6 +76,8 @@ def wheel(db: Any) -> Wheel:
         pickup_location="上海市浦东新区世纪大道100号环球金融中心地下一层服务台",
         pickup_location_en="Service desk, B1, Shanghai World Financial Center, 100 Century Avenue, Pudong",
     )  # fmt: skip
+    # Member levels with long names and benefits in both languages (the level page must wrap them at 360 px).
+    ladder_build(campaign=wheel.campaign, name_zh="会员成长等级体系（年度）", name_en="Annual member growth levels")
     return wheel
 
 

@@ -17,10 +17,12 @@ from accounts.models import User
 from accounts.services import user_create
 from campaigns.builders import campaign_live
 from campaigns.models import Campaign, ExpiryRule
+from levels.demo import demo_ladder
 from lottery.builders import wheel_build
 from lottery.models import PrizeKind, Wheel
 from mall.builders import pool_build
 from mall.demo import demo_orders, demo_products, demo_suppliers
+from partners.demo import PARTNER_LOGIN, demo_partners
 from points import services as ledger
 from points.models import ExpiryPolicy
 from points.services import Member, System
@@ -83,6 +85,8 @@ class Command(BaseCommand):
         for email, phone, password, _name, group in DEMO_USERS:
             role = group or "member"
             self.stdout.write(f"  {role:<9} {email} / {phone}  password: {password}")
+        login = PARTNER_LOGIN  # the partner portal (/partner/) of the demo dealer HZ001
+        self.stdout.write(f"  {'partner':<9} {login.email} / {login.phone}  password: {login.password}")
 
     def seed(self, *, now: datetime) -> None:
         """Everything the demo needs, as of `now` (the campaign is created once, around the first `now`)."""
@@ -100,6 +104,9 @@ class Command(BaseCommand):
             self._seed_campaign(now=now)
             self._seed_wheel()
             self._seed_mall(member, now=now)
+            demo_partners(now=now)  # the partner programme (partners/demo.py): partners, sales, statements
+            # Member levels (levels/demo.py): the Bronze → Platinum ladder of the demo campaign.
+            demo_ladder(campaign=Campaign.objects.get(slug=DEMO_CAMPAIGN_SLUG))
 
     def _seed_campaign(self, *, now: datetime) -> None:
         """The featured demo campaign, in its official phase at `now` (created once; never moved afterwards),
