@@ -24,6 +24,8 @@ from mall.demo_images import BOLD_FONT, STYLES, product_card
 from mall.errors import NotAvailable, OutOfStock
 from mall.models import Category, Code, CodePool, CodeReveal, Order, Product, Supplier
 from mall.orders import order_place
+from partners.models import BonusRule, Partner, PartnerUser, ReferralReward, Sale, Statement
+from partners.periods import month_key, month_shift
 from points import selectors, services
 from points.models import ExpiryPolicy, Hold, Transfer
 from shipments.models import Shipment
@@ -36,7 +38,7 @@ LEAP_DAY = datetime(2028, 2, 29, 12, 0, tzinfo=SHANGHAI)
 
 # What a run of seed_demo creates; a second run must leave every count as it was.
 SEEDED = (User, Transfer, Campaign, Prize, Supplier, Category, Product, CodePool, Code, Order, CodeReveal, Shipment,
-          Address)  # fmt: skip
+          Address, Partner, PartnerUser, Sale, Statement, BonusRule, ReferralReward)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +69,7 @@ def test_seed_demo_is_idempotent_and_gives_the_demo_member_a_history(capsys):
     assert User.objects.get(email="operator@demo.local").groups.filter(name="operator").exists()
     # Four entries outside any campaign, then the carnival bonus (5000), a movie ticket (900) and a book (1800:
     # held, then captured when it shipped).
-    assert Transfer.objects.count() == 8
+    assert Transfer.objects.filter(asset_id="PTS").count() == 8  # (the partner demo's rebates are CNY)
     balance = selectors.balance_for(user_id=member.pk, now=MIDYEAR)
     assert (balance.spendable, balance.pending) == (460 + 5000 - 900 - 1800, 200)
     assert balance.expiring_soon == 0  # the 80-point lot expiring in 10 days was spent first: it expired soonest
@@ -384,5 +386,40 @@ def test_the_demo_member_has_a_revealed_ticket_code_and_a_shipped_book():
     assert shipment.tracking_number
     assert Hold.objects.get(pk=book.hold_id).state == "captured"
     assert all(MIDYEAR - timedelta(hours=2) <= o.created_at < MIDYEAR for o in orders)
+    services.ledger_rollup()
+    assert services.ledger_reconcile().ok
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("now", [MIDYEAR, YEAR_END, LEAP_DAY])
+def test_the_partner_demo_has_three_partners_sales_statements_and_a_portal_login(capsys, now):
+    from partners.demo import PARTNER_LOGIN
+
+    seed(now)
+    first = counts()
+    seed(now + timedelta(minutes=20))
+    assert counts() == first
+    assert "partner@demo.local" in capsys.readouterr().out
+    hz, nb, sh = (Partner.objects.get(code=code) for code in ("HZ001", "NB002", "SH003"))
+    assert nb.referred_by == hz
+    assert ReferralReward.objects.get().recruiter == hz
+    login = User.objects.get(email=PARTNER_LOGIN.email)
+    assert login.check_password(PARTNER_LOGIN.password)
+    assert PartnerUser.objects.get(user=login).partner == hz
+    current = month_key(now)
+    ended = [month_shift(current, -3), month_shift(current, -2), month_shift(current, -1)]
+    for partner in (hz, nb, sh):
+        months = set(Sale.objects.filter(partner=partner).values_list("period", flat=True))
+        assert set(ended) <= months, partner.code
+        issued = set(Statement.objects.filter(partner=partner).values_list("period", flat=True))
+        assert set(ended) <= issued
+        assert current not in issued  # the current month has not ended
+        paid = Statement.objects.filter(partner=partner, paid_at__isnull=False)
+        assert [s.period for s in paid] == [ended[0]]  # the oldest month with sales, paid out
+        assert paid.get().payout_fen == paid.get().closing_fen > 0
+    returns = Sale.objects.filter(partner=hz, original__isnull=False, period__in=ended)
+    assert returns.count() == 3  # a return in each ended month
+    assert {r.reward for r in BonusRule.objects.all()} == {"cash", "non_cash"}
+    assert BonusRule.objects.get(reward="non_cash").threshold == Decimal("1000000.00")
     services.ledger_rollup()
     assert services.ledger_reconcile().ok
