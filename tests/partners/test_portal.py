@@ -228,7 +228,7 @@ def test_recruits_and_their_rewards_show_on_the_recruiters_dashboard() -> None:
     assert "新伙伴商贸" in body
     assert "未开单商贸" in body
     assert "¥88.00" in body
-    assert "no sale yet" in body
+    assert "no reward yet" in body  # the idle recruit
 
 
 def test_dismissing_the_tier_change_banner() -> None:
