@@ -466,3 +466,30 @@ def test_an_api_key_is_issued_to_report_one_partners_sales(operator, partners):
     client.post(f"/admin/partners/apikey/{key.pk}/change/", {"name": "DLR1 ERP", "partner": ""})
     key.refresh_from_db()
     assert (key.reports_sales, key.partner) == (False, None)
+
+
+def test_every_partner_admin_page_opens_on_the_demo_data(staff):
+    """The demo (seed_demo) fills every partner table; each list and each object's page opens for each group."""
+    from django.contrib import admin
+    from django.core.management import call_command
+
+    call_command("seed_demo", f"--now={timezone.now().isoformat()}", stdout=io.StringIO())
+    models = [m for m in admin.site._registry if m._meta.app_label == "partners" and m.__name__ != "ApiKey"]
+    assert len(models) == 12  # programme, schedules, tiers, bonuses, partners, applications, sales, imports,
+    # statements, bonuses owed, recruiting rewards, tier changes
+    for group in ("operator", "analyst", "finance"):
+        _user, client = staff(group)
+        for model in models:
+            base = f"/admin/partners/{model._meta.model_name}/"
+            assert client.get(base).status_code == 200, (group, base)
+            obj = model.objects.order_by("pk").first()
+            if obj is None:
+                continue
+            page = client.get(f"{base}{obj.pk}/change/")
+            assert page.status_code == 200, (group, base, obj.pk)
+    _user, client = staff("operator")
+    hz = Partner.objects.get(code="HZ001")
+    page = client.get(f"/admin/partners/partner/{hz.pk}/change/").content.decode()
+    assert "partner@demo.local" in page or "Demo Partner" in page  # the portal login, listed
+    for url in (f"/admin/partners/partner/{hz.pk}/tier/", f"/admin/partners/partner/{hz.pk}/login/"):
+        assert client.get(url).status_code == 200
