@@ -351,7 +351,7 @@ def test_python_user_messages_are_translatable() -> None:
         rel = path.relative_to(ROOT)
         if rel.parts[0] in NOT_SOURCE or "migrations" in rel.parts:
             continue
-        is_api = path.name == "api.py" or "api" in rel.parts[:-1]
+        is_api = path.name == "api.py" or path.name.startswith("api_") or "api" in rel.parts[:-1]
         found = untranslated_python_messages(path.read_text(encoding="utf-8"), is_api=is_api)
         if found:
             problems[str(rel)] = found

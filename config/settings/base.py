@@ -262,6 +262,7 @@ SPECTACULAR_SETTINGS = {
         "EventRejectionEnum": "tasks.errors.EventRejection",
         "OrderStatusEnum": "mall.models.OrderStatus",
         "ShipmentStatusEnum": "shipments.rules.ShipmentStatus",
+        "StatementStatusEnum": "partners.selectors.StatementStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
