@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -189,6 +190,12 @@ def partner_application_submit(
             errors[name] = [gettext("Required, at most %(limit)d characters.") % {"limit": limit}]
     if kind not in Partner.Kind.values:
         errors["kind"] = [gettext("Choose dealer or agent.")]
+    email = (contact_email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["contact_email"] = [gettext("Enter a valid email address, or leave it empty.")]
     if errors:
         raise ValidationError(errors)
     recruiter = Partner.objects.filter(
@@ -198,7 +205,7 @@ def partner_application_submit(
         company=company.strip(),
         contact_name=contact_name.strip(),
         contact_phone=contact_phone.strip(),
-        contact_email=(contact_email or "").strip()[:254],
+        contact_email=email,
         kind=kind,
         referred_by=recruiter,
     )
