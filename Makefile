@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 CHROMIUM ?= /usr/bin/chromium
 # `make test` runs the date-sensitive tests again with the clock moved to these instants (tests/clock.py)
 TEST_CLOCKS ?= 2026-12-31T23:30:00+08:00 2028-02-29T12:00:00+08:00
-DATE_TESTS := tests/points tests/tasks tests/campaigns tests/lottery tests/mall tests/referrals tests/levels tests/test_seed_demo.py
+DATE_TESTS := tests/points tests/tasks tests/campaigns tests/lottery tests/mall tests/referrals tests/levels tests/partners tests/test_seed_demo.py
 
 .PHONY: run test test-faults redis-server bench bench-http bench-leaderboard wrk setup deps services browsers messages lint typecheck pytest migrate seed clean
 
