@@ -60,24 +60,24 @@ class LevelInline(admin.StackedInline):
     extra = 0
     min_num = 1
     fieldsets = (
-        (None, {"fields": (("rank", "name_zh", "name_en"), ("badge", "badge_en"), ("badge_alt", "badge_alt_en"))}),
+        (None, {"fields": (("rank", "name", "name_en"), ("badge", "badge_en"), ("badge_alt", "badge_alt_en"))}),
         (
             gettext_lazy("Thresholds"),
             {"fields": (("min_points_earned", "min_spend"), ("min_referrals", "min_checkin_days"))},
         ),
         (
             gettext_lazy("Rewards"),
-            {"fields": (("reward_points", "discount_percent", "priority_support"), "benefits_zh", "benefits_en")},
+            {"fields": (("reward_points", "discount_percent", "priority_support"), "benefits", "benefits_en")},
         ),
     )
 
 
 @admin.register(Ladder)
 class LadderAdmin(ServiceAdmin):
-    list_display = ("name_zh", "name_en", "campaign", "combine", "period", "downgrade", "active")
+    list_display = ("name", "name_en", "campaign", "combine", "period", "downgrade", "active")
     list_filter = ("active", "period", "downgrade")
     inlines = (LevelInline,)
-    fields = ("name_zh", "name_en", "campaign", "combine", "period", "downgrade", "active")
+    fields = ("name", "name_en", "campaign", "combine", "period", "downgrade", "active")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # members' levels and rewards point at it: deactivate instead

@@ -14,38 +14,38 @@ from levels.services import ladder_save
 DEMO_LEVELS: list[dict[str, Any]] = [
     {
         "rank": 0,
-        "name_zh": "青铜",
+        "name": "青铜",
         "name_en": "Bronze",
         "min_points_earned": 0,
-        "benefits_zh": "参与全部活动",
+        "benefits": "参与全部活动",
         "benefits_en": "Join every campaign",
     },
     {
         "rank": 1,
-        "name_zh": "白银",
+        "name": "白银",
         "name_en": "Silver",
         "min_points_earned": 500,
         "min_checkin_days": 3,
         "reward_points": 50,
         "discount_percent": Decimal("2"),
-        "benefits_zh": "商城 98 折，升级奖励 50 积分",
+        "benefits": "商城 98 折，升级奖励 50 积分",
         "benefits_en": "2% off in the mall, 50 points when you reach it",
     },
     {
         "rank": 2,
-        "name_zh": "黄金",
+        "name": "黄金",
         "name_en": "Gold",
         "min_points_earned": 1000,
         "min_spend": 300,
         "min_checkin_days": 7,
         "reward_points": 100,
         "discount_percent": Decimal("5"),
-        "benefits_zh": "商城 95 折，升级奖励 100 积分",
+        "benefits": "商城 95 折，升级奖励 100 积分",
         "benefits_en": "5% off in the mall, 100 points when you reach it",
     },
     {
         "rank": 3,
-        "name_zh": "铂金",
+        "name": "铂金",
         "name_en": "Platinum",
         "min_points_earned": 5000,
         "min_spend": 2000,
@@ -54,7 +54,7 @@ DEMO_LEVELS: list[dict[str, Any]] = [
         "reward_points": 300,
         "discount_percent": Decimal("10"),
         "priority_support": True,
-        "benefits_zh": "商城 9 折，专属客服，升级奖励 300 积分",
+        "benefits": "商城 9 折，专属客服，升级奖励 300 积分",
         "benefits_en": "10% off in the mall, priority support, 300 points when you reach it",
     },
 ]
@@ -64,7 +64,7 @@ def ladder_build(
     *, campaign: Campaign, levels: list[dict[str, Any]] | None = None, active: bool = True, **fields: Any
 ) -> Ladder:
     """An (active) ladder of `campaign` with `levels` (default DEMO_LEVELS); `fields` override the ladder's."""
-    data: dict[str, Any] = {"name_zh": "会员等级", "name_en": "Member levels", "combine": "all", "period": "none"}
+    data: dict[str, Any] = {"name": "会员等级", "name_en": "Member levels", "combine": "all", "period": "none"}
     data.update(fields)
     ladder = Ladder(campaign=campaign, active=active, **data)
     return ladder_save(ladder=ladder, levels=[dict(item) for item in (levels or DEMO_LEVELS)])

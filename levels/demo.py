@@ -14,7 +14,5 @@ def demo_ladder(*, campaign: Campaign) -> Ladder:
     """The active demo ladder (created on the first run; later runs leave an operator's changes alone)."""
     ladder = Ladder.objects.filter(campaign=campaign).order_by("pk").first()
     if ladder is None:
-        ladder = ladder_build(
-            campaign=campaign, name_zh="会员等级", name_en="Member levels", combine="any", period="none"
-        )
+        ladder = ladder_build(campaign=campaign, name="会员等级", name_en="Member levels", combine="any", period="none")
     return ladder

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from config.i18n import is_english
+from config.i18n import is_english, localized
 
 
 class Combine(models.TextChoices):
@@ -34,7 +34,7 @@ class Downgrade(models.TextChoices):
 class Ladder(models.Model):
     """The levels members climb. At most one ladder is active (partial UNIQUE index)."""
 
-    name_zh = models.CharField(_("name"), max_length=60)
+    name = models.CharField(_("name"), max_length=60)
     name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
     campaign = models.ForeignKey(
         "campaigns.Campaign",
@@ -98,7 +98,7 @@ class Ladder(models.Model):
 
     @property
     def display_name(self) -> str:
-        return _pick(self.name_zh, self.name_en)
+        return localized(self, "name")
 
 
 class Level(models.Model):
@@ -106,7 +106,7 @@ class Level(models.Model):
 
     ladder = models.ForeignKey(Ladder, on_delete=models.CASCADE, related_name="levels", verbose_name=_("ladder"))
     rank = models.PositiveSmallIntegerField(_("rank"), help_text=_("0 is the entry level every member starts at."))
-    name_zh = models.CharField(_("name"), max_length=40)
+    name = models.CharField(_("name"), max_length=40)
     name_en = models.CharField(_("name (English)"), max_length=40, blank=True)
     badge = models.ImageField(_("badge"), upload_to="levels/badges/", blank=True)
     badge_en = models.ImageField(
@@ -125,7 +125,7 @@ class Level(models.Model):
     )
     discount_percent = models.DecimalField(_("mall discount (%)"), max_digits=4, decimal_places=2, default=Decimal("0"))
     priority_support = models.BooleanField(_("priority support"), default=False)
-    benefits_zh = models.TextField(_("benefits"), blank=True)
+    benefits = models.TextField(_("benefits"), blank=True)
     benefits_en = models.TextField(_("benefits (English)"), blank=True)
 
     class Meta:
@@ -147,26 +147,21 @@ class Level(models.Model):
 
     @property
     def display_name(self) -> str:
-        return _pick(self.name_zh, self.name_en)
+        return localized(self, "name")
 
     @property
     def display_benefits(self) -> str:
-        return _pick(self.benefits_zh, self.benefits_en)
+        return localized(self, "benefits")
 
     @property
     def display_badge_alt(self) -> str:
-        return _pick(self.badge_alt, self.badge_alt_en) or self.display_name
+        return localized(self, "badge_alt") or self.display_name
 
     @property
     def display_badge(self) -> models.fields.files.FieldFile | None:
         if is_english() and self.badge_en:
             return self.badge_en
         return self.badge or None
-
-
-def _pick(zh: str, en: str) -> str:
-    """The reader's language: English when the reader reads English and there is an English text."""
-    return en if is_english() and (en or "").strip() else zh
 
 
 class MemberLevel(models.Model):

@@ -96,8 +96,8 @@ def _awards_pay(
             key=award_key(level_id=level.pk, period_key=key, user_id=user_id),
             now=now,
             source=award,
-            reason=f"会员等级奖励：{level.name_zh}",
-            reason_en=f"Member level reward: {level.name_en or level.name_zh}",
+            reason=f"会员等级奖励：{level.name}",
+            reason_en=f"Member level reward: {level.name_en or level.name}",
         )
         award.transfer_id = posted.transfer_id
         award.save(update_fields=["transfer_id"])
@@ -237,7 +237,7 @@ def levels_validate(levels: Sequence[Any]) -> None:
 
 LEVEL_FIELDS = (
     "rank",
-    "name_zh",
+    "name",
     "name_en",
     "badge",
     "badge_en",
@@ -250,7 +250,7 @@ LEVEL_FIELDS = (
     "reward_points",
     "discount_percent",
     "priority_support",
-    "benefits_zh",
+    "benefits",
     "benefits_en",
 )
 

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             name='Ladder',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=60, verbose_name='name')),
+                ('name', models.CharField(max_length=60, verbose_name='name')),
                 ('name_en', models.CharField(blank=True, max_length=60, verbose_name='name (English)')),
                 ('combine', models.CharField(choices=[('all', 'all thresholds'), ('any', 'points earned and any other threshold')], default='all', help_text='All: a member reaches a level when every threshold the level sets is met. Any: the points-earned threshold must be met, and at least one of the other thresholds the level sets (spend, invites, check-in days); a level that sets no other threshold needs points earned only.', max_length=8, verbose_name='how thresholds combine')),
                 ('period', models.CharField(choices=[('none', 'lifetime (no period)'), ('month', 'calendar month'), ('quarter', 'calendar quarter'), ('year', 'calendar year')], default='none', help_text="Calendar periods in the campaign's timezone. Figures count within the current period only when levels are re-evaluated at period end.", max_length=8, verbose_name='evaluation period')),
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('rank', models.PositiveSmallIntegerField(help_text='0 is the entry level every member starts at.', verbose_name='rank')),
-                ('name_zh', models.CharField(max_length=40, verbose_name='name')),
+                ('name', models.CharField(max_length=40, verbose_name='name')),
                 ('name_en', models.CharField(blank=True, max_length=40, verbose_name='name (English)')),
                 ('badge', models.ImageField(blank=True, upload_to='levels/badges/', verbose_name='badge')),
                 ('badge_en', models.ImageField(blank=True, help_text='Optional: shown to English readers.', upload_to='levels/badges/', verbose_name='badge (English)')),
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('reward_points', models.PositiveIntegerField(default=0, help_text='Paid once per level and period, when the figures reach it.', verbose_name='reward points')),
                 ('discount_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=4, verbose_name='mall discount (%)')),
                 ('priority_support', models.BooleanField(default=False, verbose_name='priority support')),
-                ('benefits_zh', models.TextField(blank=True, verbose_name='benefits')),
+                ('benefits', models.TextField(blank=True, verbose_name='benefits')),
                 ('benefits_en', models.TextField(blank=True, verbose_name='benefits (English)')),
                 ('ladder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='levels', to='levels.ladder', verbose_name='ladder')),
             ],

@@ -77,7 +77,7 @@ def wheel(db: Any) -> Wheel:
         pickup_location_en="Service desk, B1, Shanghai World Financial Center, 100 Century Avenue, Pudong",
     )  # fmt: skip
     # Member levels with long names and benefits in both languages (the level page must wrap them at 360 px).
-    ladder_build(campaign=wheel.campaign, name_zh="会员成长等级体系（年度）", name_en="Annual member growth levels")
+    ladder_build(campaign=wheel.campaign, name="会员成长等级体系（年度）", name_en="Annual member growth levels")
     return wheel
 
 

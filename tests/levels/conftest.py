@@ -19,15 +19,15 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Two levels on points earned only: 0 (entry) and 1000 (reward 50 points, 5 % off in the mall).
 TWO_LEVELS: list[dict[str, Any]] = [
-    {"rank": 0, "name_zh": "青铜", "name_en": "Bronze", "min_points_earned": 0},
+    {"rank": 0, "name": "青铜", "name_en": "Bronze", "min_points_earned": 0},
     {
         "rank": 1,
-        "name_zh": "黄金",
+        "name": "黄金",
         "name_en": "Gold",
         "min_points_earned": 1000,
         "reward_points": 50,
         "discount_percent": "5",
-        "benefits_zh": "商城 95 折",
+        "benefits": "商城 95 折",
         "benefits_en": "5% off in the mall",
     },
 ]

@@ -131,7 +131,7 @@ def test_the_profile_links_the_level_page(climbed: User) -> None:
 
 def _ladder_post(campaign_id: int, levels: list[dict[str, Any]]) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "name_zh": "会员等级",
+        "name": "会员等级",
         "name_en": "Levels",
         "campaign": campaign_id,
         "combine": "all",
@@ -144,7 +144,7 @@ def _ladder_post(campaign_id: int, levels: list[dict[str, Any]]) -> dict[str, An
         "levels-MAX_NUM_FORMS": "1000",
     }
     for i, level in enumerate(levels):
-        defaults = {"name_zh": f"L{i}", "reward_points": "0", "discount_percent": "0"}
+        defaults = {"name": f"L{i}", "reward_points": "0", "discount_percent": "0"}
         for key, value in {**defaults, **level}.items():
             data[f"levels-{i}-{key}"] = value
     return data

@@ -65,7 +65,7 @@ def test_promotion_counts_points_earned_not_the_balance(member, campaign: Campai
 
 
 def test_the_reward_itself_does_not_count_towards_a_level_it_did_not_reach(member, campaign, make_ladder) -> None:
-    levels = [*TWO_LEVELS, {"rank": 2, "name_zh": "铂金", "min_points_earned": 1040}]
+    levels = [*TWO_LEVELS, {"rank": 2, "name": "铂金", "min_points_earned": 1040}]
     make_ladder(levels=levels)
     now = timezone.now()
     member_fund(campaign=campaign, user_id=member.pk, points=1000, now=now, key="earn:1")
@@ -255,9 +255,9 @@ def test_a_floor_on_another_ladder_is_refused(member, campaign, make_ladder, mak
 def test_overlapping_thresholds_are_refused_at_save(campaign, levels, message) -> None:
     with pytest.raises(ValidationError, match=message):
         levels_validate([Level(**item) for item in levels])
-    named = [{"name_zh": f"L{item['rank']}", **item} for item in levels]
+    named = [{"name": f"L{item['rank']}", **item} for item in levels]
     with pytest.raises(ValidationError, match=message):
-        ladder_save(ladder=Ladder(name_zh="x", campaign=campaign, active=True), levels=named)
+        ladder_save(ladder=Ladder(name="x", campaign=campaign, active=True), levels=named)
     assert not Ladder.objects.exists()
     assert not Level.objects.exists()
 
