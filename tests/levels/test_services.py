@@ -4,18 +4,19 @@ figures' definitions, the after-commit hook and the sweep."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.builders import campaign_live, member_fund
 from campaigns.earning import member_earned
 from campaigns.models import Campaign
 from campaigns.services import campaign_points_charge
-from levels import earning, jobs, rules
+from levels import earning, rules
 from levels.figures import member_figures
 from levels.models import Cause, Ladder, Level, LevelAward, LevelChange, MemberLevel, SweepMark
 from levels.selectors import level_status, member_discount
@@ -27,6 +28,7 @@ from levels.services import (
     member_level_evaluate,
     member_level_floor_set,
 )
+from outbox.services import breaker
 from points.models import Transfer
 from points.selectors import balance_for
 from points.services import hold_place, hold_void, points_adjust
@@ -222,7 +224,7 @@ def test_manual_floor_is_audited_and_the_level_never_drops_below_it(member, make
 def test_a_floor_on_another_ladder_is_refused(member, campaign, make_ladder, make_user) -> None:
     other = make_ladder(active=False)
     make_ladder()
-    with pytest.raises(Exception, match="not on the active ladder"):
+    with translation.override("en"), pytest.raises(Exception, match="not on the active ladder"):
         member_level_floor_set(
             user_id=member.pk, level=other.levels.get(rank=1), actor_id=None, reason="x", now=timezone.now()
         )
@@ -253,10 +255,10 @@ def test_a_floor_on_another_ladder_is_refused(member, campaign, make_ladder, mak
     ],
 )
 def test_overlapping_thresholds_are_refused_at_save(campaign, levels, message) -> None:
-    with pytest.raises(ValidationError, match=message):
+    with translation.override("en"), pytest.raises(ValidationError, match=message):
         levels_validate([Level(**item) for item in levels])
     named = [{"name": f"L{item['rank']}", **item} for item in levels]
-    with pytest.raises(ValidationError, match=message):
+    with translation.override("en"), pytest.raises(ValidationError, match=message):
         ladder_save(ladder=Ladder(name="x", campaign=campaign, active=True), levels=named)
     assert not Ladder.objects.exists()
     assert not Level.objects.exists()
@@ -300,10 +302,17 @@ def test_status_progress_and_discount(member, campaign, make_ladder) -> None:
 
 
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def published(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     calls: list[int] = []
-    monkeypatch.setattr(jobs.member_evaluate, "delay", calls.append)
-    return calls
+
+    def send_task(name: str, *, args: list[int], **options: Any) -> None:
+        assert (name, options.get("retry")) == ("levels.member_evaluate", False)
+        calls.append(args[0])
+
+    monkeypatch.setattr(earning.celery_app, "send_task", send_task)
+    breaker.reset()
+    yield calls
+    breaker.reset()
 
 
 def test_an_earning_publishes_one_evaluation_after_commit(
@@ -324,17 +333,22 @@ def test_an_earning_publishes_one_evaluation_after_commit(
     assert published == [member.pk]
 
 
-def test_a_broker_error_is_swallowed(member, campaign, make_ladder, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_broker_error_is_swallowed_and_trips_the_breaker(  # noqa: PLR0917 — fixtures
+    member, make_user, campaign, make_ladder, published, monkeypatch, django_capture_on_commit_callbacks
+):
     make_ladder()
 
-    def down(user_id: int) -> None:
+    def down(name: str, **options: Any) -> None:
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(jobs.member_evaluate, "delay", down)
+    monkeypatch.setattr(earning.celery_app, "send_task", down)
     with django_capture_on_commit_callbacks(execute=True):
         posted = member_fund(campaign=campaign, user_id=member.pk, points=10, now=timezone.now(), key="earn:1")
     assert posted.created  # the earning stands
-    assert earning.DEDUPE_SECONDS == 10
+    assert breaker.is_open()  # the next earnings of this process don't wait on the broker; the sweep heals
+    monkeypatch.setattr(earning.celery_app, "send_task", lambda *a, **k: pytest.fail("published while open"))
+    with django_capture_on_commit_callbacks(execute=True):
+        member_fund(campaign=campaign, user_id=make_user().pk, points=10, now=timezone.now(), key="earn:2")
 
 
 def test_the_sweep_evaluates_members_credited_since_the_watermark(member, make_user, campaign, make_ladder) -> None:
