@@ -9,6 +9,7 @@ those paths). Codes are masked everywhere but the reveal endpoint, which logs ea
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -38,6 +39,7 @@ from config.ratelimit import throttle
 from mall import orders, selectors
 from mall.errors import OrderNotFound, ProductNotFound
 from mall.models import Delivery, Method, Order, OrderStatus, PhysicalMethods, VirtualKind
+from mall.rules import price_after_discount
 from shipments.models import Shipment
 from shipments.rules import ShipmentStatus
 from shipments.selectors import shipment_address_open
@@ -81,7 +83,13 @@ class ProductMeSerializer(serializers.Serializer):
     spendable = serializers.IntegerField(help_text="The member's spendable points.")
     redeemed = serializers.IntegerField(help_text="Units of this product the member has taken in the campaign.")
     redeemed_today = serializers.IntegerField(help_text="… on the campaign's local day (the daily limit's count).")
-    affordable = serializers.BooleanField(help_text="spendable >= points_price.")
+    discount_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, help_text="The member level's mall discount (percent); 0 without one."
+    )
+    member_price = serializers.IntegerField(
+        help_text="What this member pays: ceil(points_price × (100 − discount_percent) / 100), at least 1."
+    )
+    affordable = serializers.BooleanField(help_text="spendable >= member_price.")
 
 
 class ProductSerializer(serializers.Serializer):
@@ -209,7 +217,8 @@ class ProductApi(APIView):
     @extend_schema(responses={200: ProductDetailSerializer, **error_responses(401, 404)}, tags=["mall"])
     def get(self, request: Request, product_id: int) -> Response:
         """One product with its stock, limits, sale window and delivery; for a signed-in member also their
-        spendable points and how many they have taken (one statement). Unlisted or unknown: 404
+        spendable points, how many they have taken and the price they pay after their member level's discount (one
+        statement). Unlisted or unknown: 404
         `product_not_found`."""
         now = timezone.now()
         user_id = request_user_id(request) if request.user.is_authenticated else None
@@ -220,11 +229,15 @@ class ProductApi(APIView):
         body["me"] = None
         if user_id is not None:
             spendable = int(row["me_spendable"] or 0)
+            discount = Decimal(row["me_discount"] or 0)
+            price = price_after_discount(price=row["points_price"], discount_percent=discount)
             body["me"] = {
                 "spendable": spendable,
                 "redeemed": row["me_all"] or 0,
                 "redeemed_today": row["me_today"] or 0,
-                "affordable": spendable >= row["points_price"],
+                "discount_percent": f"{discount:.2f}",
+                "member_price": price,
+                "affordable": spendable >= price,
             }
         return Response(body)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, IntegerField, Q, QuerySet, Value
+from django.db.models import CharField, DecimalField, IntegerField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat, LPad
 
@@ -252,8 +252,8 @@ def catalogue_listing(
 
 def product_for(*, product_id: int, now: datetime, user_id: int | None = None) -> dict[str, Any] | None:
     """One product as the catalogue shows it (with sale_state), or None when members may not see it; for a member
-    (`user_id`) also `me_spendable` and the units they have taken, `me_all` (the campaign) and `me_today` (the
-    campaign's local day) — all in one statement."""
+    (`user_id`) also `me_spendable`, the units they have taken, `me_all` (the campaign) and `me_today` (the
+    campaign's local day), and `me_discount`, their member level's mall discount (percent) — all in one statement."""
     if not 0 < product_id < 2**63:
         return None
     qs = catalogue(now=now).filter(pk=product_id)
@@ -262,6 +262,7 @@ def product_for(*, product_id: int, now: datetime, user_id: int | None = None) -
             me_spendable=RawSQL(_SPENDABLE_SQL, [user_id, now], output_field=IntegerField()),  # noqa: S611
             me_all=RawSQL(_TAKEN_SQL, [user_id], output_field=IntegerField()),  # noqa: S611
             me_today=RawSQL(_TAKEN_TODAY_SQL, [user_id, now], output_field=IntegerField()),  # noqa: S611
+            me_discount=RawSQL(DISCOUNT_SQL, [user_id], output_field=DecimalField()),  # noqa: S611
         )
     row = qs.first()
     return with_sale_state(row, now=now) if row is not None else None

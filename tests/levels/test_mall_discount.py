@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from campaigns.builders import member_fund
 from levels.models import Ladder
@@ -85,3 +86,12 @@ def test_the_product_page_shows_the_price_before_and_after(gold, campaign, langu
     assert "<strong>860</strong>" in confirm
     anonymous = Client().get(reverse("mall:product", args=[item.pk])).content.decode()
     assert 'data-testid="list-price"' not in anonymous
+
+
+def test_the_product_api_tells_the_member_their_price(gold, campaign) -> None:
+    item = product_build(campaign=campaign, points_price=99, delivery="instructions")
+    api = APIClient()
+    api.force_authenticate(gold)
+    me = api.get(f"/api/v1/mall/products/{item.pk}").json()["me"]
+    assert (me["discount_percent"], me["member_price"], me["affordable"]) == ("5.00", 95, True)
+    assert APIClient().get(f"/api/v1/mall/products/{item.pk}").json()["me"] is None

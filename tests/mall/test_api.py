@@ -190,7 +190,14 @@ def test_a_product_for_anyone_and_with_the_members_usage(member, client, fund, p
     assert order(client, item, "one").status_code == 201
     mine = client.get(f"{MALL}/products/{item.pk}").json()
     assert mine["stock"] == 3
-    assert mine["me"] == {"spendable": 150, "redeemed": 1, "redeemed_today": 1, "affordable": True}
+    assert mine["me"] == {
+        "spendable": 150,
+        "redeemed": 1,
+        "redeemed_today": 1,
+        "discount_percent": "0.00",
+        "member_price": 100,
+        "affordable": True,
+    }
 
 
 def test_an_unknown_or_unlisted_product_is_404(product) -> None:
