@@ -1,5 +1,6 @@
-"""Celery jobs of member levels (autodiscovered as `<app>.jobs`): one member's evaluation (published right after an
-earning commits, levels/earning.py), the minute sweep of members credited since the watermark, and period ends."""
+"""Celery jobs of member levels (autodiscovered as `<app>.jobs`): one member's evaluation, the 5-second drain of
+members queued right after an earning commits (levels/earning.py), the minute sweep of members credited since the
+watermark, and period ends."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ def member_evaluate(user_id: int) -> int | None:
     """Evaluate one member now (idempotent: a second delivery promotes and pays nothing more). Returns their rank."""
     evaluation = services.member_level_evaluate(user_id=user_id, now=timezone.now())
     return evaluation.member.level.rank if evaluation is not None else None
+
+
+@shared_task(name="levels.drain")
+def drain() -> int:
+    """Every 5 seconds: evaluate the members queued right after their earnings committed. Returns the members."""
+    return services.levels_drain(now=timezone.now())
 
 
 @shared_task(name="levels.sweep")

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from campaigns.services import campaign_points_grant
 from levels import kinds, rules
+from levels.earning import due_take
 from levels.errors import LevelNotOnLadder, NoActiveLadder
 from levels.models import Cause, Downgrade, Ladder, Level, LevelAward, LevelChange, MemberLevel, SweepMark
 from levels.selectors import ActiveLadder, figures_in, ladder_active, window_key
@@ -320,3 +321,21 @@ def levels_sweep(*, now: datetime | None = None) -> int:
     if new_mark != mark.transfer_id:
         SweepMark.objects.filter(pk=1).update(transfer_id=new_mark)
     return len(users)
+
+
+def levels_drain(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Evaluate the members queued right after their earnings committed (levels/earning.py). Each in its own
+    transaction; a failure is logged and left to the sweep. Returns the members evaluated."""
+    now = now or timezone.now()
+    if ladder_active() is None:
+        due_take(limit=limit)  # nothing to climb: drop the queue
+        return 0
+    done = 0
+    for user_id in due_take(limit=limit):
+        try:
+            member_level_evaluate(user_id=user_id, now=now)
+        except Exception:
+            logger.exception("level evaluation of member %s failed; the sweep will retry", user_id)
+            continue
+        done += 1
+    return done

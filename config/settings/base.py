@@ -320,8 +320,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Jobs members wait for (ADR 0008): re-publish what is pending past its due time. A relay message that waited
     # 30 s in the queue is dropped (after a worker outage, a backlog of relays would only repeat one another).
     "outbox-relay": {"task": "outbox.relay", "schedule": 5.0, "options": {"expire_seconds": 30}},
-    # Member levels (levels/jobs.py): members credited since the watermark (heals lost after-commit hooks), and period
-    # ends of a re-evaluating ladder (idempotent).
+    # Member levels (levels/jobs.py): members queued right after an earning, members credited since the watermark
+    # (heals what the queue lost), and period ends of a re-evaluating ladder (idempotent).
+    "levels-drain": {"task": "levels.drain", "schedule": 5.0, "options": {"expire_seconds": 30}},
     "levels-sweep": {"task": "levels.sweep", "schedule": 60.0},
     "levels-period-close": {"task": "levels.period_close", "schedule": 300.0},
     "outbox-prune": {"task": "outbox.prune", "schedule": crontab(hour=20, minute=45)},

@@ -4,11 +4,14 @@ figures' definitions, the after-commit hook and the sweep."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
@@ -22,13 +25,13 @@ from levels.models import Cause, Ladder, Level, LevelAward, LevelChange, MemberL
 from levels.selectors import level_status, member_discount
 from levels.services import (
     ladder_save,
+    levels_drain,
     levels_period_close,
     levels_sweep,
     levels_validate,
     member_level_evaluate,
     member_level_floor_set,
 )
-from outbox.services import breaker
 from points.models import Transfer
 from points.selectors import balance_for
 from points.services import hold_place, hold_void, points_adjust
@@ -302,53 +305,51 @@ def test_status_progress_and_discount(member, campaign, make_ladder) -> None:
 
 
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    calls: list[int] = []
-
-    def send_task(name: str, *, args: list[int], **options: Any) -> None:
-        assert (name, options.get("retry")) == ("levels.member_evaluate", False)
-        calls.append(args[0])
-
-    monkeypatch.setattr(earning.celery_app, "send_task", send_task)
-    breaker.reset()
-    yield calls
-    breaker.reset()
+def due() -> Iterator[Callable[[], set[int]]]:
+    """What is queued for evaluation (real Redis: this run's REDIS_URL), emptied before and after."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(earning.DUE_KEY)
+    earning.queue.reset()
+    yield lambda: {int(raw) for raw in client.smembers(earning.DUE_KEY)}
+    client.delete(earning.DUE_KEY)
+    earning.queue.reset()
 
 
-def test_an_earning_publishes_one_evaluation_after_commit(
-    member, campaign, make_ladder, published, django_capture_on_commit_callbacks
+def test_an_earning_queues_the_member_after_commit_and_the_drain_promotes(  # noqa: PLR0917 — fixtures
+    member, make_user, campaign, make_ladder, due, django_capture_on_commit_callbacks
 ) -> None:
     make_ladder()
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        member_fund(campaign=campaign, user_id=member.pk, points=10, now=now, key="earn:1")
-        assert published == []  # not before the commit
-    assert published == [member.pk]
+        member_fund(campaign=campaign, user_id=member.pk, points=1000, now=now, key="earn:1")
+        assert due() == set()  # not before the commit
+    assert due() == {member.pk}
     with django_capture_on_commit_callbacks(execute=True):
         member_fund(campaign=campaign, user_id=member.pk, points=10, now=now, key="earn:2")
-    assert published == [member.pk]  # deduplicated for DEDUPE_SECONDS
-    with django_capture_on_commit_callbacks(execute=True):
         member_fund(campaign=campaign, user_id=member.pk, points=10, now=now, key="earn:2")  # a replay: no earning
         member_earned(user_id=member.pk, kind="level_reward")  # the levels' own reward: ignored
-    assert published == [member.pk]
+    assert due() == {member.pk}  # one entry, however often they earned
+    assert levels_drain(now=now) == 1
+    assert due() == set()
+    assert MemberLevel.objects.get(user=member).level.rank == 1
+    assert levels_drain(now=now) == 0
 
 
-def test_a_broker_error_is_swallowed_and_trips_the_breaker(  # noqa: PLR0917 — fixtures
-    member, make_user, campaign, make_ladder, published, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_redis_error_is_swallowed_and_pauses_the_queue(member, campaign, make_ladder, due, monkeypatch) -> None:
     make_ladder()
-
-    def down(name: str, **options: Any) -> None:
-        raise ConnectionError("broker down")
-
-    monkeypatch.setattr(earning.celery_app, "send_task", down)
-    with django_capture_on_commit_callbacks(execute=True):
-        posted = member_fund(campaign=campaign, user_id=member.pk, points=10, now=timezone.now(), key="earn:1")
-    assert posted.created  # the earning stands
-    assert breaker.is_open()  # the next earnings of this process don't wait on the broker; the sweep heals
-    monkeypatch.setattr(earning.celery_app, "send_task", lambda *a, **k: pytest.fail("published while open"))
-    with django_capture_on_commit_callbacks(execute=True):
-        member_fund(campaign=campaign, user_id=make_user().pk, points=10, now=timezone.now(), key="earn:2")
+    broken = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
+    monkeypatch.setattr(earning.queue, "client", broken)
+    monkeypatch.setattr(earning.queue, "url", settings.REDIS_URL)
+    earning.on_member_earned(member.pk, "checkin")  # refused connection: logged, swallowed
+    assert earning.queue.get() is None  # paused: the next earnings of this process don't try Redis
+    assert earning.due_take() == []
+    earning.queue.clock = lambda: time.monotonic() + earning.DOWN_PAUSE + 1
+    assert earning.queue.get() is broken  # tried again after the pause
+    monkeypatch.undo()
+    earning.queue.reset()
+    earning.queue.client = None
+    earning.on_member_earned(member.pk, "checkin")
+    assert due() == {member.pk}
 
 
 def test_the_sweep_evaluates_members_credited_since_the_watermark(member, make_user, campaign, make_ladder) -> None:
