@@ -105,7 +105,9 @@ class Level(models.Model):
     """One step of a ladder: its thresholds (what a member's figures must reach) and its rewards."""
 
     ladder = models.ForeignKey(Ladder, on_delete=models.CASCADE, related_name="levels", verbose_name=_("ladder"))
-    rank = models.PositiveSmallIntegerField(_("rank"), help_text=_("0 is the entry level every member starts at."))
+    rank = models.PositiveSmallIntegerField(
+        _("level order"), help_text=_("0 is the entry level every member starts at.")
+    )
     name = models.CharField(_("name"), max_length=40)
     name_en = models.CharField(_("name (English)"), max_length=40, blank=True)
     badge = models.ImageField(_("badge"), upload_to="levels/badges/", blank=True)
@@ -237,9 +239,9 @@ class LevelChange(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     ladder = models.ForeignKey(Ladder, on_delete=models.PROTECT, related_name="+", verbose_name=_("ladder"))
     from_level = models.ForeignKey(
-        Level, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from")
+        Level, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("previous level")
     )
-    to_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+", verbose_name=_("to"))
+    to_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+", verbose_name=_("new level"))
     cause = models.CharField(_("cause"), max_length=10, choices=Cause.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

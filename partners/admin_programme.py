@@ -512,7 +512,7 @@ class ApproveForm(forms.Form):
         max_length=20,
         help_text=gettext_lazy("1–20 letters, digits, - or _; names the partner in sales files and the API."),
     )
-    tier = forms.ModelChoiceField(label=gettext_lazy("tier"), queryset=PartnerTier.objects.all())
+    tier = forms.ModelChoiceField(label=gettext_lazy("partner tier"), queryset=PartnerTier.objects.all())
     joined_at = forms.DateField(label=gettext_lazy("joined on"), widget=AdminDateWidget)
 
 

@@ -157,7 +157,7 @@ class PartnerTier(models.Model):
     """A rung of the partner ladder. The monthly review moves a partner up to the highest tier whose tenure and
     trailing-twelve-month sales they meet."""
 
-    rank = models.PositiveSmallIntegerField(_("rank"), unique=True)
+    rank = models.PositiveSmallIntegerField(_("tier order"), unique=True)
     name = models.CharField(_("name (Chinese)"), max_length=60)
     name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
     schedule = models.ForeignKey(
@@ -200,7 +200,9 @@ class Partner(models.Model):
     contact_name = models.CharField(_("contact"), max_length=60, blank=True)
     contact_phone = models.CharField(_("phone"), max_length=20, blank=True)
     contact_email = models.EmailField(_("email"), blank=True)
-    tier = models.ForeignKey(PartnerTier, on_delete=models.PROTECT, related_name="partners", verbose_name=_("tier"))
+    tier = models.ForeignKey(
+        PartnerTier, on_delete=models.PROTECT, related_name="partners", verbose_name=_("partner tier")
+    )
     joined_at = models.DateField(_("joined on"))
     referred_by = models.ForeignKey(
         "self",
@@ -367,7 +369,7 @@ class Statement(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="statements")
     period = models.CharField(_("month"), max_length=7)
-    tier_name = models.CharField(_("tier"), max_length=60)
+    tier_name = models.CharField(_("partner tier"), max_length=60)
     tier_name_en = models.CharField(_("tier (English)"), max_length=60, blank=True)
     method = models.CharField(_("method"), max_length=10, choices=RebateSchedule.Method.choices)
     sales_total = models.DecimalField(_("sales"), max_digits=14, decimal_places=2)

@@ -74,6 +74,7 @@ def test_every_configured_scope_parses_and_unknown_scopes_are_an_error(settings)
         "code_reveal",
         "events",
         "partner_apply",
+        "partner_sales",
     }
     assert set(settings.RATE_LIMITS) == expected
     assert all(isinstance(ratelimit.rate_for(scope), Rate) for scope in expected)

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
             name='Level',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField(help_text='0 is the entry level every member starts at.', verbose_name='rank')),
+                ('rank', models.PositiveSmallIntegerField(help_text='0 is the entry level every member starts at.', verbose_name='level order')),
                 ('name', models.CharField(max_length=40, verbose_name='name')),
                 ('name_en', models.CharField(blank=True, max_length=40, verbose_name='name (English)')),
                 ('badge', models.ImageField(blank=True, upload_to='levels/badges/', verbose_name='badge')),
@@ -96,9 +96,9 @@ class Migration(migrations.Migration):
                 ('reason', models.TextField(blank=True, verbose_name='reason')),
                 ('at', models.DateTimeField(verbose_name='at')),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('from_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levels.level', verbose_name='from')),
+                ('from_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levels.level', verbose_name='previous level')),
                 ('ladder', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levels.ladder', verbose_name='ladder')),
-                ('to_level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levels.level', verbose_name='to')),
+                ('to_level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levels.level', verbose_name='new level')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={

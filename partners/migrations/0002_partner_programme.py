@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='PartnerTier',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField(unique=True, verbose_name='rank')),
+                ('rank', models.PositiveSmallIntegerField(unique=True, verbose_name='tier order')),
                 ('name', models.CharField(max_length=60, verbose_name='name (Chinese)')),
                 ('name_en', models.CharField(blank=True, max_length=60, verbose_name='name (English)')),
                 ('agency_discount', models.DecimalField(decimal_places=2, default=0, max_digits=5, verbose_name='agency discount (%)')),
@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('referred_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='recruits', to='partners.partner', verbose_name='recruited by')),
-                ('tier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='partners', to='partners.partnertier', verbose_name='tier')),
+                ('tier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='partners', to='partners.partnertier', verbose_name='partner tier')),
             ],
             options={
                 'verbose_name': 'partner',
@@ -235,7 +235,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('period', models.CharField(max_length=7, verbose_name='month')),
-                ('tier_name', models.CharField(max_length=60, verbose_name='tier')),
+                ('tier_name', models.CharField(max_length=60, verbose_name='partner tier')),
                 ('tier_name_en', models.CharField(blank=True, max_length=60, verbose_name='tier (English)')),
                 ('method', models.CharField(choices=[('marginal', "marginal (each band's rate on the part inside it)"), ('whole', "whole amount (the reached band's rate on everything)")], max_length=10, verbose_name='method')),
                 ('sales_total', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='sales')),
