@@ -10,6 +10,8 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
@@ -61,6 +63,26 @@ class IsPartnerSystem(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, ApiKey)
+
+
+# The signed request's headers, as every partner-system operation documents them (events, sales).
+SIGNATURE_HEADERS = [
+    OpenApiParameter(KEY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="Key id."),
+    OpenApiParameter(
+        TIMESTAMP_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Unix seconds; more than 5 minutes from server time is refused (401 `stale_timestamp`).",
+    ),
+    OpenApiParameter(
+        SIGNATURE_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description='hex HMAC-SHA256(key=sha256(secret) as hex, msg=f"{X-Timestamp}.{raw body}").',
+    ),
+]
 
 
 class PartnerSignatureScheme(OpenApiAuthenticationExtension):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,9 +17,7 @@ from config.api import ErrorSerializer, IdempotencyKeyParameter, idempotent, ide
 from config.parsers import ItemValidatedJSONParser
 from config.ratelimit import throttle
 from partners.authentication import (
-    KEY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
+    SIGNATURE_HEADERS,
     IsPartnerSystem,
     PartnerSignatureAuthentication,
     request_api_key,
@@ -281,25 +279,6 @@ class EventBatchResultSerializer(serializers.Serializer):
     duplicates = serializers.IntegerField()
     rejected = serializers.IntegerField()
     results = EventResultSerializer(many=True)
-
-
-SIGNATURE_HEADERS = [
-    OpenApiParameter(KEY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="Key id."),
-    OpenApiParameter(
-        TIMESTAMP_HEADER,
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        required=True,
-        description="Unix seconds; more than 5 minutes from server time is refused (401 `stale_timestamp`).",
-    ),
-    OpenApiParameter(
-        SIGNATURE_HEADER,
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        required=True,
-        description='hex HMAC-SHA256(key=sha256(secret) as hex, msg=f"{X-Timestamp}.{raw body}").',
-    ),
-]
 
 
 class EventsApi(APIView):
