@@ -27,8 +27,8 @@ ALLOWED = {
     "campaigns/sql/campaign_charge.sql": "the gate: campaign spending",
     "campaigns/sql/campaign_hold.sql": "the gate: campaign spending held until goods are handed over",
     "campaigns/management/commands/seed_demo.py": "the demo member's history outside any campaign (no campaign)",
-    "partners/sales.py": "partners' CNY rebates (clawbacks, recruiting rewards): cash owed to dealers, not member points",
-    "partners/statements.py": "partners' CNY rebates, annual bonuses and payouts: cash owed to dealers, not member points",
+    "partners/sales.py": "partners' CNY rebates (clawbacks, recruiting rewards): cash owed, not member points",
+    "partners/statements.py": "partners' CNY rebates, annual bonuses and payouts: cash owed, not member points",
 }
 SKIPPED_DIRS = {"points", "tests", "bench", ".venv", ".tools", "node_modules", "static", "media", "htmlcov"}
 
