@@ -72,6 +72,13 @@ def price_after_discount(*, price: int, discount_percent: int | Decimal) -> int:
     return max(1, math.ceil(Decimal(price) * (100 - discount) / 100))
 
 
+def max_list_price(*, balance: int, discount_percent: int | Decimal) -> int:
+    """The highest list price a member with `balance` spendable points can pay after their discount:
+    price_after_discount(p) <= balance  <=>  p <= floor(balance × 100 / (100 − pct)) (the "affordable" filter)."""
+    discount = min(max(Decimal(discount_percent), Decimal(0)), Decimal(99))
+    return max(0, math.floor(Decimal(balance) * 100 / (100 - discount)))
+
+
 def code_masked(code: str) -> str:
     """A code as lists show it: only its last four characters."""
     if len(code) <= 4:

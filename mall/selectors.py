@@ -211,6 +211,7 @@ def order_shipments(orders: list[Order]) -> dict[int, Shipment]:
 # Constant SQL for RawSQL (values always as parameters). The member's spendable points as a scalar subquery:
 # evaluated once per statement (an InitPlan).
 _SPENDABLE_SQL = "SELECT b.spendable FROM points_balance(%s, 'PTS', %s, '0'::interval) b"
+_AFFORDABLE_SQL = f"SELECT floor(({_SPENDABLE_SQL}) * 100.0 / (100 - least({DISCOUNT_SQL}, 99)))"
 # A category and every category below it, in the statement that filters by it (category_and_children, one trip).
 _SUBTREE_SQL = (
     "WITH RECURSIVE tree(id) AS (SELECT %s::bigint UNION "
@@ -233,14 +234,15 @@ def catalogue_listing(
     *, now: datetime, category_id: int | None = None, q: str = "", affordable_for: int | None = None
 ) -> QuerySet[Product, dict[str, Any]]:
     """The catalogue (as `catalogue`) in one statement whatever the filters: a category with everything below it
-    (a recursive subquery), and `affordable_for` a member — priced within their spendable balance (points_balance()
-    as a subquery). Each row carries `sort_key`, unique and in catalogue order (position, id), for cursor
-    pagination (positions repeat; a cursor needs a unique key)."""
+    (a recursive subquery), and `affordable_for` a member — what their spendable balance pays after their member
+    level's discount (points_balance() and the discount as subqueries). Each row carries `sort_key`, unique and in
+    catalogue order (position, id), for cursor pagination (positions repeat; a cursor needs a unique key)."""
     qs = catalogue(now=now, q=q)
     if category_id is not None:
         qs = qs.filter(category_id__in=RawSQL(_SUBTREE_SQL, [category_id]))  # noqa: S611 - constant SQL
     if affordable_for is not None:
-        qs = qs.filter(points_price__lte=RawSQL(_SPENDABLE_SQL, [affordable_for, now]))  # noqa: S611
+        # What the member's spendable points buy after their member level's discount (rules.max_list_price).
+        qs = qs.filter(points_price__lte=RawSQL(_AFFORDABLE_SQL, [affordable_for, now, affordable_for]))  # noqa: S611
     return qs.annotate(
         sort_key=Concat(
             LPad(Cast("position", CharField()), 10, Value("0")),

@@ -35,7 +35,7 @@ from config.ratelimit import rate_limit_page
 from mall import orders, selectors
 from mall.errors import AddressClosed, NoCode, NotAvailable, OrderNotFound, OutOfStock, ProductNotFound
 from mall.models import Delivery, Method, Order, OrderStatus, PhysicalMethods
-from mall.rules import price_after_discount
+from mall.rules import max_list_price, price_after_discount
 from points.errors import InsufficientPoints
 from shipments.forms import address_pick
 from shipments.models import Shipment
@@ -150,7 +150,9 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     q = (filters.get("q") or "").strip()
     member_id = _member_id(request)
-    balance = selectors.spendable(user_id=member_id, now=now) if member_id is not None else None
+    balance, discount = (
+        selectors.spendable_and_discount(user_id=member_id, now=now) if member_id is not None else (None, Decimal(0))
+    )
     affordable = bool(filters.get("affordable")) and balance is not None
     chips, chosen = _category_chips(
         selectors.categories_tree(), slug=filters.get("category") or "", q=q, affordable=affordable
@@ -160,11 +162,11 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
         now=now,
         category_id=chosen["id"] if chosen else None,
         q=q,
-        max_price=balance if affordable else None,
+        max_price=max_list_price(balance=balance or 0, discount_percent=discount) if affordable else None,
     )
     rows = list(products[(page - 1) * CATALOGUE_PAGE : page * CATALOGUE_PAGE + 1])
     more = len(rows) > CATALOGUE_PAGE
-    cards = [_card(row, now=now, balance=balance) for row in rows[:CATALOGUE_PAGE]]
+    cards = [_card(row, now=now, balance=balance, discount=discount) for row in rows[:CATALOGUE_PAGE]]
     category = chosen["slug"] if chosen else ""
     return render(
         request,

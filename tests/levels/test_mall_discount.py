@@ -16,7 +16,7 @@ from levels.models import Ladder
 from levels.services import member_level_evaluate
 from mall.builders import product_build
 from mall.orders import order_place
-from mall.rules import price_after_discount
+from mall.rules import max_list_price, price_after_discount
 from points.selectors import balance_for
 from tests.levels.conftest import TWO_LEVELS
 
@@ -95,3 +95,26 @@ def test_the_product_api_tells_the_member_their_price(gold, campaign) -> None:
     me = api.get(f"/api/v1/mall/products/{item.pk}").json()["me"]
     assert (me["discount_percent"], me["member_price"], me["affordable"]) == ("5.00", 95, True)
     assert APIClient().get(f"/api/v1/mall/products/{item.pk}").json()["me"] is None
+
+
+@pytest.mark.parametrize(
+    ("balance", "pct", "top"), [(95, "5", 100), (94, "5", 98), (0, "5", 0), (97, "2.5", 99), (10, "0", 10)]
+)
+def test_the_highest_affordable_list_price(balance: int, pct: str, top: int) -> None:
+    assert max_list_price(balance=balance, discount_percent=Decimal(pct)) == top
+    assert top == 0 or price_after_discount(price=top, discount_percent=Decimal(pct)) <= balance
+    assert price_after_discount(price=top + 1, discount_percent=Decimal(pct)) > balance
+
+
+def test_affordable_listings_count_the_members_discount(gold, campaign, client: Client) -> None:
+    """Gold (5 % off) with 1050 points: a 1105-point product costs them 1050 — affordable in the API and the page."""
+    cheap = product_build(campaign=campaign, points_price=1105, delivery="instructions", name="够得着")
+    product_build(campaign=campaign, points_price=1106, delivery="instructions", name="差一点")
+    api = APIClient()
+    api.force_authenticate(gold)
+    listed = api.get("/api/v1/mall/products", {"affordable": "true"}).json()["results"]
+    assert [row["id"] for row in listed] == [cheap.pk]
+    client.force_login(gold)
+    page = client.get(reverse("mall:catalogue"), {"affordable": "on"}).content.decode()
+    assert "够得着" in page
+    assert "差一点" not in page

@@ -57,7 +57,14 @@ def test_a_product_is_one_query_with_the_members_usage(member, fund, product, dj
     with django_assert_max_num_queries(1):
         response = client.get(f"{MALL}/products/{item.pk}")
     assert response.status_code == 200
-    assert response.json()["me"] == {"spendable": 400, "redeemed": 1, "redeemed_today": 1, "affordable": True}
+    assert response.json()["me"] == {
+        "spendable": 400,
+        "redeemed": 1,
+        "redeemed_today": 1,
+        "discount_percent": "0.00",
+        "member_price": 100,
+        "affordable": True,
+    }
     with django_assert_max_num_queries(1):
         assert APIClient().get(f"{MALL}/products/{item.pk}").json()["me"] is None
 
