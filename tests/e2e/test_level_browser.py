@@ -1,5 +1,6 @@
 """A member's level in the browser: they sign in, follow the profile's level card to /me/level/ and see their level,
-the progress bars towards the next one (with text), and every level's benefits — in English and in Chinese."""
+the progress bars towards the next one (with text), and every level's benefits — in English and in Chinese; the
+mall's cards show their member price and still fit a phone."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from campaigns.builders import campaign_live, member_fund
+from campaigns.models import Campaign
 from levels.builders import ladder_build
 from levels.services import member_level_evaluate
+from mall.builders import product_build
+from tests.e2e.test_accessibility import axe_context, page_check  # noqa: F401 — axe_context is a fixture
+from tests.e2e.test_phone_layout import fits
 
 pytestmark = pytest.mark.browser
 
@@ -84,3 +90,29 @@ def test_a_member_sees_their_level_progress_and_benefits(  # noqa: PLR0917 — f
     expect(page.get_by_test_id("progress-checkin_days").locator("progress")).to_have_attribute("max", "5")
     expect(page.get_by_test_id("level-row-1")).to_have_attribute("aria-current", "true")
     expect(page.get_by_test_id("level-row-2")).to_contain_text(benefit)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_member_price_fits_the_catalogue_on_a_phone_and_passes_axe(
+    *,
+    axe_context: Any,  # noqa: F811 — the fixture imported above
+    page: Page,
+    climber: User,
+    language: str,
+    live_server: Any,
+    login_as: Callable[[Page, User], None],
+    screenshot: Callable[..., Any],
+) -> None:
+    """Silver (2 % off): every card shows the struck list price, the member's price and the level tag; the
+    catalogue still fits a 360 px screen, and axe-core finds nothing."""
+    campaign = Campaign.objects.get(is_featured=True)
+    name = "会员专享好礼" if language == "zh-hans" else "Member gift"
+    for n in range(4):
+        product_build(campaign=campaign, points_price=123456 + n, delivery="instructions", name=f"{name} {n}")
+    page.set_viewport_size({"width": 360, "height": 740})
+    login_as(page, climber)
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+    page_check(page, url="/mall/", name="mall-member-price", language=language, screenshot=screenshot)
+    expect(page.get_by_test_id("discounted-price")).to_have_count(4)
+    expect(page.get_by_test_id("level-discount").first).to_contain_text("2")
+    fits(page, f"/mall/ with member prices ({language})")

@@ -118,3 +118,13 @@ def test_affordable_listings_count_the_members_discount(gold, campaign, client: 
     page = client.get(reverse("mall:catalogue"), {"affordable": "on"}).content.decode()
     assert "够得着" in page
     assert "差一点" not in page
+
+
+def test_the_catalogue_cards_show_the_list_and_the_members_price(gold, campaign, client: Client) -> None:
+    product_build(campaign=campaign, points_price=99, delivery="instructions")
+    client.force_login(gold)
+    page = client.get(reverse("mall:catalogue")).content.decode()
+    assert 'data-testid="discounted-price"' in page
+    assert 'data-testid="level-discount"' in page
+    client.logout()
+    assert 'data-testid="discounted-price"' not in client.get(reverse("mall:catalogue")).content.decode()
