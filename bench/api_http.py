@@ -58,6 +58,7 @@ import json
 import os
 import re
 import secrets
+import statistics
 import subprocess
 import tempfile
 import uuid
@@ -74,7 +75,8 @@ if TYPE_CHECKING:
     from campaigns.models import Campaign
 
 MEMBERS = int(os.environ.get("BENCH_HTTP_MEMBERS", "12000"))
-SECONDS = max(1, round(float(os.environ.get("BENCH_HTTP_SECONDS", "8"))))  # wrk takes whole seconds
+SECONDS = max(1, round(float(os.environ.get("BENCH_HTTP_SECONDS", "4"))))  # per run; wrk takes whole seconds
+ROUNDS = max(1, int(os.environ.get("BENCH_HTTP_ROUNDS", "3")))
 WARMUP = max(1, round(float(os.environ.get("BENCH_HTTP_WARMUP", "2"))))
 REDIS_URL = os.environ.get("BENCH_HTTP_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "pointsmall_bench_http"
@@ -210,6 +212,47 @@ class Run:
     @property
     def errors(self) -> int:
         return self.non_2xx + self.socket_errors
+
+
+    @classmethod
+    def merged(cls, runs: list[Run]) -> Run:
+        """Several runs of one endpoint as one: the mean rate, the median p50, the worst p99, everything counted."""
+        statuses: dict[int, int] = {}
+        for run in runs:
+            for status, n in run.statuses.items():
+                statuses[status] = statuses.get(status, 0) + n
+        return cls(
+            rps=statistics.fmean(run.rps for run in runs),
+            p50_ms=statistics.median(run.p50_ms for run in runs),
+            p99_ms=max(run.p99_ms for run in runs),
+            requests=sum(run.requests for run in runs),
+            socket_errors=sum(run.socket_errors for run in runs),
+            wrapped=sum(run.wrapped for run in runs),
+            statuses=statuses,
+            expected=runs[0].expected,
+        )
+
+
+@dataclass(frozen=True)
+class Measured:
+    """An endpoint's rounds with the ceiling runs around them (ceilings[i] before rounds[i], ceilings[i+1] after)."""
+
+    run: Run  # the rounds merged
+    ratios: list[float]  # each round's rate over the mean of its two adjacent ceilings
+    ceilings: list[Run]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def ceiling(self) -> Run:
+        return Run.merged(self.ceilings)
+
+    @classmethod
+    def of(cls, rounds: list[Run], ceilings: list[Run]) -> Measured:
+        ratios = [run.rps / ((ceilings[i].rps + ceilings[i + 1].rps) / 2) for i, run in enumerate(rounds)]
+        return cls(run=Run.merged(rounds), ratios=ratios, ceilings=ceilings)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -429,7 +472,7 @@ def main() -> None:
     django_setup(url)
     from django.db import connections
 
-    runs: dict[str, Run] = {}
+    runs: dict[str, Measured] = {}
     server_log = ""
     created = {"checkin": 0, "spin": 0, "order": 0, "order_hot": 0}
     try:
@@ -448,52 +491,60 @@ def main() -> None:
                 {**os.environ, **env}, options=GUNICORN, log=Path(tmp) / "gunicorn.log", ready_path=HEALTH
             ) as base:
 
-                def measure(name: str, path: str, mode: str) -> Run:
-                    everyone = [str(tokens_file), "0", str(MEMBERS), str(THREADS), mode]
-                    warm, measured = everyone, everyone
-                    if mode == "once":  # the warm-up's members never check in again in the measured run
-                        split = MEMBERS // CHECKIN_WARMUP_SHARE
-                        warm = [str(tokens_file), "0", str(split), str(THREADS), mode]
-                        measured = [str(tokens_file), str(split), str(MEMBERS), str(THREADS), mode]
+                def run_once(path: str, mode: str, members: tuple[int, int], tag: str, name: str) -> Run:
+                    args = [str(tokens_file), str(members[0]), str(members[1]), str(THREADS), mode, f"{nonce}-{tag}"]
                     extra = [str(products_files[name])] if mode == "order" else []
-                    warmup = wrk(base + path, seconds=WARMUP, script=script, args=[*warm, f"{nonce}-w-{name}", *extra])
-                    run = wrk(base + path, seconds=SECONDS, script=script, args=[*measured, f"{nonce}-{name}", *extra])
+                    run = wrk(base + path, seconds=SECONDS, script=script, args=[*args, *extra])
                     run.expected = EXPECTED_REFUSALS.get(name, frozenset())
                     if name in created:
-                        created[name] += warmup.statuses.get(201, 0) + run.statuses.get(201, 0)
-                    print(f"  {name:<9} {run.rps:9.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
-                          f"statuses {dict(sorted(run.statuses.items()))}  socket errors {run.socket_errors}",
-                          flush=True)  # fmt: skip
+                        created[name] += run.statuses.get(201, 0)
                     return run
+
+                def ceiling_once(tag: str) -> Run:
+                    return run_once(HEALTH, "anonymous", (0, MEMBERS), tag, "ceiling")
+
+                def measure(name: str, path: str, mode: str) -> Measured:
+                    """Warm-up, then ROUNDS rounds of the endpoint, each between two ceiling runs: a round's ratio
+                    is its rate over the mean of the ceilings just before and after it (the machine's speed drifts
+                    within a run; an adjacent ceiling tracks it), and the endpoint's ratio is the rounds' median."""
+                    slices = [(0, MEMBERS)] * (ROUNDS + 1)
+                    if mode == "once":  # every check-in another member: the warm-up and each round their own members
+                        split = MEMBERS // CHECKIN_WARMUP_SHARE
+                        size = (MEMBERS - split) // ROUNDS
+                        slices = [(0, split), *[(split + r * size, split + (r + 1) * size) for r in range(ROUNDS)]]
+                    run_once(path, mode, slices[0], f"w-{name}", name)  # warm-up (its 201s counted, not measured)
+                    ceilings = [ceiling_once(f"c-{name}-0")]
+                    rounds = []
+                    for r in range(ROUNDS):
+                        rounds.append(run_once(path, mode, slices[r + 1], f"{name}-{r}", name))
+                        ceilings.append(ceiling_once(f"c-{name}-{r + 1}"))
+                    measured = Measured.of(rounds, ceilings)
+                    run = measured.run
+                    print(f"  {name:<9} {run.rps:9.1f} req/s  ratio {measured.ratio:.2f} (rounds "
+                          f"{' '.join(f'{x:.2f}' for x in measured.ratios)})  p50 {run.p50_ms:7.2f} ms  "
+                          f"p99 {run.p99_ms:7.2f} ms  statuses {dict(sorted(run.statuses.items()))}  "
+                          f"socket errors {run.socket_errors}  ceiling {measured.ceiling.rps:.0f} req/s",
+                          flush=True)  # fmt: skip
+                    return measured
 
                 print(f"members={MEMBERS} seconds={SECONDS} warmup={WARMUP} connections={CONNECTIONS} "
                       f"wrk_threads={THREADS} gunicorn={' '.join(GUNICORN)} settings=config.settings.prod",
                       flush=True)  # fmt: skip
-                runs["ceiling_before"] = measure("ceiling", HEALTH, "anonymous")
                 for name, path, mode in ENDPOINTS:
                     if not ONLY or name in ONLY:
                         runs[name] = measure(name, path, mode)
-                runs["ceiling_after"] = measure("ceiling", HEALTH, "anonymous")
             server_log = (Path(tmp) / "gunicorn.log").read_text(errors="replace")
     finally:
         redis_cleanup(prefix)
 
-    before, after = runs.pop("ceiling_before"), runs.pop("ceiling_after")
-    ceiling = Run(
-        rps=(before.rps + after.rps) / 2,
-        p50_ms=(before.p50_ms + after.p50_ms) / 2,
-        p99_ms=(before.p99_ms + after.p99_ms) / 2,
-        requests=before.requests + after.requests,
-        socket_errors=before.socket_errors + after.socket_errors,
-        wrapped=0,
-        statuses={s: before.statuses.get(s, 0) + after.statuses.get(s, 0) for s in {*before.statuses, *after.statuses}},
-    )
-    lines = [("ceiling", ceiling), *runs.items()]
-    for name, run in lines:
+    ceiling = Run.merged([c for m in runs.values() for c in m.ceilings])
+    lines: list[tuple[str, Run, float]] = [("ceiling", ceiling, 1.0)]
+    lines += [(name, m.run, m.ratio) for name, m in runs.items()]
+    for name, run, ratio in lines:
         extra: dict[str, int] = {"repeats": run.statuses.get(409, 0)} if name == "checkin" else {}
         if run.expected:
             extra["refused"] = run.refused
-        print(result_line("http", name=name, rps=f"{run.rps:.1f}", ratio=f"{run.rps / ceiling.rps:.2f}",
+        print(result_line("http", name=name, rps=f"{run.rps:.1f}", ratio=f"{ratio:.2f}",
                           p50_ms=f"{run.p50_ms:.2f}", p99_ms=f"{run.p99_ms:.2f}", errors=run.errors,
                           **extra))  # fmt: skip
 
@@ -503,23 +554,25 @@ def main() -> None:
     audit = ledger_reconcile()
     print(result_line("http", name="hot_stock", **hot_stock(seeded.hot_id)))
     problems = invariants(seeded, created)
-    slowest = min(runs, key=lambda name: runs[name].rps)
-    errors = sum(run.errors for _name, run in lines)
-    print(result_line("http", name="summary", ceiling_rps=f"{ceiling.rps:.1f}", ceiling_before=f"{before.rps:.1f}",
-                      ceiling_after=f"{after.rps:.1f}", slowest=slowest,
-                      slowest_ratio=f"{runs[slowest].rps / ceiling.rps:.2f}", errors=errors,
+    slowest = min(runs, key=lambda name: runs[name].ratio)
+    errors = sum(run.errors for _name, run, _ratio in lines)
+    ceiling_runs = [c.rps for m in runs.values() for c in m.ceilings]
+    print(result_line("http", name="summary", ceiling_rps=f"{ceiling.rps:.1f}", ceiling_min=f"{min(ceiling_runs):.1f}",
+                      ceiling_max=f"{max(ceiling_runs):.1f}", rounds=ROUNDS, slowest=slowest,
+                      slowest_ratio=f"{runs[slowest].ratio:.2f}", errors=errors,
                       reconcile_ok=str(audit.ok).lower(), invariants_ok=str(not problems).lower()))  # fmt: skip
     failures = []
     if not audit.ok:
         failures.append(f"ledger drift after the benchmark: {audit.drift}")
     failures += problems
     if errors:
-        failing = {name: dict(sorted(run.statuses.items())) for name, run in lines if run.errors}
+        failing = {name: dict(sorted(run.statuses.items())) for name, run, _ratio in lines if run.errors}
         failures.append(f"error answers under load (statuses, socket errors aside): {failing}")
         first = max(server_log.find("Traceback"), 0)
         failures.append("gunicorn's log, from its first traceback:\n" + server_log[first : first + 5000])
-    if "checkin" in runs and runs["checkin"].wrapped:
-        failures.append(f"check-in ran out of members ({runs['checkin'].wrapped} repeats): raise BENCH_HTTP_MEMBERS")
+    if "checkin" in runs and runs["checkin"].run.wrapped:
+        wrapped = runs["checkin"].run.wrapped
+        failures.append(f"check-in ran out of members ({wrapped} repeats): raise BENCH_HTTP_MEMBERS")
     if failures:
         sys.exit("\n".join(failures))
 

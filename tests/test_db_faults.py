@@ -219,3 +219,36 @@ def test_a_spin_on_a_terminated_backend_is_503_and_its_retry_gets_one_draw(membe
     assert (again.status_code, again.json()["reference"]) == (201, retry.json()["reference"])
     assert Draw.objects.filter(wheel=wheel, user=member, request_key="spin-1").count() == 1
     assert balance_for(user_id=member.pk).spendable == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_healthy_pooled_connection_is_handed_out_without_a_round_trip(monkeypatch):
+    """The checkout's check polls the idle socket (config/db_pool.py): nothing to read, no query sent (issue 12: the
+    empty query cost a round trip on every request); a backend terminated while idle has something to read (its
+    FATAL message, then end of file), so the full check runs and fails."""
+    from psycopg_pool import ConnectionPool
+
+    from config.db_pool import quiet
+
+    full_checks: list[object] = []
+    real_check = ConnectionPool.check_connection
+    def counted_check(conn: Any) -> None:
+        full_checks.append(conn)
+        real_check(conn)
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counted_check))
+    pool = cast(Any, connection).pool
+    connection.ensure_connection()
+    connection.close()  # back to the pool: the next checkout is checked
+    conn = pool.getconn(timeout=5)
+    try:
+        assert quiet(conn)
+        pool.putconn(conn)
+        conn = pool.getconn(timeout=5)  # checked by config.db_pool's check: quiet, so no empty query
+        assert full_checks == []
+        _terminate([conn.info.backend_pid])
+        assert not quiet(conn)
+        with pytest.raises(psycopg.OperationalError):
+            real_check(conn)
+    finally:
+        pool.putconn(conn)

@@ -230,6 +230,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.JsonFirstNegotiation",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # only if a DRF throttle other than config.ratelimit's is ever added
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
