@@ -45,7 +45,7 @@ from typing import Any
 import redis
 
 from bench._harness import bench_members, django_setup, fresh_database, gunicorn_serving, result_line, run_workers
-from bench.api_http import REDIS_URL, WRK_SCRIPT, Run, bench_env, wrk
+from bench.api_http import GUNICORN, REDIS_URL, WRK_SCRIPT, Run, bench_env, wrk
 
 SIZE = int(os.environ.get("BENCH_LB_SIZE", "1000000"))
 MEMBERS = int(os.environ.get("BENCH_LB_MEMBERS", "4000"))
@@ -53,7 +53,7 @@ SECONDS = max(1, round(float(os.environ.get("BENCH_LB_SECONDS", "8"))))
 WARMUP = max(1, round(float(os.environ.get("BENCH_LB_WARMUP", "2"))))
 REDIS_CLIENTS = int(os.environ.get("BENCH_LB_REDIS_CLIENTS", "8"))
 DATABASE = "pointsmall_bench_leaderboard"
-GUNICORN = ["--workers", "2", "--threads", "4"]
+
 THREADS = 2
 SLUG = "bench-leaderboard"
 PATH = f"/api/v1/campaigns/{SLUG}/leaderboard"
