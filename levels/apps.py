@@ -13,7 +13,8 @@ class LevelsConfig(AppConfig):
         from levels.earning import on_member_earned  # noqa: PLC0415 — it uses models, loaded once apps are ready
         from levels.profile import level_panel  # noqa: PLC0415 — it uses models, loaded once apps are ready
 
-        # Promotion right after the earning commits (campaigns/earning.py): a cheap publish, healed by the sweep.
+        # Promotion right after the earning commits (campaigns/earning.py): queued in memory, sent to Redis once a
+        # second per process (one SADD), healed by the sweep.
         earning.register("levels.evaluate", on_member_earned)
         # The member's level (and the way to their level page) on the profile.
         panels.register(level_panel)

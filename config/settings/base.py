@@ -344,6 +344,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# --- Member levels ---
+# levels/earning.py: a process sends the members queued by its earnings to Redis (`SADD levels:due`) at most once per
+# this many seconds, in one command (not one round trip per earning on the member's request). 0: at once (tests).
+LEVELS_DUE_FLUSH_SECONDS = env.float("LEVELS_DUE_FLUSH_SECONDS", default=1.0)
+
 # --- Admin branding ---
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="")  # unset: the translated default (config/urls.py)
 

@@ -18,3 +18,5 @@ AXES_FAILURE_LIMIT = 5
 LANGUAGE_CODE = "zh-hans"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# An earning's member is in `levels:due` right after its commit (tests/levels/test_due_queue.py tests the batching).
+LEVELS_DUE_FLUSH_SECONDS = 0.0
