@@ -161,6 +161,32 @@ def gunicorn_serving(
         _stop_group(server)
 
 
+def cpu_seconds(port: int) -> dict[str, float]:
+    """CPU time (user + system, seconds) used so far by what serves a load run on this machine: `web` = the
+    gunicorn processes bound to 127.0.0.1:`port`, `postgres` = every Postgres process (backends and background
+    workers: autovacuum and WAL writing are part of a write's cost), `redis` = redis-server. Read from /proc; a
+    process that exits between two readings takes its time with it (pooled backends and gunicorn's workers stay)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    bind = f"127.0.0.1:{port}".encode()
+    totals = {"web": 0, "postgres": 0, "redis": 0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        if b"config.wsgi:application" in cmdline and bind in cmdline:
+            totals["web"] += ticks
+        elif comm == "postgres":
+            totals["postgres"] += ticks
+        elif comm == "redis-server":
+            totals["redis"] += ticks
+    return {name: ticks / hz for name, ticks in totals.items()}
+
+
 def _stop_group(server: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the process group `server` leads (it was started with start_new_session), SIGKILL after 30 s."""
     try:

@@ -61,6 +61,7 @@ import secrets
 import statistics
 import subprocess
 import tempfile
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -69,7 +70,15 @@ from typing import TYPE_CHECKING
 import psycopg
 import redis
 
-from bench._harness import bench_members, django_setup, fresh_database, gunicorn_serving, load_wheel, result_line
+from bench._harness import (
+    bench_members,
+    cpu_seconds,
+    django_setup,
+    fresh_database,
+    gunicorn_serving,
+    load_wheel,
+    result_line,
+)
 
 if TYPE_CHECKING:
     from campaigns.models import Campaign
@@ -77,6 +86,7 @@ if TYPE_CHECKING:
 MEMBERS = int(os.environ.get("BENCH_HTTP_MEMBERS", "12000"))
 SECONDS = max(1, round(float(os.environ.get("BENCH_HTTP_SECONDS", "4"))))  # per run; wrk takes whole seconds
 ROUNDS = max(1, int(os.environ.get("BENCH_HTTP_ROUNDS", "3")))
+CPU_PARTS = ("web", "postgres", "redis", "wrk")
 WARMUP = max(1, round(float(os.environ.get("BENCH_HTTP_WARMUP", "2"))))
 REDIS_URL = os.environ.get("BENCH_HTTP_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "pointsmall_bench_http"
@@ -206,6 +216,11 @@ class Run:
     wrapped: int
     statuses: dict[int, int] = field(default_factory=dict)
     expected: frozenset[int] = frozenset()  # refusals that are the endpoint's outcome under this load
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the run: web, postgres, redis, wrk
+
+    def cpu_ms(self, part: str) -> float:
+        """CPU milliseconds of `part` per request of this run."""
+        return 1000 * self.cpu.get(part, 0.0) / max(self.requests, 1)
 
     @property
     def non_2xx(self) -> int:
@@ -218,7 +233,6 @@ class Run:
     @property
     def errors(self) -> int:
         return self.non_2xx + self.socket_errors
-
 
     @classmethod
     def merged(cls, runs: list[Run]) -> Run:
@@ -236,6 +250,7 @@ class Run:
             wrapped=sum(run.wrapped for run in runs),
             statuses=statuses,
             expected=runs[0].expected,
+            cpu={part: sum(run.cpu.get(part, 0.0) for run in runs) for part in CPU_PARTS},
         )
 
 
@@ -273,7 +288,10 @@ def _latency_ms(output: str, percentile: int) -> float:
 
 
 def wrk(url: str, *, seconds: int, script: Path, args: list[str]) -> Run:
-    """One wrk run against `url`: its Requests/sec and latency lines, and the status tally of the Lua script."""
+    """One wrk run against `url`: its Requests/sec and latency lines, the status tally of the Lua script, and the CPU
+    time the server's parts and wrk itself used meanwhile (bench._harness.cpu_seconds)."""
+    port = urllib.parse.urlsplit(url).port or 80
+    cpu_before, wrk_before = cpu_seconds(port), os.times()
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     completed = subprocess.run(  # noqa: S603 - our own command line
         [*command, "-s", str(script), url, "--", *args],
@@ -281,6 +299,11 @@ def wrk(url: str, *, seconds: int, script: Path, args: list[str]) -> Run:
         text=True,
         timeout=seconds + 120,
         check=False,
+    )
+    cpu_after, wrk_after = cpu_seconds(port), os.times()
+    cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_after}
+    cpu["wrk"] = (wrk_after.children_user + wrk_after.children_system) - (
+        wrk_before.children_user + wrk_before.children_system
     )
     output = completed.stdout
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
@@ -296,6 +319,7 @@ def wrk(url: str, *, seconds: int, script: Path, args: list[str]) -> Run:
         socket_errors=data["socket_errors"],
         wrapped=data["wrapped"],
         statuses={int(code): n for code, n in data["statuses"].items()},
+        cpu=cpu,
     )
 
 
@@ -551,9 +575,10 @@ def main() -> None:
         extra: dict[str, int] = {"repeats": run.statuses.get(409, 0)} if name == "checkin" else {}
         if run.expected:
             extra["refused"] = run.refused
+        cpu = {f"{part}_cpu_ms": f"{run.cpu_ms(part):.2f}" for part in CPU_PARTS}
         print(result_line("http", name=name, rps=f"{run.rps:.1f}", ratio=f"{ratio:.2f}",
                           p50_ms=f"{run.p50_ms:.2f}", p99_ms=f"{run.p99_ms:.2f}", errors=run.errors,
-                          **extra))  # fmt: skip
+                          **extra, **cpu))  # fmt: skip
 
     from points.services import ledger_reconcile, ledger_rollup
 
