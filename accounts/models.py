@@ -213,7 +213,14 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
-        indexes: ClassVar = [models.Index(fields=["user", "revoked_at"]), models.Index(fields=["family"])]
+        indexes: ClassVar = [
+            models.Index(fields=["user", "revoked_at"]),
+            models.Index(fields=["family"]),
+            # the revoked access tokens not yet expired: what each web process loads at start (ADR 0012)
+            models.Index(
+                fields=["access_expires_at"], condition=Q(revoked_at__isnull=False), name="apitoken_revoked_live"
+            ),
+        ]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=Q(rotated_at__isnull=True) | Q(revoked_at__isnull=False),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import functools
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,11 +20,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from accounts.errors import AddressNotFound, InvalidToken
 from accounts.models import ADDRESS_FIELDS, Address, ApiToken, IdempotencyRecord, User
 from accounts.normalize import email_normalize, phone_normalize, text_clean
+from accounts.revocations import revocation_feed
 from config.security_log import security_event
 
 ACCESS_TTL = timedelta(hours=1)
@@ -158,19 +163,58 @@ def _digest(raw: str) -> str:
 def token_issue(
     *, user: User, name: str = "", family: uuid.UUID | None = None, now: datetime | None = None
 ) -> TokenPair:
-    """A new pair; a new family (a new sign-in) unless `family` names the one it rotates within."""
+    """A new pair; a new family (a new sign-in) unless `family` names the one it rotates within. The access token is
+    signed (ADR 0012: `pm1.<token id>.<member id>.<expiry>.<signature>`), the refresh token opaque; the database
+    keeps the digests of both."""
     now = now or timezone.now()
-    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name[:60],
-        family=family or uuid.uuid4(),
-        access_digest=_digest(access),
-        refresh_digest=_digest(refresh),
-        access_expires_at=now + ACCESS_TTL,
-        refresh_expires_at=now + REFRESH_TTL,
-    )
+    expires = (now + ACCESS_TTL).replace(microsecond=0)  # whole seconds: the expiry the signed token carries
+    refresh = secrets.token_urlsafe(48)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name[:60],
+            family=family or uuid.uuid4(),
+            access_digest=_digest(secrets.token_urlsafe(32)),  # replaced below, once the row has its id
+            refresh_digest=_digest(refresh),
+            access_expires_at=expires,
+            refresh_expires_at=now + REFRESH_TTL,
+        )
+        access = _access_sign(token_id=token.pk, user_id=user.pk, expires_at=expires)
+        token.access_digest = _digest(access)
+        token.save(update_fields=["access_digest"])
     return TokenPair(access, refresh, token.access_expires_at, token.refresh_expires_at, token)
+
+
+# --- Signed access tokens (ADR 0012) ---------------------------------------------------------------------
+
+SIGNED_PREFIX = "pm1."
+_SIGNING_SALT = "accounts.access-token"
+
+
+def _signature(message: str, secret: str | bytes) -> str:
+    digest = salted_hmac(_SIGNING_SALT, message, secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _access_sign(*, token_id: int, user_id: int, expires_at: datetime) -> str:
+    message = f"{SIGNED_PREFIX}{token_id}.{user_id}.{int(expires_at.timestamp())}"
+    return f"{message}.{_signature(message, settings.SECRET_KEY)}"
+
+
+def _access_claims(access: str) -> tuple[int, int, datetime] | None:
+    """(token id, member id, expiry) of a signed access token whose signature is ours (SECRET_KEY, or one of
+    SECRET_KEY_FALLBACKS while keys rotate); None for anything else."""
+    message, _, signature = access.rpartition(".")
+    parts = message[len(SIGNED_PREFIX) :].split(".")
+    if len(parts) != 3 or not all(part.isdigit() and len(part) <= 19 for part in parts):
+        return None
+    if not any(
+        hmac.compare_digest(signature, _signature(message, secret))
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+    ):
+        return None
+    token_id, user_id, expiry = (int(part) for part in parts)
+    return token_id, user_id, datetime.fromtimestamp(expiry, tz=timezone.get_current_timezone())
 
 
 @dataclass(frozen=True)
@@ -181,8 +225,8 @@ class _Verified:
     token_id: int
     user_id: int
     access_expires_at: datetime
-    is_staff: bool
-    is_superuser: bool
+    is_staff: bool | None  # None: not read (a signed token); loads from the database on first use
+    is_superuser: bool | None
 
 
 # Access-token digest -> its last successful check, per process. A revocation elsewhere (another process, the
@@ -198,11 +242,24 @@ def token_cache_forget() -> None:
 
 
 def token_authenticate(*, access: str, now: datetime | None = None) -> ApiToken:
-    """The live token of an access string, or InvalidToken. One raw query checks it (live, not revoked, its member
-    active); within `settings.API_TOKEN_CACHE_SECONDS` after that it is answered from memory without a query. The
-    token and its user come back as instances holding only their ids, expiry and flags (other fields load from the
-    database on first use)."""
+    """The live token of an access string, or InvalidToken.
+
+    A signed access token (ADR 0012) is checked without a query: our signature, its expiry, and this process's set
+    of revoked tokens (accounts.revocations, kept current by the database's notifications). While that set is not
+    available (the feed is starting, lost its connection, or is off), it is checked in the database like an opaque
+    token: one raw query (live, not revoked, its member active), then answered from memory for
+    `settings.API_TOKEN_CACHE_SECONDS` (ADR 0007). The token and its user come back as instances holding only their
+    ids, expiry and what was checked (other fields load from the database on first use)."""
     now = now or timezone.now()
+    if access.startswith(SIGNED_PREFIX):
+        claims = _access_claims(access)
+        if claims is None or now >= claims[2]:
+            raise InvalidToken()
+        feed = revocation_feed()
+        if feed is not None and feed.ready():
+            if feed.revoked(claims[0]):
+                raise InvalidToken()
+            return _token_of(_Verified(now, claims[0], claims[1], claims[2], None, None))
     digest = _digest(access)
     seen = _verified.get(digest)
     if seen is not None and now < seen.checked_until and now < seen.access_expires_at:
@@ -230,11 +287,14 @@ SELECT t.id, t.user_id, t.access_expires_at, u.is_staff, u.is_superuser
 
 def _token_of(seen: _Verified) -> ApiToken:
     # from_db takes the values in the model's field order; the fields not named load on first use
-    user = User.from_db(
-        "default",
-        ["id", "is_superuser", "is_staff", "is_active"],
-        [seen.user_id, seen.is_superuser, seen.is_staff, True],
-    )
+    if seen.is_staff is None or seen.is_superuser is None:
+        user = User.from_db("default", ["id", "is_active"], [seen.user_id, True])
+    else:
+        user = User.from_db(
+            "default",
+            ["id", "is_superuser", "is_staff", "is_active"],
+            [seen.user_id, seen.is_superuser, seen.is_staff, True],
+        )
     token = ApiToken.from_db(
         "default", ["id", "user_id", "access_expires_at"], [seen.token_id, seen.user_id, seen.access_expires_at]
     )
@@ -293,7 +353,13 @@ def token_revoke(*, token: ApiToken | None = None, refresh: str | None = None, u
     if user is not None:
         qs = qs.filter(user=user)
     token_cache_forget()
-    return qs.update(revoked_at=timezone.now())
+    revoked = list(qs.values_list("pk", "access_expires_at"))
+    count = qs.filter(pk__in=[pk for pk, _expiry in revoked]).update(revoked_at=timezone.now())
+    feed = revocation_feed()
+    if feed is not None:  # notified on commit too; this makes a sign-out true in this process at once
+        for pk, expiry in revoked:
+            transaction.on_commit(functools.partial(feed.add, pk, int(expiry.timestamp()) + 1))
+    return count
 
 
 # --- Staff groups ------------------------------------------------------------------------------------

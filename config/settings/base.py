@@ -239,6 +239,9 @@ IDEMPOTENCY_STORE = "accounts.idempotency"
 # A bearer token checked against the database is trusted from memory for this long (no query per request); a
 # revocation made in another process takes effect within it (docs/adr/0007-bearer-token-cache.md). 0: always check.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=10)
+# Signed access tokens are checked without a query against the revoked ids each process learns by LISTEN
+# (accounts/revocations.py, docs/adr/0012-signed-access-tokens.md). Off: they are checked in the database, as above.
+API_TOKEN_REVOCATION_FEED = env.bool("API_TOKEN_REVOCATION_FEED", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Points Mall & Activity Portal API",
     "DESCRIPTION": (

@@ -18,5 +18,8 @@ AXES_FAILURE_LIMIT = 5
 LANGUAGE_CODE = "zh-hans"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests run inside transactions, whose notifications are never delivered: tokens are checked in the database, and
+# the tests of the feed (tests/accounts/test_signed_tokens.py) start one of their own on committed data.
+API_TOKEN_REVOCATION_FEED = False
 # An earning's member is in `levels:due` right after its commit (tests/levels/test_due_queue.py tests the batching).
 LEVELS_DUE_FLUSH_SECONDS = 0.0

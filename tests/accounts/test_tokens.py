@@ -85,14 +85,19 @@ def test_a_refresh_token_revoked_by_logout_or_expired_is_refused_without_revokin
 
 
 @pytest.mark.django_db
-def test_an_inactive_members_refresh_leaves_the_pair_unrotated(member):
+def test_deactivating_a_member_revokes_their_tokens_and_a_refresh_rotates_nothing(member):
+    """Deactivation revokes the member's live tokens in the database (accounts/sql/accounts_token_revoked.sql, so
+    every process hears of it: ADR 0012); a reactivated member signs in again."""
     pair = token_issue(user=member, now=T0)
     member.is_active = False
     member.save(update_fields=["is_active"])
+    pair.token.refresh_from_db()
+    assert pair.token.revoked_at is not None
     with pytest.raises(InvalidToken):
         token_refresh(refresh=pair.refresh, now=T0)
     pair.token.refresh_from_db()
-    assert (pair.token.revoked_at, pair.token.rotated_at) == (None, None)
+    assert pair.token.rotated_at is None
+    assert not ApiToken.objects.filter(user=member, revoked_at__isnull=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)
