@@ -26,6 +26,7 @@ that verifies them, and tests/lottery/test_fairness.py proves the two agree."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -46,6 +47,7 @@ def commitment(seed: str) -> str:
     return hashlib.sha256(seed.encode("ascii")).hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)  # a wheel's seed never changes: its pads are derived once per process
 def hmac_pads(seed: str) -> tuple[bytes, bytes]:
     """The HMAC-SHA256 inner and outer padded keys of `seed` (RFC 2104), so that
     HMAC(seed, m) = SHA-256(outer + SHA-256(inner + m)). The database computes spins from these with its

@@ -241,10 +241,19 @@ BEGIN
   END IF;
 
   -- 6. What the member sees next: their status for the next spin and their spendable balance (only `spendable`
-  -- of points_balance is read, so its "expiring soon" window does not matter here).
-  SELECT s.spins_today, s.spins_total, s.free_left, s.left_today, s.left_total, s.next_cost, s.allowed
-    INTO m_spins_today, m_spins_total, m_free_left, m_left_today, m_left_total, m_next_cost, m_can_spin
-    FROM lottery_spin_status(p_wheel, p_user, p_now) s;
+  -- of points_balance is read, so its "expiring soon" window does not matter here). After a new spin the counters
+  -- are the ones this call just wrote under the member's row lock, so the rule is applied to them directly (what
+  -- lottery_spin_status would read back); a replay reads the current status.
+  IF o_status = 'ok' THEN
+    SELECT s.spins_today, s.spins_total, s.free_left, s.left_today, s.left_total, s.next_cost, s.allowed
+      INTO m_spins_today, m_spins_total, m_free_left, m_left_today, m_left_total, m_next_cost, m_can_spin
+      FROM lottery_spin_allowance(v_spin, v_count_today, v_today, v_today, v_wheel.daily_cap, v_wheel.total_cap,
+                                  v_wheel.free_spins_per_day, v_wheel.cost_points) s;
+  ELSE
+    SELECT s.spins_today, s.spins_total, s.free_left, s.left_today, s.left_total, s.next_cost, s.allowed
+      INTO m_spins_today, m_spins_total, m_free_left, m_left_today, m_left_total, m_next_cost, m_can_spin
+      FROM lottery_spin_status(p_wheel, p_user, p_now) s;
+  END IF;
   SELECT b.spendable INTO m_spendable FROM points_balance(p_user, 'PTS', p_now, interval '0') b;
   RETURN NEXT;
 END $$;
