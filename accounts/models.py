@@ -193,7 +193,8 @@ class Address(AddressFields):
 
 
 class ApiToken(models.Model):
-    """An opaque bearer token pair for the mobile app. Only SHA-256 digests are stored.
+    """A bearer token pair for the mobile app: a signed access token (ADR 0012) and an opaque refresh token. Only
+    SHA-256 digests are stored.
 
     Refreshing rotates: the pair is revoked (`rotated_at` says why) and a new pair of the same `family` issued, so a
     family is one sign-in's chain of pairs with at most one alive. Presenting a rotated refresh token again revokes
