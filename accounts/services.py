@@ -210,6 +210,8 @@ def _access_sign(*, token_id: int, user_id: int, expires_at: datetime) -> str:
 def _access_claims(access: str) -> tuple[int, int, datetime] | None:
     """(token id, member id, expiry) of a signed access token whose signature is ours (SECRET_KEY, or one of
     SECRET_KEY_FALLBACKS while keys rotate); None for anything else."""
+    if not access.isascii():  # compare_digest takes ASCII strings only; str.isdigit() takes other scripts' digits
+        return None
     message, _, signature = access.rpartition(".")
     parts = message[len(SIGNED_PREFIX) :].split(".")
     if len(parts) != 3 or not all(part.isdigit() and len(part) <= 19 for part in parts):

@@ -87,12 +87,26 @@ def test_a_hot_read_with_a_signed_token_is_one_query(member, feed, django_assert
         lambda a: "pm1." + "9" * 40 + ".1.1." + a.rpartition(".")[2],  # absurd numbers
         lambda a: a + "\x00",
         lambda a: "pm1.",
+        lambda a: a + "é",  # not ASCII (the header is read as latin-1): no TypeError from compare_digest
+        lambda a: a.replace("pm1.", "pm1.٣", 1),  # a digit of another script
+        lambda a: a.replace("pm1.", "pm1.²", 1),
     ],
 )
 def test_a_forged_or_damaged_token_is_refused_without_a_query(member, feed, forge, django_assert_num_queries):
     pair = token_issue(user=member)
     with django_assert_num_queries(0), pytest.raises(InvalidToken):
         token_authenticate(access=forge(pair.access))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forged_token_over_http_is_401_not_500(member, feed):
+    pair = token_issue(user=member)
+    api = APIClient()
+    for forged in (pair.access + "\u00e9", _tamper(pair.access), pair.access.replace("pm1.", "pm1.\u00b2", 1)):
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}".encode().decode("latin-1"))
+        response = api.get("/api/v1/points/balance")
+        assert response.status_code == 401, forged
+        assert response.json()["error"]["code"] == "invalid_token"
 
 
 @pytest.mark.django_db(transaction=True)
