@@ -110,7 +110,8 @@ class RevocationFeed:
         while not self._stop.is_set():
             for notify in conn.notifies(timeout=self._poll):
                 token_id, _, expiry = notify.payload.partition(":")
-                self._revoked[int(token_id)] = int(expiry or 0)
+                if token_id.isascii() and token_id.isdigit():  # anything else is not from our triggers
+                    self._revoked[int(token_id)] = int(expiry) if expiry.isascii() and expiry.isdigit() else 2**62
             conn.execute("SELECT 1")  # raises if the connection died without a word
             self._forget_expired()
 
