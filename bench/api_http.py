@@ -18,9 +18,12 @@ mall (issue 13): BENCH_HTTP_PRODUCTS (default 1,000) products with usage instruc
 exhausts, and one hot code product with BENCH_HTTP_HOT_STOCK (default 500) units and as many codes — a flash sale
 that sells out during the run.
 
-The load: Debian's wrk, 16 connections on 2 threads, BENCH_HTTP_SECONDS (default 8) per endpoint after a
-BENCH_HTTP_WARMUP (default 2) second warm-up, in this order: the ceiling (GET /api/v1/health, config/health.py: a
-plain Django JsonResponse behind the whole middleware stack, no database, no Redis), then
+The load: Debian's wrk, 16 connections on 2 threads (gunicorn's workers each take their share of them:
+--worker-connections, see GUNICORN). Per endpoint: a BENCH_HTTP_WARMUP (default 4) second warm-up, then
+BENCH_HTTP_ROUNDS (default 3) rounds of BENCH_HTTP_SECONDS (default 4) seconds, each between two runs of the ceiling
+(GET /api/v1/health, config/health.py: a plain Django JsonResponse behind the whole middleware stack, no database, no
+Redis); a round's ratio is its rate over the mean of those two ceilings, the endpoint's ratio the median of its
+rounds. The endpoints, in this order:
   balance   GET  /api/v1/points/balance
   history   GET  /api/v1/points/history
   wheel     GET  /api/v1/campaigns/<slug>/wheel
@@ -29,16 +32,16 @@ plain Django JsonResponse behind the whole middleware stack, no database, no Red
   tasks     GET  /api/v1/campaigns/<slug>/tasks
   order     POST /api/v1/mall/orders   each request the next of the distinct products
   order_hot POST /api/v1/mall/orders   every request the hot product (201 until it sells out, then 409 out_of_stock)
-and the ceiling again; the ceiling is the average of its two runs (on shared machines one run alone swings).
-BENCH_HTTP_ONLY (e.g. "order,order_hot") measures only the endpoints it names, between the two ceilings. A wrk
+BENCH_HTTP_ONLY (e.g. "order,order_hot") measures only the endpoints it names. A wrk
 Lua script rotates `Authorization: Bearer <token>` over the members (each wrk thread its own half), and sends each
 POST with a unique Idempotency-Key, as the mobile app does (an order's body names its product: each wrk thread
 rotates over the products file it is given). A member checks in once a day, so every check-in
-request is a different member (the warm-up uses members the measured run does not); if the run outpaces the
+request is a different member (the warm-up and each round use members the others do not); if a round outpaces its
 members it wraps around, the 409s are counted (`repeats=`) and the run fails: raise BENCH_HTTP_MEMBERS.
 
-Prints, per endpoint, `RESULT http name=<name> rps=<req/s> ratio=<rps / ceiling> p50_ms= p99_ms= errors=` (errors:
-non-2xx answers plus socket errors) and a summary line. Then the invariants, with the server stopped: the ledger
+Prints, per endpoint, `RESULT http name=<name> rps=<req/s> ratio= p50_ms= p99_ms= errors= web_cpu_ms= postgres_cpu_ms=
+redis_cpu_ms= wrk_cpu_ms=` (errors: non-2xx answers plus socket errors; *_cpu_ms: CPU per request of each part, read
+from /proc, bench._harness.cpu_seconds) and a summary line. Then the invariants, with the server stopped: the ledger
 reconciles (points.services.ledger_reconcile), prize stock matches the draws and every draw has its debit
 (bench/wheel.py's check), every check-in is paid, the 201s the API answered are rows in the database, and the hot
 product's stock is exact — printed as `RESULT http name=hot_stock initial= orders= stock_left= exact= oversold=
@@ -87,7 +90,7 @@ MEMBERS = int(os.environ.get("BENCH_HTTP_MEMBERS", "12000"))
 SECONDS = max(1, round(float(os.environ.get("BENCH_HTTP_SECONDS", "4"))))  # per run; wrk takes whole seconds
 ROUNDS = max(1, int(os.environ.get("BENCH_HTTP_ROUNDS", "3")))
 CPU_PARTS = ("web", "postgres", "redis", "wrk")
-WARMUP = max(1, round(float(os.environ.get("BENCH_HTTP_WARMUP", "2"))))
+WARMUP = max(1, round(float(os.environ.get("BENCH_HTTP_WARMUP", "4"))))
 REDIS_URL = os.environ.get("BENCH_HTTP_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "pointsmall_bench_http"
 CONNECTIONS = 16
@@ -521,10 +524,12 @@ def main() -> None:
                 {**os.environ, **env}, options=GUNICORN, log=Path(tmp) / "gunicorn.log", ready_path=HEALTH
             ) as base:
 
-                def run_once(path: str, mode: str, members: tuple[int, int], tag: str, name: str) -> Run:
+                def run_once(
+                    path: str, mode: str, members: tuple[int, int], tag: str, name: str, *, seconds: int = SECONDS
+                ) -> Run:
                     args = [str(tokens_file), str(members[0]), str(members[1]), str(THREADS), mode, f"{nonce}-{tag}"]
                     extra = [str(products_files[name])] if mode == "order" else []
-                    run = wrk(base + path, seconds=SECONDS, script=script, args=[*args, *extra])
+                    run = wrk(base + path, seconds=seconds, script=script, args=[*args, *extra])
                     run.expected = EXPECTED_REFUSALS.get(name, frozenset())
                     if name in created:
                         created[name] += run.statuses.get(201, 0)
@@ -542,7 +547,7 @@ def main() -> None:
                         split = MEMBERS // CHECKIN_WARMUP_SHARE
                         size = (MEMBERS - split) // ROUNDS
                         slices = [(0, split), *[(split + r * size, split + (r + 1) * size) for r in range(ROUNDS)]]
-                    run_once(path, mode, slices[0], f"w-{name}", name)  # warm-up (its 201s counted, not measured)
+                    run_once(path, mode, slices[0], f"w-{name}", name, seconds=WARMUP)  # warm-up: 201s counted only
                     ceilings = [ceiling_once(f"c-{name}-0")]
                     rounds = []
                     for r in range(ROUNDS):
