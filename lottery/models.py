@@ -176,7 +176,7 @@ class WheelPlayer(models.Model):
     touching any row other members use), checks the daily and total caps with lottery_spin_allowance() and
     updates it, which numbers the member's spins (the fairness input)."""
 
-    wheel = models.ForeignKey(Wheel, on_delete=models.PROTECT, related_name="+")
+    wheel = models.ForeignKey(Wheel, on_delete=models.PROTECT, related_name="+", db_index=False)  # wheel_player_once
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     spins_total = models.PositiveIntegerField(default=0)
     day = models.DateField(null=True)

@@ -52,7 +52,10 @@ class CheckInRule(models.Model):
 class CheckIn(models.Model):
     """One member's check-in on one local day of the campaign's timezone (the DB allows only one)."""
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="checkins")
+    # No index of its own: checkin_once_per_day leads with the campaign (one index entry fewer per check-in).
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="checkins", db_index=False
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkins")
     local_date = models.DateField(_("day"))
     streak = models.PositiveIntegerField(_("streak"))
@@ -203,8 +206,12 @@ class TaskProgress(models.Model):
     (weekly). A repeatable task opens a new row per completion cycle: the first cycle uses the plain key,
     later ones append ":1", ":2", … ("2026-03-02:1"), so every cycle is paid under its own ledger key."""
 
-    task = models.ForeignKey(TaskDefinition, on_delete=models.PROTECT, related_name="progress")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="task_progress")
+    # No indexes of their own: task_progress_once_per_window leads with the task, task_progress_user_idx with the
+    # member (two index entries fewer per progress row, i.e. per check-in).
+    task = models.ForeignKey(TaskDefinition, on_delete=models.PROTECT, related_name="progress", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="task_progress", db_index=False
+    )
     window_key = models.CharField(_("window"), max_length=40)
     count = models.PositiveIntegerField(_("count"), default=0)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)

@@ -14,7 +14,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.services import token_issue
 from campaigns.builders import campaign_live
+from config.api_middleware import API_CONTENT_SECURITY_POLICY
 from lottery.builders import wheel_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +121,22 @@ def test_the_admin_carries_the_policy(operator):
 def test_api_responses_carry_the_policy_too():
     response = Client().get("/api/v1/campaigns/")
     assert policy(response)["default-src"] == ["'self'"]
+
+
+@pytest.mark.django_db
+def test_a_bearer_api_call_gets_the_strict_api_policy(member):
+    """JSON for an app is never a document: nothing may load or frame it. A constant (config.api_middleware), not
+    the page policy built per response; a bad token's 401 carries it too, and a page keeps the page policy."""
+    access = token_issue(user=member, name="csp").access
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {access}")
+    for response in (
+        client.get("/api/v1/points/balance"),
+        Client(HTTP_AUTHORIZATION="Bearer nope").get("/api/v1/points/balance"),
+    ):
+        assert response.status_code in {200, 401}
+        assert response[HEADER] == API_CONTENT_SECURITY_POLICY
+        assert policy(response) == {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}
+    assert policy(client.get("/admin/login/"))["script-src"] == ["'self'"]
 
 
 @pytest.mark.django_db

@@ -53,7 +53,8 @@ INSTALLED_APPS = [
 # (config/api_middleware.py), which need no session, Django-level user, messages or audit actor.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # outside the rest, so responses they answer carry the policy too
+    # django-csp (a constant policy for bearer API calls); outside the rest, so responses they answer carry it too
+    "config.api_middleware.ApiCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML and JSON gzip-compressed here, with Django's BREACH mitigation (README, "Compression"); below whitenoise,
     # which answers static files itself with the copies compressed at collectstatic.

@@ -6,8 +6,9 @@
 -- it is active, of the event type, and `min_amount` (if any) is at most p_amount; a task whose prerequisite the
 -- member has not completed yet does not count it. Progress rows are keyed per window (tasks.rules.window_key: 'all',
 -- the campaign-local date 'YYYY-MM-DD', or the ISO week 'IYYY-"W"IW' of p_occurred_at) and, for repeatable tasks,
--- per completion cycle ('<window>:1', '<window>:2', … — tasks.rules.cycle_key). Each row is created with INSERT … ON
--- CONFLICT DO NOTHING and then locked (FOR UPDATE), so concurrent actions of one member serialise on it. Reaching
+-- per completion cycle ('<window>:1', '<window>:2', … — tasks.rules.cycle_key). A window's first action makes its row
+-- already counting it (INSERT … ON CONFLICT DO NOTHING: one write); any later one finds the row, locks it (FOR UPDATE),
+-- so concurrent actions of one member serialise on it, and counts. Reaching
 -- the target stamps completed_at; an auto-reward task is paid at once through the campaigns' value gate
 -- (campaign_grant, ledger key 'task:<task>:<member>:<window key>', reason: the task's title), so a window's reward
 -- can never be paid twice.
@@ -30,6 +31,7 @@ DECLARE
   v_key text;
   v_row tasks_taskprogress%ROWTYPE;
   v_post record;
+  v_done boolean;  -- this action completed the window (or cycle)
 BEGIN
   FOR v_task IN
     SELECT * FROM tasks_taskdefinition t
@@ -49,33 +51,49 @@ BEGIN
                 WHEN 'daily' THEN to_char(v_local, 'YYYY-MM-DD')
                 WHEN 'weekly' THEN to_char(v_local, 'IYYY-"W"IW')
                 ELSE 'all' END;
-    SELECT coalesce(max(CASE WHEN p.window_key = v_base THEN 0
-                             ELSE substr(p.window_key, length(v_base) + 2)::integer END), 0)
-      INTO v_cycle
-      FROM tasks_taskprogress p
-     WHERE p.task_id = v_task.id AND p.user_id = p_user
-       AND (p.window_key = v_base OR left(p.window_key, length(v_base) + 1) = v_base || ':');
-    LOOP
-      v_key := CASE WHEN v_cycle = 0 THEN v_base ELSE v_base || ':' || v_cycle END;
-      INSERT INTO tasks_taskprogress (task_id, user_id, window_key, count, completed_at, claimed_at, reward_transfer_id,
-                                      created_at, updated_at)
-      VALUES (v_task.id, p_user, v_key, 0, NULL, NULL, NULL, p_now, p_now)
-      ON CONFLICT DO NOTHING;
-      SELECT * INTO v_row FROM tasks_taskprogress p
-       WHERE p.task_id = v_task.id AND p.user_id = p_user AND p.window_key = v_key
-         FOR UPDATE;
-      EXIT WHEN v_row.completed_at IS NULL OR NOT v_task.repeatable;
-      v_cycle := v_cycle + 1;  -- this cycle is done: a repeatable task counts towards the next one
-    END LOOP;
-    CONTINUE WHEN v_row.completed_at IS NOT NULL;  -- done for this window: the action counts no further
+    -- The window's first action (a daily task's every first action of the day, a one-off task's only one): the row is
+    -- made already counting it. Cycle rows ('<window>:1', …) only ever follow a completed base row, so there is no
+    -- cycle to look up, no row to lock and no second write. A concurrent first action waits on the unique index,
+    -- finds the row made, and takes the path below.
+    v_key := v_base;
+    INSERT INTO tasks_taskprogress (task_id, user_id, window_key, count, completed_at, claimed_at, reward_transfer_id,
+                                    created_at, updated_at)
+    VALUES (v_task.id, p_user, v_base, 1, CASE WHEN v_task.target_count <= 1 THEN p_now END, NULL, NULL, p_now, p_now)
+    ON CONFLICT DO NOTHING
+    RETURNING * INTO v_row;
+    v_done := v_row.completed_at IS NOT NULL;
+    IF NOT FOUND THEN
+      SELECT coalesce(max(CASE WHEN p.window_key = v_base THEN 0
+                               ELSE substr(p.window_key, length(v_base) + 2)::integer END), 0)
+        INTO v_cycle
+        FROM tasks_taskprogress p
+       WHERE p.task_id = v_task.id AND p.user_id = p_user
+         AND (p.window_key = v_base OR left(p.window_key, length(v_base) + 1) = v_base || ':');
+      LOOP
+        v_key := CASE WHEN v_cycle = 0 THEN v_base ELSE v_base || ':' || v_cycle END;
+        INSERT INTO tasks_taskprogress (task_id, user_id, window_key, count, completed_at, claimed_at,
+                                        reward_transfer_id, created_at, updated_at)
+        VALUES (v_task.id, p_user, v_key, 0, NULL, NULL, NULL, p_now, p_now)
+        ON CONFLICT DO NOTHING;
+        SELECT * INTO v_row FROM tasks_taskprogress p
+         WHERE p.task_id = v_task.id AND p.user_id = p_user AND p.window_key = v_key
+           FOR UPDATE;
+        EXIT WHEN v_row.completed_at IS NULL OR NOT v_task.repeatable;
+        v_cycle := v_cycle + 1;  -- this cycle is done: a repeatable task counts towards the next one
+      END LOOP;
+      CONTINUE WHEN v_row.completed_at IS NOT NULL;  -- done for this window: the action counts no further
 
-    v_row.count := v_row.count + 1;
-    IF v_row.count >= v_task.target_count THEN
-      v_row.completed_at := p_now;
+      v_row.count := v_row.count + 1;
+      IF v_row.count >= v_task.target_count THEN
+        v_row.completed_at := p_now;
+        v_done := true;
+      END IF;
+      UPDATE tasks_taskprogress SET count = v_row.count, completed_at = v_row.completed_at, updated_at = p_now
+       WHERE id = v_row.id;
+    END IF;
+    IF v_done THEN
       PERFORM referrals_qualify(p_user, 'task', p_now, p_progress_type);  -- an invitee's first completed task
     END IF;
-    UPDATE tasks_taskprogress SET count = v_row.count, completed_at = v_row.completed_at, updated_at = p_now
-     WHERE id = v_row.id;
     IF v_row.completed_at IS NOT NULL AND v_task.auto_reward THEN
       SELECT * INTO v_post FROM campaign_grant(
         'task:' || v_task.id || ':' || p_user || ':' || v_key, p_campaign, p_user, v_task.reward_points::bigint,
