@@ -63,10 +63,7 @@ def _assert_every_draw_debited_once(wheel: Wheel) -> None:
     """Every paid draw points at its own spin transfer (member → campaign, the draw's cost) and there are no
     spin transfers without a draw."""
     draws = list(Draw.objects.filter(wheel=wheel).values("user_id", "cost_points", "spend_transfer_id"))
-    spend = {
-        t["id"]: t
-        for t in Transfer.objects.filter(kind=SPIN).values("id", "amount", "debit__user_id", "kind")
-    }
+    spend = {t["id"]: t for t in Transfer.objects.filter(kind=SPIN).values("id", "amount", "debit__user_id", "kind")}
     assert all(d["spend_transfer_id"] is not None for d in draws)
     assert len({d["spend_transfer_id"] for d in draws}) == len(draws)
     assert {d["spend_transfer_id"] for d in draws} == set(spend)

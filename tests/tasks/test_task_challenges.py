@@ -189,3 +189,15 @@ def test_concurrent_events_count_each_once(campaign, member):
     row = TaskProgress.objects.get(task=task)
     assert row.count == 5  # 8 events, target 5: stops at completion
     assert Transfer.objects.filter(kind="task_reward").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_actions_of_a_one_action_task_complete_and_pay_once(campaign, member):
+    """A window's first action makes the progress row already counting it (tasks_progress_record); the others of a
+    burst wait on the unique index, find it completed and count no further."""
+    task = make_task(campaign, target_count=1)
+    run_concurrently(8, lambda i: record(campaign, member, key=str(i)))
+    row = TaskProgress.objects.get(task=task)
+    assert (row.count, row.completed_at is not None, row.claimed_at is not None) == (1, True, True)
+    assert Transfer.objects.filter(kind="task_reward").count() == 1
+    assert balance(member) == 30
