@@ -4,7 +4,6 @@ Points move only through campaigns.services."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -12,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import psycopg
 from auditlog.models import LogEntry
@@ -31,6 +30,7 @@ from campaigns.earning import member_earned
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_official
+from config.sql_call import prepared_call
 from lottery import fairness, selectors
 from lottery.errors import (
     AddressClosed,
@@ -329,22 +329,14 @@ _PADS = slice(4, 6)  # the HMAC pads among the parameters: secret, never logged
 
 
 def _spin_call(params: list[Any]) -> _SpinRow:
-    """One call of lottery_spin() as a server-side prepared statement on the raw connection (like the ledger's
-    postings): outside a transaction it is a transaction of its own. It goes into Django's query log like any
-    query when queries are logged (DEBUG, the tests' query ceilings), its secret pads masked. Its refusals become
+    """One call of lottery_spin() (config.sql_call.prepared_call: a server-side prepared statement; outside a
+    transaction it is a transaction of its own), its secret pads masked in the query log. Its refusals become
     domain errors."""
-    connection.ensure_connection()
     logged = list(params)
     logged[_PADS] = ["<secret>", "<secret>"]
     try:
-        with psycopg.Cursor(connection.connection) as cursor:
-            log = connection.make_debug_cursor(cast(Any, cursor)).debug_sql(_SPIN_SQL, logged)
-            with log if connection.queries_logged else contextlib.nullcontext():
-                cursor.execute(_SPIN_SQL, params, prepare=True)
-                row = cursor.fetchone()
+        rows = prepared_call(_SPIN_SQL, params, logged=logged)
     except psycopg.Error as exc:
-        if connection.in_atomic_block:
-            connection.needs_rollback = True
         diag = getattr(exc, "diag", None)
         if exc.sqlstate == "LS001":
             available = int(getattr(diag, "message_detail", None) or 0)
@@ -357,8 +349,7 @@ def _spin_call(params: list[Any]) -> _SpinRow:
         if exc.sqlstate == "23505" and getattr(diag, "constraint_name", "") == "draw_request_once":
             raise IntegrityError(str(exc)) from exc
         raise
-    assert row is not None
-    return _SpinRow(*row)
+    return _SpinRow(*rows[0])
 
 
 def _spin_progress(row: _SpinRow, *, wheel: Wheel, user_id: int, now: datetime) -> bool:

@@ -5,12 +5,11 @@ settlement in mall/settlement.py."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import psycopg
 from django.contrib.contenttypes.models import ContentType
@@ -22,6 +21,7 @@ from accounts.models import Address, User
 from accounts.services import address_save
 from campaigns.earning import member_earned
 from config.codes import code_normalize, random_code
+from config.sql_call import prepared_call
 from mall.errors import (
     AddressClosed,
     AddressRequired,
@@ -84,21 +84,13 @@ class _Row(NamedTuple):
 
 
 def _order_call(params: list[Any]) -> _Row:
-    """One call of mall_order_place() as a server-side prepared statement on the raw connection; its refusals
-    become domain errors."""
-    connection.ensure_connection()
+    """One call of mall_order_place() (config.sql_call.prepared_call: a server-side prepared statement); its
+    refusals become domain errors."""
     try:
-        with psycopg.Cursor(connection.connection) as cursor:
-            log = connection.make_debug_cursor(cast(Any, cursor)).debug_sql(_ORDER_SQL, params)
-            with log if connection.queries_logged else contextlib.nullcontext():
-                cursor.execute(_ORDER_SQL, params, prepare=True)
-                row = cursor.fetchone()
+        rows = prepared_call(_ORDER_SQL, params)
     except psycopg.Error as exc:
-        if connection.in_atomic_block:
-            connection.needs_rollback = True
         raise _refusal(exc) from exc
-    assert row is not None
-    return _Row(*row)
+    return _Row(*rows[0])
 
 
 def _refusal(exc: psycopg.Error) -> Exception:

@@ -18,6 +18,7 @@ from campaigns.earning import member_earned
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_claims_open
 from campaigns.services import campaign_points_grant
+from config.sql_call import prepared_call
 from points import errors as points_errors
 from tasks import kinds
 from tasks.errors import TaskAlreadyClaimed, TaskLocked, TaskNotCompleted, TaskNotFound
@@ -130,17 +131,16 @@ def _refusal(exc: DatabaseError) -> Exception:
 
 
 def tasks_sql(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Call one of tasks' SQL functions (tasks/sql/) on Django's connection: alone it is one statement, one
-    transaction, one round trip; inside the caller's transaction it runs in a savepoint, so a refusal leaves the
-    caller's transaction usable. Ledger refusals become the ledger's domain errors."""
+    """Call one of tasks' SQL functions (tasks/sql/) on Django's connection as a server-side prepared statement
+    (config.sql_call): alone it is one statement, one transaction, one round trip; inside the caller's transaction
+    it runs in a savepoint, so a refusal leaves the caller's transaction usable. Ledger refusals become the
+    ledger's domain errors; any other database error is Django's, as from a Django cursor."""
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        with connection.wrap_database_errors:
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    return prepared_call(sql, params)
+            return prepared_call(sql, params)
     except DatabaseError as exc:
         refusal = _refusal(exc)
         if refusal is exc:
