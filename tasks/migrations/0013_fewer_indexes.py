@@ -1,6 +1,7 @@
 """Fewer index entries per check-in (issue 12): the campaign index of check-ins and the task and member indexes of
 task progress duplicated the leading column of a unique constraint or another index. A window's first action makes its
-progress row already counting it (tasks_progress_record: no look-up, lock and update after the insert)."""
+progress row already counting it (tasks_progress_record: no look-up, lock and update after the insert), and a check-in
+row is written once, with its transfer (tasks_checkin posts the points first, under the id taken in advance)."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -50,5 +51,8 @@ class Migration(migrations.Migration):
         ApplySql(
             "tasks/sql/tasks_progress_record.sql",
             sha256="ea4f5a910a7a0c9f93b7e0e8053fe7f15c8484563cdf94992a49294f31e82150",
+        ),
+        ApplySql(
+            "tasks/sql/tasks_checkin.sql", sha256="660214c04f3880cf3972465c51d263f1f5481b2a164edb210e6bd40e53e74521"
         ),
     ]

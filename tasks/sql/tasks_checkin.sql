@@ -5,9 +5,13 @@
 --   * the campaign: published, and in its official phase at p_now ([official_starts_at, followup_starts_at), the rule
 --     of campaigns.models.Campaign.phase_at / campaigns.selectors.campaign_open_for_members);
 --   * the campaign's check-in rule (its base points);
---   * one check-in per member and campaign-local day (p_now in the campaign's timezone): the UNIQUE constraint
---     checkin_once_per_day, through INSERT … ON CONFLICT DO NOTHING, so concurrent check-ins make one row and the
---     others answer 'exists' with it.
+--   * one check-in per member and campaign-local day (p_now in the campaign's timezone): a check-in of the day already
+--     made answers 'exists' at once; concurrent first check-ins all pass that look-up, but their points share one
+--     ledger key (the first posts, the others wait on it and get its replay) and the UNIQUE constraint
+--     checkin_once_per_day (INSERT … ON CONFLICT DO NOTHING) keeps one row: the others answer 'exists' with it and
+--     write nothing.
+-- The points are posted before the row is written, under the check-in's id taken from its sequence in advance, so
+-- the row is written once, transfer included.
 -- The streak continues yesterday's check-in (streak + 1, same streak_start) or starts at 1. The base points pass the
 -- campaigns' value gate (campaign_grant, ledger key 'checkin:<campaign>:<member>:<day>', kind checkin; multiplier
 -- cards and any budget apply there), and the check-in counts towards the campaign's `checkin` tasks
@@ -38,6 +42,8 @@ DECLARE
   v_prev tasks_checkin%ROWTYPE;
   v_row tasks_checkin%ROWTYPE;
   v_post record;
+  v_id bigint;
+  v_new boolean := false;
 BEGIN
   SELECT * INTO v_campaign FROM campaigns_campaign c WHERE c.id = p_campaign;
   IF NOT FOUND OR NOT v_campaign.is_published THEN
@@ -63,30 +69,39 @@ BEGIN
   END IF;
 
   v_today := (p_now AT TIME ZONE v_campaign.timezone)::date;
-  SELECT * INTO v_prev FROM tasks_checkin c
-   WHERE c.campaign_id = p_campaign AND c.user_id = p_user AND c.local_date = v_today - 1;
-  INSERT INTO tasks_checkin (campaign_id, user_id, local_date, streak, streak_start, is_makeup, points, transfer_id,
-                             created_at)
-  VALUES (p_campaign, p_user, v_today, coalesce(v_prev.streak + 1, 1), coalesce(v_prev.streak_start, v_today), false,
-          v_base_points, NULL, p_now)
-  ON CONFLICT (campaign_id, user_id, local_date) DO NOTHING
-  RETURNING * INTO v_row;
+  SELECT * INTO v_row FROM tasks_checkin c
+   WHERE c.campaign_id = p_campaign AND c.user_id = p_user AND c.local_date = v_today;
   IF NOT FOUND THEN
-    SELECT * INTO v_row FROM tasks_checkin c
-     WHERE c.campaign_id = p_campaign AND c.user_id = p_user AND c.local_date = v_today;
+    SELECT * INTO v_prev FROM tasks_checkin c
+     WHERE c.campaign_id = p_campaign AND c.user_id = p_user AND c.local_date = v_today - 1;
+    -- The points first, under the check-in's id taken in advance, so the row is written once, with its transfer.
+    v_id := nextval(pg_get_serial_sequence('tasks_checkin', 'id'));
+    SELECT * INTO v_post FROM campaign_grant(
+      'checkin:' || p_campaign || ':' || p_user || ':' || to_char(v_today, 'YYYY-MM-DD'), p_campaign, p_user,
+      v_base_points::bigint, 'checkin', '', p_checkin_type, v_id::text, points_expiry_at(p_campaign, 'PTS', p_now),
+      p_now, '');
+    IF v_post.status NOT IN ('created', 'replayed') THEN
+      RAISE EXCEPTION '%', v_post.status USING ERRCODE = 'TK001', DETAIL = coalesce(v_post.detail::text, '');
+    END IF;
+    INSERT INTO tasks_checkin (id, campaign_id, user_id, local_date, streak, streak_start, is_makeup, points,
+                               transfer_id, created_at)
+    VALUES (v_id, p_campaign, p_user, v_today, coalesce(v_prev.streak + 1, 1), coalesce(v_prev.streak_start, v_today),
+            false, v_base_points, v_post.transfer_id, p_now)
+    ON CONFLICT (campaign_id, user_id, local_date) DO NOTHING
+    RETURNING * INTO v_row;
+    IF NOT FOUND THEN  -- a concurrent check-in of the day committed first (its points were this one's replay)
+      SELECT * INTO v_row FROM tasks_checkin c
+       WHERE c.campaign_id = p_campaign AND c.user_id = p_user AND c.local_date = v_today;
+    ELSE
+      v_new := true;
+    END IF;
+  END IF;
+  IF NOT v_new THEN
     RETURN QUERY SELECT 'exists'::text, v_row.id, v_row.local_date, v_row.streak, v_row.streak_start, v_row.points,
                         v_row.is_makeup, v_row.transfer_id, v_row.created_at, NULL::text, NULL::boolean;
     RETURN;
   END IF;
 
-  SELECT * INTO v_post FROM campaign_grant(
-    'checkin:' || p_campaign || ':' || p_user || ':' || to_char(v_today, 'YYYY-MM-DD'), p_campaign, p_user,
-    v_row.points::bigint, 'checkin', '', p_checkin_type, v_row.id::text, points_expiry_at(p_campaign, 'PTS', p_now),
-    p_now, '');
-  IF v_post.status NOT IN ('created', 'replayed') THEN
-    RAISE EXCEPTION '%', v_post.status USING ERRCODE = 'TK001', DETAIL = coalesce(v_post.detail::text, '');
-  END IF;
-  UPDATE tasks_checkin SET transfer_id = v_post.transfer_id WHERE id = v_row.id;
   PERFORM * FROM tasks_progress_record(p_campaign, p_user, 'checkin', NULL, p_now, p_now, p_progress_type);
   PERFORM referrals_qualify(p_user, 'checkin', p_now, p_progress_type);  -- an invitee's first check-in (one probe)
   v_bonus := tasks_milestone_reached(v_milestones, v_cycle, v_row.streak);
@@ -95,5 +110,5 @@ BEGIN
                        'tasks.streak_rewards_grant', jsonb_build_array(p_campaign, p_user), p_now);
   END IF;
   RETURN QUERY SELECT 'ok'::text, v_row.id, v_row.local_date, v_row.streak, v_row.streak_start, v_row.points,
-                      v_row.is_makeup, v_post.transfer_id, v_row.created_at, NULL::text, v_bonus;
+                      v_row.is_makeup, v_row.transfer_id, v_row.created_at, NULL::text, v_bonus;
 END $$;
