@@ -17,7 +17,7 @@ from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 
 
 def bearer_api_call(request: HttpRequest) -> bool:
@@ -48,7 +48,7 @@ class ApiCSPMiddleware(CSPMiddleware):
 
     def __call__(self, request: HttpRequest) -> Any:
         if bearer_api_call(request):
-            response = self.get_response(request)
+            response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]  # WSGI: never awaitable
             if CSP_HEADER not in response:
                 response[CSP_HEADER] = API_CONTENT_SECURITY_POLICY
             return response

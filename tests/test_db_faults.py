@@ -232,6 +232,7 @@ def test_a_healthy_pooled_connection_is_handed_out_without_a_round_trip(monkeypa
 
     full_checks: list[object] = []
     real_check = ConnectionPool.check_connection
+
     def counted_check(conn: Any) -> None:
         full_checks.append(conn)
         real_check(conn)
