@@ -79,19 +79,24 @@ BEGIN
     END IF;
   END IF;
 
-  SELECT * INTO v_old FROM points_transfer WHERE idempotency_key = p_key;
-  IF FOUND THEN
-    IF v_taken THEN  -- give back the debit taken above
-      UPDATE points_account SET balance = balance + p_amount WHERE id = p_debit;
+  -- A replay of a posting that debits a member is found here, after the debit was taken (the lock), and gives it
+  -- back. One that debits a deferred (system) account has taken nothing: the INSERT below finds it (ON CONFLICT),
+  -- which saves every new posting of that kind (grants: check-ins, prizes, rewards) an index look-up.
+  IF NOT d.deferred THEN
+    SELECT * INTO v_old FROM points_transfer WHERE idempotency_key = p_key;
+    IF FOUND THEN
+      IF v_taken THEN  -- give back the debit taken above
+        UPDATE points_account SET balance = balance + p_amount WHERE id = p_debit;
+      END IF;
+      IF v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
+         AND v_old.asset_id = p_asset AND v_old.kind = p_kind AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses
+         AND v_old.campaign_id IS NOT DISTINCT FROM p_campaign THEN
+        RETURN QUERY SELECT v_old.id, 'replayed'::text, v_old.debit_id, v_old.credit_id, NULL::bigint;
+      ELSE
+        RETURN QUERY SELECT v_old.id, 'conflict'::text, v_old.debit_id, v_old.credit_id, v_old.id;
+      END IF;
+      RETURN;
     END IF;
-    IF v_old.debit_id = p_debit AND v_old.credit_id = p_credit AND v_old.amount = p_amount
-       AND v_old.asset_id = p_asset AND v_old.kind = p_kind AND v_old.reverses_id IS NOT DISTINCT FROM p_reverses
-       AND v_old.campaign_id IS NOT DISTINCT FROM p_campaign THEN
-      RETURN QUERY SELECT v_old.id, 'replayed'::text, v_old.debit_id, v_old.credit_id, NULL::bigint;
-    ELSE
-      RETURN QUERY SELECT v_old.id, 'conflict'::text, v_old.debit_id, v_old.credit_id, v_old.id;
-    END IF;
-    RETURN;
   END IF;
 
   -- Plan the debit's lots, soonest-expiring first (a reversal of an earn takes back that earn's own lot
