@@ -118,8 +118,8 @@ ORDERS = "/api/v1/mall/orders"
 ENDPOINTS = [
     ("balance", "/api/v1/points/balance", "get"),
     ("history", "/api/v1/points/history", "get"),
-    ("wheel", f"/api/v1/campaigns/{SLUG}/wheel", "get"),
     ("spin", f"/api/v1/campaigns/{SLUG}/wheel/spins", "post"),
+    ("wheel", f"/api/v1/campaigns/{SLUG}/wheel", "get"),  # after the spins: its ticker lists winners, as in a campaign
     ("checkin", f"/api/v1/campaigns/{SLUG}/checkins", "once"),
     ("tasks", f"/api/v1/campaigns/{SLUG}/tasks", "get"),
     ("order", ORDERS, "order"),

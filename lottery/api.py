@@ -3,12 +3,13 @@ public fairness record."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -148,6 +149,64 @@ class WheelSerializer(serializers.Serializer):
     me = MemberSpinStatusSerializer()
 
 
+# What a wheel read renders the same for every reader, kept per process with the configuration object it was made
+# from (a saved wheel or prize is a new object: config/config_cache.py): the ticker per wheel and language, and each
+# prize's brief and odds per wheel, language, origin (image URLs are absolute) and which prizes are in stock (the odds
+# are renormalised over those). Rendering them on every read — names in the reader's language, image URLs, decimal
+# odds, a timestamp per winner — was about a third of a wheel read's CPU (profiled in-process). Shared: read, never
+# change.
+_rendered: dict[tuple[Any, ...], tuple[object, object, list[dict[str, Any]]]] = {}
+
+
+def _remember(key: tuple[Any, ...], config: object, source: object, make: Callable[[], list[dict[str, Any]]]) -> Any:
+    seen = _rendered.get(key)
+    if seen is not None and seen[0] is config and seen[1] is source:
+        return seen[2]
+    value = make()
+    if len(_rendered) >= 4096:  # wheels × languages × stock patterns are few; never let the dict grow without bound
+        _rendered.clear()
+    _rendered[key] = (config, source, value)
+    return value
+
+
+def _prizes(request: Request, config: selectors.WheelConfig, rows: list[selectors.OddsRow]) -> list[dict[str, Any]]:
+    """The wheel's prizes as WheelSerializer writes them: the brief and odds remembered, the stock live."""
+    pattern = tuple(row.in_stock for row in rows)
+    key = ("prizes", config.wheel.pk, get_language() or "", request.build_absolute_uri("/"), pattern)
+    parts = _remember(
+        key,
+        config,
+        None,
+        lambda: [
+            {
+                **_prize_brief(request, config, row.prize),
+                "probability": _PROBABILITY.to_representation(row.probability),
+                "probability_percent": row.percent,
+            }
+            for row in rows
+        ],
+    )
+    return [
+        {**part, "stock_remaining": row.stock_remaining, "in_stock": row.in_stock}
+        for part, row in zip(parts, rows, strict=True)
+    ]
+
+
+def _ticker(config: selectors.WheelConfig) -> list[dict[str, Any]]:
+    """The latest winners as WheelSerializer writes them, re-rendered when the winners list is a new one (at most every
+    selectors.WINNERS_SECONDS) or the configuration is."""
+    winners = selectors.recent_winners_cached(wheel_id=config.wheel.pk)
+    return _remember(
+        ("ticker", config.wheel.pk, get_language() or ""),
+        config,
+        winners,
+        lambda: [
+            {"name": name, "prize": _prize_of(config, prize_id).display_name, "won_at": api_datetime(at)}
+            for name, prize_id, at in winners
+        ],
+    )
+
+
 class WheelApi(APIView):
     @extend_schema(
         responses={200: WheelSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
@@ -172,25 +231,9 @@ class WheelApi(APIView):
             # shown only: lottery_spin() checks the phase from the campaign's row itself
             "spins_open": campaign_open_for_members(campaign=config.campaign, now=now),
             "odds_version": wheel.odds_version,
-            "prizes": [
-                {
-                    **_prize_brief(request, config, row.prize),
-                    "probability": _PROBABILITY.to_representation(row.probability),
-                    "probability_percent": row.percent,
-                    "stock_remaining": row.stock_remaining,
-                    "in_stock": row.in_stock,
-                }
-                for row in selectors.odds_rows(prizes=config.prizes, stock=live.stock)
-            ],
+            "prizes": _prizes(request, config, selectors.odds_rows(prizes=config.prizes, stock=live.stock)),
             "seed_commitment": wheel.seed_commitment,
-            "recent_winners": [
-                {
-                    "name": name,
-                    "prize": _prize_of(config, prize_id).display_name,
-                    "won_at": api_datetime(at),
-                }
-                for name, prize_id, at in selectors.recent_winners_cached(wheel_id=wheel.pk)
-            ],
+            "recent_winners": _ticker(config),
             "me": _me(live.member),
         }
         return Response(body)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import token_issue
 from campaigns.models import Campaign
-from lottery import selectors
+from lottery import selectors, services
 from lottery.models import Draw, Prize, PrizeKind, Wheel
 from points.selectors import balance_for
 
@@ -167,3 +167,41 @@ def test_the_me_block_of_a_spin_equals_fresh_reads(wheel, add_prize, member, fun
     assert (seen[1]["spins_today"], seen[1]["left_today"], seen[1]["spendable"]) == (2, 1, 90)
     assert seen[2] == seen[1]
     assert client.get(WHEEL).json()["me"] == fresh_me(wheel, member.pk)
+
+
+def test_the_remembered_parts_of_a_wheel_read_follow_language_stock_winners_and_configuration(
+    wheel, add_prize, member, fund, monkeypatch
+):
+    """lottery.api keeps the rendered prizes and ticker per process; each read still shows the reader's language,
+    the live stock (odds renormalised when a prize sells out), a new winner and a renamed prize."""
+    cup = add_prize(PrizeKind.PHYSICAL, name="保温杯", name_en="Thermos", weight=100, stock=1)
+    fund(member.pk, 1000)
+    client = bearer(member)
+
+    def read(language: str = "zh-hans") -> dict:
+        response = client.get(WHEEL, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def prize(body: dict, pk: int) -> dict:
+        return next(p for p in body["prizes"] if p["id"] == pk)
+
+    first = read()
+    assert (prize(first, cup.pk)["name"], prize(first, cup.pk)["probability"]) == ("保温杯", 0.5)
+    assert first["recent_winners"] == []
+    assert prize(read("en"), cup.pk)["name"] == "Thermos"
+    assert prize(read(), cup.pk)["name"] == "保温杯"
+
+    Prize.objects.filter(pk=cup.pk).update(stock_remaining=0)  # sold out (no configuration change)
+    sold_out = prize(read(), cup.pk)
+    assert (sold_out["in_stock"], sold_out["stock_remaining"], sold_out["probability"]) == (False, 0, 0)
+    Prize.objects.filter(pk=cup.pk).update(stock_remaining=1)
+
+    monkeypatch.setattr(selectors, "_winners", {})  # the ticker's list is reloaded on the next read
+    Prize.objects.filter(pk=cup.pk).update(weight=10**9)  # the rows decide, not the cache: the cup wins
+    assert client.post(SPINS).status_code == 201
+    assert [w["prize"] for w in read("en")["recent_winners"]] == ["Thermos"]
+
+    services.prize_save(prize=Prize.objects.get(pk=cup.pk), data={"name_en": "Vacuum flask"})
+    assert prize(read("en"), cup.pk)["name"] == "Vacuum flask"
+    assert [w["prize"] for w in read("en")["recent_winners"]] == ["Vacuum flask"]
