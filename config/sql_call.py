@@ -20,15 +20,18 @@ import psycopg
 from django.db import connection
 
 
-def prepared_call(sql: str, params: Sequence[Any], *, logged: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-    """The rows of `sql` run with `params`. A database error propagates as psycopg raised it (callers map its
-    SQLSTATE to their domain errors, or wrap it in Django's with `connection.wrap_database_errors`); inside an atomic
-    block the transaction is marked for rollback, as Django does for its own cursors."""
+def prepared_call(
+    sql: str, params: Sequence[Any], *, logged: Sequence[Any] | None = None, log: bool = True
+) -> list[tuple[Any, ...]]:
+    """The rows of `sql` run with `params`; `log=False` keeps it out of the query log (the ledger's postings, which
+    the query ceilings do not count). A database error propagates as psycopg raised it (callers map its SQLSTATE to
+    their domain errors, or wrap it in Django's with `connection.wrap_database_errors`); inside an atomic block the
+    transaction is marked for rollback, as Django does for its own cursors."""
     connection.ensure_connection()
     try:
         with psycopg.Cursor(connection.connection) as cursor:
-            log = connection.make_debug_cursor(cast(Any, cursor)).debug_sql(sql, params if logged is None else logged)
-            with log if connection.queries_logged else contextlib.nullcontext():
+            debug = connection.make_debug_cursor(cast(Any, cursor)).debug_sql(sql, params if logged is None else logged)
+            with debug if log and connection.queries_logged else contextlib.nullcontext():
                 cursor.execute(sql, params, prepare=True)
                 return cursor.fetchall()
     except psycopg.Error:

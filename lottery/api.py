@@ -153,7 +153,7 @@ class WheelSerializer(serializers.Serializer):
 # from (a saved wheel or prize is a new object: config/config_cache.py): the ticker per wheel and language, and each
 # prize's brief and odds per wheel, language, origin (image URLs are absolute) and which prizes are in stock (the odds
 # are renormalised over those). Rendering them on every read — names in the reader's language, image URLs, decimal
-# odds, a timestamp per winner — was about a third of a wheel read's CPU (profiled in-process). Shared: read, never
+# odds, a timestamp per winner — was about a fifth of a wheel read's CPU (profiled in-process). Shared: read, never
 # change.
 _rendered: dict[tuple[Any, ...], tuple[object, object, list[dict[str, Any]]]] = {}
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from config.sql_call import prepared_call
 from points import errors, kinds
 from points.models import (
     Account,
@@ -129,19 +130,11 @@ def _ledger_error(exc: Exception) -> Exception:
 
 def _execute(sql: str, params: Sequence[Any], *, prepared: bool = False) -> list[tuple[Any, ...]]:
     """Run ledger SQL on Django's connection (so it joins the caller's transaction). `prepared` uses a
-    server-side prepared statement on the raw psycopg connection: the hot posting path skips Django's
-    client-side parameter interpolation and Postgres skips parsing/planning the call."""
+    server-side prepared statement (config.sql_call): the hot posting path skips Django's client-side parameter
+    interpolation and Postgres skips parsing/planning the call."""
     try:
-        if prepared:
-            connection.ensure_connection()
-            try:
-                with psycopg.Cursor(connection.connection) as cursor:
-                    cursor.execute(sql, params, prepare=True)
-                    return cursor.fetchall()
-            except psycopg.Error:
-                if connection.in_atomic_block:
-                    connection.needs_rollback = True
-                raise
+        if prepared:  # not in Django's query log (the query ceilings count the request's own statements)
+            return prepared_call(sql, params, log=False)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return list(cursor.fetchall())
