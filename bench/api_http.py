@@ -329,13 +329,12 @@ def wrk(url: str, *, seconds: int, script: Path, args: list[str]) -> Run:
 
 def settle(url: str) -> None:
     """VACUUM and a checkpoint before each endpoint's warm-up, so that no endpoint pays for what the ones before it
-    left behind. Both used to land in whichever endpoint was running: autovacuum of the tables the spins had just
-    written (its workers start a naptime later) and the timed checkpoint (every 5 min; after it, the first change to
-    each page writes the whole page to the WAL). The check-in's Postgres CPU per request was 1.35-1.47 ms when it ran
-    right after the spins, 2.42-2.64 ms when it ran ~40 s after them, and 1.69 ms measured alone. Vacuuming and
-    checkpointing are part of running a write load; this bench compares request paths, so each starts from the same
-    state (its own warm-up pays its first page touches, as the traffic of the minutes before does in a live
-    database)."""
+    left behind: autovacuum of the tables they wrote (its workers start a naptime later) and the timed checkpoint
+    (every 5 min; after it, the first change to each page writes the whole page to the WAL) used to land in whichever
+    endpoint was running then. Vacuuming and checkpointing are part of running a write load; this bench compares
+    request paths, so each starts from the same state (its own warm-up pays its first page touches, as the traffic of
+    the minutes before does in a live database). It does not remove all run-to-run variance of the writes: the
+    check-in's Postgres CPU per request was 1.60 and 2.64 ms in two runs with it (docs/performance.md)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM")
         conn.execute("CHECKPOINT")
