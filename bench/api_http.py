@@ -333,11 +333,23 @@ def settle(url: str) -> None:
     (every 5 min; after it, the first change to each page writes the whole page to the WAL) used to land in whichever
     endpoint was running then. Vacuuming and checkpointing are part of running a write load; this bench compares
     request paths, so each starts from the same state (its own warm-up pays its first page touches, as the traffic of
-    the minutes before does in a live database). It does not remove all run-to-run variance of the writes: the
-    check-in's Postgres CPU per request was 1.60 and 2.64 ms in two runs with it (docs/performance.md)."""
+    the minutes before does in a live database); analyze() follows the warm-up."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM")
         conn.execute("CHECKPOINT")
+
+
+def analyze(url: str) -> None:
+    """ANALYZE after each endpoint's warm-up, as autovacuum does within a minute of a table's growth in a live
+    database. Without it the measured rounds could run on plans cached while the tables the endpoint writes were
+    still empty: each pooled backend fixes a statement's generic plan at its sixth run, during the warm-up's first
+    milliseconds, and an empty check-in (or order) table makes that plan a sequential scan, kept until autovacuum
+    happened to analyze the table (its naptime is a minute). A check-in then read every check-in of the day twice:
+    7,500 rows returned per request against 43, and 2.0 against 1.0 ms of Postgres CPU; when autovacuum ran
+    mid-phase decided the result, the run-to-run variance of docs/performance.md. ANALYZE updates the statistics and
+    invalidates the cached plans, so the rounds plan against the tables as they are."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def bench_env(url: str, prefix: str) -> dict[str, str]:
@@ -563,6 +575,7 @@ def main() -> None:
                         slices = [(0, split), *[(split + r * size, split + (r + 1) * size) for r in range(ROUNDS)]]
                     settle(url)
                     run_once(path, mode, slices[0], f"w-{name}", name, seconds=WARMUP)  # warm-up: 201s counted only
+                    analyze(url)
                     ceilings = [ceiling_once(f"c-{name}-0")]
                     rounds = []
                     for r in range(ROUNDS):

@@ -6,6 +6,8 @@ real database too: `manage.py shell -c "from config.sqlfiles import drift; print
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
@@ -66,3 +68,30 @@ def test_apply_sql_deconstructs_for_the_migration_writer() -> None:
     op = ApplySql("points/sql/points_rollup.sql", sha256="ab" * 32)
     assert op.deconstruct() == ("ApplySql", ["points/sql/points_rollup.sql"], {"sha256": "ab" * 32})
     assert "points_rollup.sql" in op.describe()
+
+
+# LANGUAGE sql functions that Postgres plans afresh on every call and may: a job's one statement, not a hot path.
+PLANNED_PER_CALL = {"points_rollup"}
+
+
+@pytest.mark.django_db
+def test_sql_language_functions_are_inlinable_or_set_returning() -> None:
+    """Postgres (before 18) plans a LANGUAGE sql function that it cannot inline afresh in every transaction that calls
+    it (a PL/pgSQL caller included); PL/pgSQL keeps its plans for the session. tasks_milestone_reached written as a SQL
+    query cost 0.18 ms of each check-in's 1.0 ms of Postgres CPU. A scalar SQL function is inlined only when its body
+    is one SELECT without FROM; a set-returning one, when it is called in FROM (ADR 0004)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT p.proname, p.proretset, p.prosrc FROM pg_proc p
+                 JOIN pg_namespace n ON n.oid = p.pronamespace
+                 JOIN pg_language l ON l.oid = p.prolang
+                WHERE n.nspname = 'public' AND l.lanname = 'sql'"""
+        )
+        functions = cursor.fetchall()
+    assert functions, "no LANGUAGE sql function installed: the query above is wrong"
+    planned = sorted(
+        name
+        for name, returns_set, body in functions
+        if not returns_set and name not in PLANNED_PER_CALL and re.search(r"\b(from|with)\b", body, re.IGNORECASE)
+    )
+    assert planned == [], f"write these in PL/pgSQL (or as one SELECT without FROM): {planned}"
