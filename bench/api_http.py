@@ -1,14 +1,14 @@
 """The API's hot paths over HTTP, under the production stack, against a trivial Django JSON view in the same run
 (issue 12, "Hot paths that keep up with the 8 a.m. rush").
 
-The server: `config.settings.prod` (DEBUG off) under gunicorn with the Procfile's `--workers 2 --threads 4` and
-gunicorn.conf.py, on a free port of 127.0.0.1, over plain http (SECURE_SSL_REDIRECT=false, as docker-compose.yml
-documents for trying the stack without a TLS proxy), without an access log (the app is measured, not logging).
-Its database is a throwaway `pointsmall_bench_http`; its Redis is BENCH_HTTP_REDIS_URL (default
-redis://127.0.0.1:6379/14), with a cache key prefix of its own per run; Celery's broker is that Redis too, so the
-check-in's after-commit job is really enqueued (nothing consumes it; the queue is deleted at the end). Rate limits
-stay on, so their Redis round trip is paid as in production, but at RATE_LIMIT_SPIN = RATE_LIMIT_CHECKIN =
-RATE_LIMIT_ORDER = 1000000/min no request is ever refused by them.
+The server: `config.settings.prod` (DEBUG off) under gunicorn with the Procfile's `--workers 2 --threads 4`
+(BENCH_HTTP_WORKERS and BENCH_HTTP_WEB_THREADS, for experiments only) and gunicorn.conf.py, on a free port of 127.0.0.1,
+over plain http (SECURE_SSL_REDIRECT=false, as docker-compose.yml documents for trying the stack without a TLS proxy),
+without an access log (the app is measured, not logging). Its database is a throwaway `pointsmall_bench_http`; its Redis
+is BENCH_HTTP_REDIS_URL (default redis://127.0.0.1:6379/14), with a cache key prefix of its own per run; Celery's broker
+is that Redis too, so the check-in's after-commit job is really enqueued (nothing consumes it; the queue is deleted at
+the end). Rate limits stay on, so their Redis round trip is paid as in production, but at RATE_LIMIT_SPIN =
+RATE_LIMIT_CHECKIN = RATE_LIMIT_ORDER = 1000000/min no request is ever refused by them.
 
 The data, seeded through the project's builders and services before gunicorn starts: BENCH_HTTP_MEMBERS members
 (default 12,000), each with an access token (accounts.services.token_issue) and 1,000,000 points in five awards
@@ -19,12 +19,12 @@ exhausts, and one hot code product with BENCH_HTTP_HOT_STOCK (default 500) units
 that sells out during the run.
 
 The load: Debian's wrk, 16 connections on 2 threads (gunicorn's workers each take their share of them:
---worker-connections, see GUNICORN). Per endpoint: VACUUM and a CHECKPOINT (settle(): no endpoint pays for the
-previous ones' autovacuum or a timed checkpoint), a BENCH_HTTP_WARMUP (default 4) second warm-up, then
-BENCH_HTTP_ROUNDS (default 3) rounds of BENCH_HTTP_SECONDS (default 4) seconds, each between two runs of the ceiling
-(GET /api/v1/health, config/health.py: a plain Django JsonResponse behind the whole middleware stack, no database, no
-Redis); a round's ratio is its rate over the mean of those two ceilings, the endpoint's ratio the median of its
-rounds. The endpoints, in this order:
+--worker-connections, see GUNICORN). Per endpoint: VACUUM and a CHECKPOINT (settle(): no endpoint pays for the previous
+ones' autovacuum or a timed checkpoint), a BENCH_HTTP_WARMUP (default 4) second warm-up, ANALYZE (analyze(): no round
+runs on plans cached while its tables were empty), then BENCH_HTTP_ROUNDS (default 3) rounds of BENCH_HTTP_SECONDS
+(default 4) seconds, each between two runs of the ceiling (GET /api/v1/health, config/health.py: a plain Django
+JsonResponse behind the whole middleware stack, no database, no Redis); a round's ratio is its rate over the mean of
+those two ceilings, the endpoint's ratio the median of its rounds. The endpoints, in this order:
   balance   GET  /api/v1/points/balance
   history   GET  /api/v1/points/history
   spin      POST /api/v1/campaigns/<slug>/wheel/spins
@@ -96,13 +96,15 @@ REDIS_URL = os.environ.get("BENCH_HTTP_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "pointsmall_bench_http"
 CONNECTIONS = 16
 THREADS = 2
-WORKERS = 2
+WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "2"))  # the Procfile's; other values for experiments
+WEB_THREADS = int(os.environ.get("BENCH_HTTP_WEB_THREADS", "4"))
 # The Procfile's workers and threads. --worker-connections: wrk's CONNECTIONS keep-alive connections all come at once
 # from one client, and gunicorn's workers race to accept them: one worker often took 12-16 of the 16 (measured with
 # ss: 15/1, 12/4, 3/13, 16/0), leaving a core idle, and the ceiling swung between ~1,000 and ~2,800 req/s from run to
 # run. A flash crowd is many clients, whose connections spread over the workers; capping each worker at its share
 # (CONNECTIONS / WORKERS) gives the bench that even spread. Shared with bench/leaderboard.py.
-GUNICORN = ["--workers", str(WORKERS), "--threads", "4", "--worker-connections", str(CONNECTIONS // WORKERS)]
+GUNICORN = ["--workers", str(WORKERS), "--threads", str(WEB_THREADS)]
+GUNICORN += ["--worker-connections", str(CONNECTIONS // WORKERS)]
 SLUG = "bench-http"
 COST = 10
 FUNDING_AWARDS = 5
