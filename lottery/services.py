@@ -30,6 +30,7 @@ from campaigns.earning import member_earned
 from campaigns.errors import CampaignNotActive
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_require_official
+from config.codes import random_code
 from config.sql_call import prepared_call
 from lottery import fairness, selectors
 from lottery.errors import (
@@ -61,7 +62,6 @@ from tasks.engine import progress_record
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_KEY = 120
-VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 
 
 # --- Wheels and prizes ---------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def spin_perform(
     now = now or timezone.now()
     key = spin_request_key(request_key)
     ipad, opad = fairness.hmac_pads(wheel.server_seed)
-    voucher = "MV-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
+    voucher = "MV-" + random_code(12)  # used only if a membership voucher is drawn
     params = [wheel.pk, user_id, key, now, ipad, opad, voucher, ContentType.objects.get_for_model(Draw).pk]
     progressed = False
     try:

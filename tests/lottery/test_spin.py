@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from campaigns.errors import CampaignNotActive
 from campaigns.models import MultiplierCard
+from config.codes import code_normalize
 from lottery.errors import InvalidSpinKey, SpinLimitReached
 from lottery.models import Draw, Prize, PrizeKind, WheelPlayer
 from lottery.services import spin_perform
@@ -117,7 +118,10 @@ def test_each_prize_kind_is_handed_over(wheel, member, fund, add_prize):
     assert MultiplierCard.objects.filter(user=member, percent=200).exists()
     assert by_kind[PrizeKind.COUPON].code in {"COUPON-0001", "COUPON-0002"}
     assert Code.objects.filter(assigned_to=member).count() == 1
-    assert by_kind[PrizeKind.MEMBERSHIP_VOUCHER].code.startswith("MV-")
+    voucher = by_kind[PrizeKind.MEMBERSHIP_VOUCHER].code
+    assert voucher.startswith("MV-")
+    assert code_normalize(voucher[3:]) == voucher[3:]  # config.codes' alphabet
+    assert len(voucher) == 3 + 12
     assert shipment_of(by_kind[PrizeKind.PHYSICAL]).status == "awaiting_address"
     assert Prize.objects.get(pk=kinds[PrizeKind.PHYSICAL].pk).stock_remaining == 4
     assert spendable(member.pk) == 100  # 5 × 50 funded, 5 × 50 spent, +100 points prize

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 from campaigns.models import Campaign
-from config.codes import UNAMBIGUOUS
+from config.codes import UNAMBIGUOUS, random_code
 from lottery.builders import wheel_build
 from lottery.models import PrizeKind
 from mall import codes, jobs
@@ -148,6 +148,19 @@ def test_generated_codes_carry_at_least_80_bits_from_the_unambiguous_alphabet() 
     assert all(codes.CODE_PATTERN.match(code) for code in made)
     # Every symbol turns up (a sanity check of the draw, not a statistical test).
     assert set("".join(code[5:] for code in made)) == set(UNAMBIGUOUS)
+
+
+def test_random_code_draws_every_symbol_evenly_at_every_position() -> None:
+    """config.codes.random_code writes one uniform draw in base 31: each position must be uniform on its own (expected
+    200 of each symbol per position; the bounds are 7 standard deviations wide, so only a biased draw fails)."""
+    made = [random_code(4) for _ in range(len(UNAMBIGUOUS) * 200)]
+    assert all(len(code) == 4 and set(code) <= set(UNAMBIGUOUS) for code in made)
+    for position in range(4):
+        counts = dict.fromkeys(UNAMBIGUOUS, 0)
+        for code in made:
+            counts[code[position]] += 1
+        assert min(counts.values()) > 100, (position, counts)
+        assert max(counts.values()) < 300, (position, counts)
 
 
 def test_collisions_are_skipped_and_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
