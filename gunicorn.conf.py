@@ -14,8 +14,27 @@ between the two gets the app's answer: JSON in the error shape under /api/ (414 
 | body                    | DATA_UPLOAD_MAX_MEMORY_SIZE = 2.5 MiB         | (no limit: the app's applies)            |
 
 tests/test_hostile_input.py::test_gunicorn_leaves_the_app_room_to_answer starts gunicorn with this file and checks
-both sides of each boundary."""
+both sides of each boundary.
+
+The garbage collector. A worker imports the whole app (~160,000 objects the collector tracks), and a full collection
+walks all of them: under load each took 80-120 ms, every thread of the worker stopped meanwhile, the slowest
+requests of a bench run (docs/performance.md). Once the app is loaded, post_worker_init moves what exists then into
+the collector's permanent generation (gc.freeze): those objects live as long as the worker anyway, and later full
+collections walk only what was made since (a few ms)."""
+
+import gc
+from importlib import import_module
+
+from django.conf import settings  # lazy: read in post_worker_init, once the worker has set Django up
 
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+
+
+def post_worker_init(worker: object) -> None:
+    """After the worker has loaded the app and its URLconf (with it every view; Django would import them at the
+    first request): collect once, then freeze what is left (the module docstring)."""
+    import_module(settings.ROOT_URLCONF)
+    gc.collect()
+    gc.freeze()

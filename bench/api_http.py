@@ -587,9 +587,10 @@ def main() -> None:
                     run = measured.run
                     print(f"  {name:<9} {run.rps:9.1f} req/s  ratio {measured.ratio:.2f} (rounds "
                           f"{' '.join(f'{x:.2f}' for x in measured.ratios)})  p50 {run.p50_ms:7.2f} ms  "
-                          f"p99 {run.p99_ms:7.2f} ms  statuses {dict(sorted(run.statuses.items()))}  "
-                          f"socket errors {run.socket_errors}  "
-                          f"ceilings {' '.join(f'{c.rps:.0f}' for c in measured.ceilings)}",
+                          f"p99 {run.p99_ms:7.2f} ms (rounds {' '.join(f'{x.p99_ms:.0f}' for x in rounds)})  "
+                          f"statuses {dict(sorted(run.statuses.items()))}  socket errors {run.socket_errors}  "
+                          f"ceilings {' '.join(f'{c.rps:.0f}' for c in measured.ceilings)} "
+                          f"(p99 {' '.join(f'{c.p99_ms:.0f}' for c in measured.ceilings)} ms)",
                           flush=True)  # fmt: skip
                     return measured
 

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.api_middleware.ApiAuditlogMiddleware",
     "axes.middleware.AxesMiddleware",  # cheap, and axes checks for it by name (axes.W002)
+    "config.api_middleware.ApiCycleBreakMiddleware",  # innermost: frees each DRF call's objects when it is done
 ]
 
 ROOT_URLCONF = "config.urls"
