@@ -4,8 +4,8 @@ DRF leaves behind every API call (ApiCycleBreakMiddleware, at the end).
 A call to /api/ with `Authorization: Bearer ...` is authenticated by DRF (accounts.authentication), not by a session
 cookie: it needs no session, no Django-level user, no flash messages and no audit-log actor from a session (the
 audit log records staff work in the admin), and its Content-Security-Policy is a constant (ApiCSPMiddleware). Each
-class below but the last is the framework's own middleware, passed over for such a call and unchanged for every other request
-(pages, the admin, session-authenticated API calls, token login). See docs/performance.md.
+class below but the last is the framework's own middleware, passed over for such a call and unchanged for every
+other request (pages, the admin, session-authenticated API calls, token login). See docs/performance.md.
 """
 
 from __future__ import annotations
